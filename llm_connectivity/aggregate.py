@@ -1,0 +1,113 @@
+"""Aggregation of StreamChunks into a ChatResponse (what ``stream.response`` returns).
+
+Memory stays proportional to the text received, never to the number of chunks: text is
+kept as a list of pieces joined once, tool-call fragments per call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .models import ChatResponse, StreamChunk, ToolCall, Usage, estimate_tokens
+
+__all__ = ["ResponseAccumulator"]
+
+
+class ResponseAccumulator:
+    """Collects chunks; :meth:`build` returns the aggregated :class:`ChatResponse` at any time.
+
+    The last usage report wins; the last non-null finish reason wins.
+    """
+
+    __slots__ = ("_content", "_reasoning", "_calls", "finish_reason", "raw_finish_reason",
+                 "usage", "chunk_count", "model", "provider", "prompt_estimate", "last_raw")
+
+    def __init__(self, *, model: str = "", provider: str = "", prompt_estimate: int = 0) -> None:
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._calls: dict[int, list[Any]] = {}  # index -> [id, name, [fragments]]
+        self.finish_reason: str | None = None
+        self.raw_finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.chunk_count = 0
+        self.model = model
+        self.provider = provider
+        self.prompt_estimate = prompt_estimate
+        self.last_raw: Any = None
+
+    @property
+    def has_output(self) -> bool:
+        """True once any content, reasoning or tool-call data has been received."""
+        return bool(self._content or self._reasoning or self._calls)
+
+    @property
+    def content(self) -> str:
+        """The answer text received so far."""
+        return "".join(self._content)
+
+    def add(self, chunk: StreamChunk) -> None:
+        """Fold one chunk into the aggregate."""
+        self.chunk_count += 1
+        if chunk.content:
+            self._content.append(chunk.content)
+        if chunk.reasoning:
+            self._reasoning.append(chunk.reasoning)
+        if chunk.tool_calls:
+            self._add_tool_deltas(chunk)
+        if chunk.finish_reason is not None or chunk.raw_finish_reason is not None:
+            self.finish_reason = chunk.finish_reason
+            self.raw_finish_reason = chunk.raw_finish_reason
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        if chunk.raw_chunk is not None:
+            self.last_raw = chunk.raw_chunk
+        model = chunk.metadata.get("model") if chunk.metadata else None
+        if model:
+            self.model = model
+
+    def _add_tool_deltas(self, chunk: StreamChunk) -> None:
+        for delta in chunk.tool_calls:
+            call = self._calls.get(delta.index)
+            if call is None:
+                call = self._calls[delta.index] = [None, None, []]
+            if delta.id:
+                call[0] = delta.id
+            if delta.name and not call[1]:
+                call[1] = delta.name
+            if delta.arguments:
+                call[2].append(delta.arguments)
+
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls assembled so far, in index order."""
+        return [
+            ToolCall(id=call[0] or f"call_{index}", name=call[1] or "", arguments="".join(call[2]))
+            for index, call in sorted(self._calls.items())
+        ]
+
+    def final_usage(self) -> Usage:
+        """The provider's last usage report, or an estimate flagged ``is_estimated``."""
+        if self.usage is not None:
+            return self.usage
+        completion = estimate_tokens(self.content) + estimate_tokens("".join(self._reasoning))
+        prompt = self.prompt_estimate
+        return Usage(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=prompt + completion,
+            is_estimated=True,
+            confidence=0.5,
+        )
+
+    def build(self, raw: Any = None) -> ChatResponse:
+        """Return the aggregated response (usable mid-stream as a partial response)."""
+        return ChatResponse(
+            content=self.content,
+            finish_reason=self.finish_reason,
+            raw_finish_reason=self.raw_finish_reason,
+            usage=self.final_usage(),
+            tool_calls=self.tool_calls(),
+            reasoning="".join(self._reasoning),
+            model=self.model,
+            provider=self.provider,
+            raw=raw if raw is not None else self.last_raw,
+        )

@@ -1,0 +1,132 @@
+"""Record types shared by every layer: Usage, ToolCall, ToolCallDelta, StreamChunk, ChatResponse.
+
+All are frozen, slotted dataclasses: cheap to build on the per-chunk path, safe to share
+between threads. This module is a leaf: it imports nothing else from the package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+__all__ = ["ChatResponse", "StreamChunk", "ToolCall", "ToolCallDelta", "Usage", "estimate_tokens"]
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap token estimate (about four characters a token), never 0 for non-empty text."""
+    if not text:
+        return 0
+    return max(1, (len(text) + 2) // 4)
+
+_USAGE_KEYS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "is_estimated",
+    "confidence",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage(Mapping[str, Any]):
+    """Token usage of one request.
+
+    ``prompt_tokens`` counts every input token, cached ones included. ``total_tokens`` is
+    the provider's own total when it sends one, else prompt + completion. When the provider
+    reported nothing, the numbers are an estimate and ``is_estimated`` is True.
+    Also readable as a mapping: ``usage["total_tokens"]``.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
+    is_estimated: bool = False
+    confidence: float = 1.0
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __getitem__(self, key: str) -> Any:
+        if key in _USAGE_KEYS or key == "raw":
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_USAGE_KEYS)
+
+    def __len__(self) -> int:
+        return len(_USAGE_KEYS)
+
+    def replace(self, **changes: Any) -> Usage:
+        """Return a copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A complete tool (function) call requested by the model; ``arguments`` is a JSON string."""
+
+    id: str
+    name: str
+    arguments: str
+    type: str = "function"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a streamed tool call. Pieces with the same ``index`` form one call:
+    ``id`` and ``name`` arrive once, ``arguments`` fragments are concatenated."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChunk:
+    """One increment of a streamed response.
+
+    ``content`` is the new answer text ("" allowed), ``reasoning`` new thinking text,
+    ``tool_calls`` tool-call deltas, ``usage`` set when the provider reported usage in
+    this event. ``finish_reason`` is normalised to ``"stop" | "length" | "tool_calls" |
+    "content_filter" | "error" | None``; ``raw_finish_reason`` keeps the provider's value.
+    ``raw_chunk`` is the provider's decoded event, ``index`` the chunk's position in the
+    stream, ``token_count`` an estimate of the tokens in ``content``. The last chunk of a
+    stream that ended normally has ``is_complete=True`` and repeats the final finish
+    reason and usage.
+    """
+
+    content: str = ""
+    finish_reason: str | None = None
+    raw_finish_reason: str | None = None
+    raw_chunk: Any = None
+    index: int = 0
+    usage: Usage | None = None
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+    reasoning: str = ""
+    token_count: int = 0
+    is_complete: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResponse:
+    """A whole response: from ``chat()``, or aggregated from a stream (``stream.response``)."""
+
+    content: str = ""
+    finish_reason: str | None = None
+    raw_finish_reason: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    reasoning: str = ""
+    model: str = ""
+    provider: str = ""
+    raw: Any = None
+
+    def __str__(self) -> str:
+        return self.content

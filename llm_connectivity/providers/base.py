@@ -1,0 +1,202 @@
+"""The driver seam: what every provider driver implements, and the helpers they share.
+
+A driver is a pure translator. It turns a :class:`~llm_connectivity.request.RequestSpec`
+into an :class:`~llm_connectivity.request.HTTPRequest`, a decoded JSON body into a
+:class:`~llm_connectivity.models.ChatResponse`, and a stream of
+:class:`~llm_connectivity.sse.SSEEvent` into :class:`~llm_connectivity.models.StreamChunk`.
+It never owns a session, never sleeps and never retries: the client does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from ..errors import APIStatusError, ConfigurationError, ProtocolError, error_for_status, snippet
+from ..models import ChatResponse, StreamChunk
+from ..request import HTTPRequest, RequestSpec
+from ..sse import SSEEvent, iter_sse
+
+__all__ = ["ProviderDriver", "decode_json", "error_from_payload", "join_url", "parse_retry_after_headers"]
+
+# In-band error "type"/"code" strings -> the HTTP status whose class they deserve.
+_ERROR_TYPE_STATUS = {
+    "invalid_request_error": 400,
+    "invalid_request": 400,
+    "bad_request": 400,
+    "invalid_argument": 400,
+    "failed_precondition": 400,
+    "tool_use_failed": 400,
+    "authentication_error": 401,
+    "unauthenticated": 401,
+    "invalid_api_key": 401,
+    "permission_error": 403,
+    "permission_denied": 403,
+    "not_found_error": 404,
+    "not_found": 404,
+    "model_not_found": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "rate_limit_exceeded": 429,
+    "resource_exhausted": 429,
+    "insufficient_quota": 429,
+    "api_error": 500,
+    "server_error": 500,
+    "internal": 500,
+    "internal_error": 500,
+    "unavailable": 503,
+    "service_unavailable": 503,
+    "timeout_error": 504,
+    "deadline_exceeded": 504,
+    "overloaded_error": 529,
+    "overloaded": 529,
+}
+
+_REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "cf-ray")
+
+
+def join_url(base_url: str, path: str) -> str:
+    """Join a base URL and a path with exactly one slash between them."""
+    return base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def decode_json(data: str | bytes, *, provider: str, what: str = "stream event") -> Any:
+    """``json.loads`` that raises :class:`ProtocolError` with a snippet of the bad text."""
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise ProtocolError(
+            f"{provider} sent a {what} that is not valid JSON: {snippet(data, 200)!r}",
+            provider=provider,
+        ) from exc
+
+
+def parse_retry_after_headers(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` / ``Retry-After`` (seconds or HTTP date)."""
+    from ..retry import parse_retry_after  # pure policy module; imported lazily to keep this light
+
+    return parse_retry_after(headers)
+
+
+def error_from_payload(
+    payload: Any,
+    *,
+    provider: str,
+    status_code: int | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> APIStatusError:
+    """Map an error object (``{"error": {...}}``, ``{"type": "error", ...}``) to a typed error.
+
+    The class follows ``status_code`` when given, else the error's ``type``/``code``/``status``
+    string, else the payload's own numeric ``code``; unknown in-band errors become ServerError.
+    """
+    err = payload.get("error", payload) if isinstance(payload, dict) else payload
+    if not isinstance(err, dict):
+        err = {"message": str(err)}
+    message = str(err.get("message") or err.get("detail") or "").strip()
+    kind = next(
+        (str(err[k]) for k in ("type", "code", "status") if isinstance(err.get(k), str) and err[k]),
+        None,
+    )
+    status = status_code
+    if status is None and kind is not None:
+        status = _ERROR_TYPE_STATUS.get(kind.lower())
+    if status is None:
+        numeric = err.get("code", err.get("status_code"))
+        status = numeric if isinstance(numeric, int) and 400 <= numeric < 600 else 500
+    request_id = None
+    retry_after = None
+    if headers is not None:
+        request_id = next((headers[h] for h in _REQUEST_ID_HEADERS if h in headers), None)
+        retry_after = parse_retry_after_headers(headers)
+    label = f"{kind}: " if kind else ""
+    text = f"{provider} error {status}: {label}{message or snippet(payload, 200)}"
+    return error_for_status(
+        status,
+        text,
+        provider=provider,
+        request_id=request_id,
+        retry_after=retry_after,
+        body=payload,
+        error_type=kind,
+    )
+
+
+class ProviderDriver:
+    """Base class of provider drivers. Subclasses override the translation methods.
+
+    Class attributes describe the provider for the registry, the docs and error messages:
+    ``name``, ``api_key_env`` (env variables tried in order), ``base_url_env``,
+    ``default_base_url`` and ``requires_api_key``.
+    """
+
+    name: str = ""
+    api_key_env: tuple[str, ...] = ()
+    base_url_env: str | None = None
+    default_base_url: str = ""
+    requires_api_key: bool = True
+
+    def for_api(self, api: str | None) -> ProviderDriver:
+        """The driver for API flavour ``api`` (``None`` means the provider's default)."""
+        if api in (None, "", "chat", "messages", "default"):
+            return self
+        raise ConfigurationError(f"provider {self.name!r} has no {api!r} API; leave api unset")
+
+    def build_request(self, spec: RequestSpec) -> HTTPRequest:
+        """Translate ``spec`` into the HTTP request this provider expects."""
+        raise NotImplementedError
+
+    def parse_response(self, payload: Any, spec: RequestSpec) -> ChatResponse:
+        """Translate a decoded non-streaming JSON body into a ChatResponse."""
+        raise NotImplementedError
+
+    def iter_chunks(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
+        """Translate stream events into chunks; return only after the terminal event.
+
+        Raises the typed error for an in-band error event, and
+        :class:`~llm_connectivity.errors.StreamInterruptedError` if the events end first.
+        """
+        raise NotImplementedError
+
+    def iter_events(self, byte_chunks: Iterable[bytes], content_type: str) -> Iterator[SSEEvent]:
+        """Decode the response body into events; refuse bodies that are not an event stream."""
+        if "text/event-stream" not in content_type.lower():
+            raise self.unexpected_body_error(byte_chunks, content_type)
+        return iter_sse(byte_chunks)
+
+    def unexpected_body_error(self, byte_chunks: Iterable[bytes], content_type: str) -> LLMErrorType:
+        """Build the error for a 200 answer that is not a stream (HTML page, JSON body...)."""
+        head = b""
+        for piece in byte_chunks:
+            head += piece
+            if len(head) >= 2048:
+                break
+        try:
+            payload = json.loads(head)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and "error" in payload:
+            return error_from_payload(payload, provider=self.name)
+        kind = content_type or "no content type"
+        body = snippet(head, 300) if head else "an empty body"
+        return ProtocolError(
+            f"{self.name} answered 200 with {kind} where an event stream (text/event-stream) "
+            f"was expected; received: {body!r}",
+            provider=self.name,
+        )
+
+    def error_from_response(self, status_code: int, headers: Mapping[str, str], body: bytes) -> APIStatusError:
+        """Build the typed error for an HTTP error status from the provider's error body."""
+        try:
+            payload: Any = json.loads(body) if body else None
+        except ValueError:
+            payload = None
+        if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+            payload = payload[0]  # Gemini sometimes wraps the error object in a list
+        if not isinstance(payload, dict):
+            payload = {"error": {"message": snippet(body, 300) if body else f"HTTP {status_code}"}}
+        return error_from_payload(payload, provider=self.name, status_code=status_code, headers=headers)
+
+
+LLMErrorType = APIStatusError | ProtocolError

@@ -1,0 +1,95 @@
+"""Shared helpers for tests over the recorded provider streams in tests/fixtures/recorded.
+
+Each fixture is a raw body (``.sse`` / ``.json-stream``) plus a JSON sidecar whose
+``expected`` block says what a correct client must extract (see INDEX.md there).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "recorded"
+
+
+@dataclass
+class Fixture:
+    provider: str
+    name: str
+    wire_format: str
+    body: bytes
+    meta: dict[str, Any]
+
+    @property
+    def expected(self) -> dict[str, Any]:
+        return self.meta["expected"]
+
+    @property
+    def id(self) -> str:
+        return f"{self.provider}/{self.name}"
+
+    @property
+    def content_type(self) -> str:
+        return self.meta["recording"].get("content_type") or "text/event-stream"
+
+
+def load_fixtures(*wire_formats: str) -> list[Fixture]:
+    """All fixtures, or those of the given wire formats, sorted by id."""
+    out = []
+    for sidecar in sorted(FIXTURE_DIR.glob("*/*.json")):
+        meta = json.loads(sidecar.read_text())
+        if "expected" not in meta:
+            continue
+        if wire_formats and meta["wire_format"] not in wire_formats:
+            continue
+        body = (sidecar.parent / meta["body_file"]).read_bytes()
+        out.append(Fixture(sidecar.parent.name, meta["name"], meta["wire_format"], body, meta))
+    return out
+
+
+def split_randomly(body: bytes, seed: int, max_piece: int = 64) -> Iterator[bytes]:
+    """Yield ``body`` in pieces of random length 1..max_piece (deterministic per seed)."""
+    rng = random.Random(seed)
+    i = 0
+    while i < len(body):
+        n = rng.randint(1, max_piece)
+        yield body[i : i + n]
+        i += n
+
+
+def expected_arguments(call: dict[str, Any]) -> Any:
+    """The JSON value a tool call's arguments must equal ("" means {})."""
+    if "input" in call and call["input"] is not None:
+        return call["input"]
+    return json.loads(call["arguments"]) if call["arguments"] else {}
+
+
+def check_response(fx: Fixture, response: Any) -> None:
+    """Assert that an aggregated ChatResponse matches the fixture's expected values."""
+    exp = fx.expected
+    assert response.content == exp["text"], fx.id
+    assert response.raw_finish_reason == exp["finish_reason"], fx.id
+    if exp.get("reasoning_text"):
+        assert response.reasoning == exp["reasoning_text"], fx.id
+    calls = exp.get("tool_calls") or []
+    assert [c.name for c in response.tool_calls] == [c["name"] for c in calls], fx.id
+    for ours, theirs in zip(response.tool_calls, calls):
+        got = json.loads(ours.arguments) if ours.arguments else {}
+        assert got == expected_arguments(theirs), fx.id
+        if theirs.get("id"):
+            assert ours.id == theirs["id"], fx.id
+    usage = exp.get("usage")
+    if usage:
+        assert not response.usage.is_estimated, fx.id
+        assert response.usage.completion_tokens == usage["output_tokens"], fx.id
+        raw = usage.get("raw") or {}
+        cache = (raw.get("cache_read_input_tokens") or 0) + (raw.get("cache_creation_input_tokens") or 0)
+        assert response.usage.prompt_tokens == usage["input_tokens"] + cache, fx.id
+        if usage.get("total_tokens") is not None:
+            assert response.usage.total_tokens == usage["total_tokens"], fx.id
+        else:
+            assert response.usage.total_tokens == response.usage.prompt_tokens + response.usage.completion_tokens
