@@ -20,7 +20,7 @@ class ResponseAccumulator:
     """
 
     __slots__ = ("_content", "_reasoning", "_calls", "finish_reason", "raw_finish_reason",
-                 "usage", "chunk_count", "model", "provider", "prompt_estimate", "last_raw")
+                 "usage", "chunk_count", "model", "provider", "prompt_estimate", "last_raw", "complete")
 
     def __init__(self, *, model: str = "", provider: str = "", prompt_estimate: int = 0) -> None:
         self._content: list[str] = []
@@ -34,6 +34,7 @@ class ResponseAccumulator:
         self.provider = provider
         self.prompt_estimate = prompt_estimate
         self.last_raw: Any = None
+        self.complete = False  # set when the provider's terminal event arrived
 
     @property
     def has_output(self) -> bool:

@@ -137,6 +137,7 @@ class APIStatusError(LLMError):
         self.retry_after = retry_after
         self.body = body
         self.error_type = error_type
+        self.headers: dict[str, str] | None = None  # response headers, when from HTTP
 
     @property
     def is_retryable(self) -> bool:  # type: ignore[override]

@@ -52,7 +52,7 @@ class SSEDecoder:
     """
 
     __slots__ = ("_pending", "_pending_len", "_skip_lf", "_bom_checked", "_data", "_event",
-                 "_last_id", "_retry", "_max_line")
+                 "_id_buffer", "_last_id", "_retry", "_max_line")
 
     def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self._pending: list[bytes] = []  # pieces of the current unterminated line
@@ -61,13 +61,18 @@ class SSEDecoder:
         self._bom_checked = False
         self._data: list[bytes] = []
         self._event = b""
-        self._last_id = ""
+        self._id_buffer = ""  # the spec's "last event ID buffer": set by ``id`` lines
+        self._last_id = ""  # the "last event ID string": committed by each blank line
         self._retry: int | None = None
         self._max_line = max_line_bytes
 
     @property
     def last_event_id(self) -> str:
-        """The last event id seen (what a reconnect would send as ``Last-Event-ID``)."""
+        """The last event id of a completed block (what a reconnect would send as ``Last-Event-ID``).
+
+        An ``id`` line counts once the blank line ending its block has been read (even when
+        the block has no data), never for a block cut off by the end of the stream.
+        """
         return self._last_id
 
     @property
@@ -102,7 +107,9 @@ class SSEDecoder:
         for line in lines:
             if line:
                 self._process_field(line)
-            elif self._data:
+                continue
+            self._last_id = self._id_buffer  # "dispatch the event", step 1: even without data
+            if self._data:
                 events.append(self._dispatch())
             else:
                 self._event = b""
@@ -159,7 +166,7 @@ class SSEDecoder:
             self._event = value
         elif name == b"id":
             if b"\x00" not in value:
-                self._last_id = value.decode("utf-8", "replace")
+                self._id_buffer = value.decode("utf-8", "replace")
         elif name == b"retry":
             if value and value.isdigit():
                 self._retry = int(value)

@@ -1,0 +1,464 @@
+"""Google Gemini (Generative Language API) driver.
+
+Wire format: ``POST {base}/{version}/models/{model}:streamGenerateContent?alt=sse`` (or
+``:generateContent``) with the key in the ``x-goog-api-key`` header, never in the URL. The
+body holds ``contents`` (roles ``user``/``model``, each a list of ``parts``),
+``systemInstruction``, ``generationConfig``, ``tools`` and ``toolConfig``. The stream is
+``data:`` events (CRLF framed, no ``[DONE]``), each a whole ``GenerateContentResponse``:
+``candidates[0].content.parts`` (``text``; ``thought: true`` text is reasoning;
+``functionCall`` parts arrive whole, one call per part; ``thoughtSignature``),
+``candidates[0].finishReason`` (the terminal marker), ``usageMetadata`` repeated in every
+chunk with changing values (last wins) and ``modelVersion``. A server that ignores
+``alt=sse`` streams one JSON array (``[{...}\\n,\\r\\n{...}]``, ``application/json``):
+its elements are cut out incrementally and handed on as events as soon as each closes.
+A blocked prompt (``promptFeedback.blockReason``, no candidates) and an in-band
+``{"error": ...}`` object raise typed errors.
+
+Usage: ``completion_tokens`` is ``candidatesTokenCount`` alone (the answer; thinking is
+``reasoning_tokens`` = ``thoughtsTokenCount``), as the official SDK and the recorded
+fixtures count it; ``total_tokens`` is Google's ``totalTokenCount``, which also includes
+thoughts and tool-use prompt tokens, so it can exceed prompt + completion.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..aggregate import ResponseAccumulator
+from ..errors import BadRequestError, InvalidRequestError, ProtocolError, StreamInterruptedError
+from ..models import ChatResponse, StreamChunk, ToolCallDelta, Usage, estimate_tokens
+from ..request import HTTPRequest, Message, RequestSpec
+from ..sse import DEFAULT_MAX_LINE_BYTES, SSEEvent, iter_sse
+from .base import ProviderDriver, decode_json, error_from_payload, join_url
+
+__all__ = ["GeminiDriver", "JSONArrayDecoder", "gemini_usage", "normalize_finish_reason"]
+
+_FINISH = {
+    "STOP": "stop",
+    "MAX_TOKENS": "length",
+    **dict.fromkeys(
+        ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE",
+         "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"),
+        "content_filter",
+    ),
+}
+_VERSION_SUFFIX = re.compile(r"/v\d+(?:(?:alpha|beta)\d*)?/*$")
+_GENERATION_KEYS = frozenset((
+    "stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema", "responseModalities",
+    "candidateCount", "maxOutputTokens", "temperature", "topP", "topK", "seed", "presencePenalty",
+    "frequencyPenalty", "responseLogprobs", "logprobs", "thinkingConfig", "speechConfig", "imageConfig",
+    "mediaResolution", "enableEnhancedCivicAnswers",
+))
+_RENAMED = {"max_tokens": "maxOutputTokens", "max_completion_tokens": "maxOutputTokens", "top_p": "topP",
+            "top_k": "topK", "presence_penalty": "presencePenalty", "frequency_penalty": "frequencyPenalty",
+            "n": "candidateCount"}
+_TRANSLATED = frozenset(("stop", "response_format", "tools", "tool_choice", "generationConfig", "contents",
+                         "toolConfig", "api_version", "stream", "stream_options", "model"))
+_METADATA = (("response", "model", "modelVersion"), ("response", "response_id", "responseId"),
+             ("candidate", "grounding_metadata", "groundingMetadata"),
+             ("candidate", "url_context_metadata", "urlContextMetadata"),
+             ("candidate", "finish_message", "finishMessage"))
+_CHOICE_MODES = {"auto": "AUTO", "required": "ANY", "any": "ANY", "none": "NONE"}
+
+
+def normalize_finish_reason(raw: str | None, has_tool_calls: bool = False) -> str | None:
+    """Map a Gemini ``finishReason`` to stop/length/tool_calls/content_filter/error.
+
+    ``STOP`` after function calls is ``tool_calls``; unknown reasons (``OTHER``,
+    ``MALFORMED_FUNCTION_CALL``, ...) are ``error``.
+    """
+    if raw is None:
+        return None
+    reason = _FINISH.get(raw.upper(), "error")
+    return "tool_calls" if reason == "stop" and has_tool_calls else reason
+
+
+def gemini_usage(data: dict[str, Any]) -> Usage:
+    """Translate a ``usageMetadata`` object (see the module docstring for the counting)."""
+    prompt = int(data.get("promptTokenCount") or 0)
+    completion = int(data.get("candidatesTokenCount") or 0)
+    thoughts = int(data.get("thoughtsTokenCount") or 0)
+    total = data.get("totalTokenCount")
+    if total is None:
+        total = prompt + completion + thoughts + int(data.get("toolUsePromptTokenCount") or 0)
+    cached = int(data.get("cachedContentTokenCount") or 0)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=int(total),
+                 cached_tokens=cached, reasoning_tokens=thoughts, raw=data)
+
+
+class JSONArrayDecoder:
+    """Incremental splitter of a JSON array of objects: ``feed(bytes) -> [element text, ...]``.
+
+    Each element is returned as soon as the piece holding its closing brace is fed; brace
+    depth is tracked outside strings only (quotes and backslash escapes are honoured, also
+    across pieces). A bare top-level object is returned as one element.
+    """
+
+    _SPECIAL = re.compile(rb'[\[\]{}"\\]')
+
+    def __init__(self, *, max_element_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
+        self._buf = bytearray()
+        self._depth = 0  # 1 inside the top-level array, >= 2 inside an element
+        self._in_string = False
+        self._escape = False  # the previous piece ended inside a string with a backslash
+        self._bare = False  # the body is one object, not an array
+        self._done = False
+        self._max = max_element_bytes
+
+    def feed(self, piece: bytes) -> list[str]:
+        """Consume ``piece`` and return the elements it completes."""
+        out: list[str] = []
+        start, i, n = 0, int(self._escape), len(piece)
+        self._escape = self._escape and n == 0
+        while i < n and not self._done:
+            if self._depth < 2:
+                i, start = self._between(piece, i), i
+                continue
+            match = self._SPECIAL.search(piece, i)
+            if match is None:
+                break
+            i, char = match.end(), piece[match.start()]
+            if self._in_string:
+                if char == 0x5C:  # backslash: skip the escaped byte, maybe in the next piece
+                    i += 1
+                    self._escape = i > n
+                self._in_string = char != 0x22
+            elif char == 0x22:
+                self._in_string = True
+            elif char in b"{[":
+                self._depth += 1
+            elif char in b"}]":
+                self._depth -= 1
+                if self._depth == 1:
+                    out.append((bytes(self._buf) + piece[start:i]).decode("utf-8", "replace"))
+                    self._buf.clear()
+                    self._done = self._bare
+        if self._depth >= 2:
+            self._buf += piece[start:]
+            if len(self._buf) > self._max:
+                raise ProtocolError(f"JSON stream element exceeds {self._max} bytes")
+        return out
+
+    def _between(self, piece: bytes, i: int) -> int:
+        """Outside any element: skip separators; return the index of the next byte to scan."""
+        char = piece[i]
+        if char in b" \t\r\n," or (self._depth == 0 and char in b"\xef\xbb\xbf"):
+            return i + 1
+        if self._depth == 0 and char in b"[{":
+            self._depth = 1
+            self._bare = char == 0x7B
+            return i if self._bare else i + 1
+        if self._depth == 1 and char in b"{[]":
+            self._depth, self._done = (1, True) if char == 0x5D else (2, False)
+            return i + 1
+        raise ProtocolError(f"unexpected byte {bytes([char])!r} in a Gemini JSON-array stream")
+
+
+def iter_json_array(byte_chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
+    """Yield one event per element of a streamed JSON array, as soon as each element closes."""
+    decoder = JSONArrayDecoder()
+    for piece in byte_chunks:
+        for text in decoder.feed(piece):
+            yield SSEEvent(data=text)
+
+
+class GeminiDriver(ProviderDriver):
+    """Translator for the Gemini API (registered as ``google`` and ``gemini``)."""
+
+    api_key_env = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    base_url_env = "GEMINI_BASE_URL"
+    default_base_url = "https://generativelanguage.googleapis.com"
+
+    def __init__(self, name: str = "gemini", *, api_version: str = "v1beta") -> None:
+        self.name = name
+        self.api_version = api_version
+
+    def __repr__(self) -> str:
+        return f"GeminiDriver({self.name!r}, api_version={self.api_version!r})"
+
+    # -- request ---------------------------------------------------------------------------
+    def url(self, spec: RequestSpec) -> str:
+        """The endpoint URL; a base URL already ending in a version segment gets no other."""
+        base = (spec.base_url or self.default_base_url).rstrip("/")
+        if not _VERSION_SUFFIX.search(base):
+            base = join_url(base, str(spec.params.get("api_version") or self.api_version))
+        model = spec.model if "/" in spec.model else f"models/{spec.model}"
+        method = "streamGenerateContent?alt=sse" if spec.stream else "generateContent"
+        return join_url(base, f"{model}:{method}")
+
+    def build_body(self, spec: RequestSpec) -> dict[str, Any]:
+        """The JSON body of a ``generateContent`` request."""
+        contents, system = _convert_messages(spec.messages)
+        params = spec.params
+        body: dict[str, Any] = {"contents": contents + list(params.get("contents") or [])}
+        if system:
+            body["systemInstruction"] = {"parts": system}
+        config = _generation_config(params)
+        if config:
+            body["generationConfig"] = config
+        tools = _tools(params.get("tools"))
+        if tools:
+            body["tools"] = tools
+        tool_config = _tool_config(params.get("tool_choice"), params.get("toolConfig"))
+        if tool_config:
+            body["toolConfig"] = tool_config
+        for key, value in params.items():
+            if key not in _TRANSLATED and key not in _RENAMED and key not in _GENERATION_KEYS:
+                body[key] = value  # native top-level keys: safetySettings, cachedContent, ...
+        return body
+
+    def build_request(self, spec: RequestSpec) -> HTTPRequest:
+        """``POST .../models/{model}:streamGenerateContent?alt=sse`` (or ``:generateContent``)."""
+        headers = {"content-type": "application/json"}
+        if spec.api_key:
+            headers["x-goog-api-key"] = spec.api_key
+        body = json.dumps(self.build_body(spec)).encode()
+        return HTTPRequest("POST", self.url(spec), headers, body, stream=spec.stream)
+
+    # -- responses -------------------------------------------------------------------------
+    def iter_events(self, byte_chunks: Iterable[bytes], content_type: str) -> Iterator[SSEEvent]:
+        """SSE for ``text/event-stream``; a streamed JSON array for ``application/json``."""
+        kind = content_type.lower()
+        if "text/event-stream" in kind:
+            return iter_sse(byte_chunks)
+        if "application/json" in kind:
+            return iter_json_array(byte_chunks)
+        raise self.unexpected_body_error(byte_chunks, content_type)
+
+    def parse_response(self, payload: Any, spec: RequestSpec) -> ChatResponse:
+        """Translate one ``GenerateContentResponse`` (or a list of them, merged in order)."""
+        acc = ResponseAccumulator(model=spec.model, provider=self.name)
+        state = _StreamState()
+        for index, item in enumerate(payload if isinstance(payload, list) else [payload]):
+            acc.add(self._chunk(self._checked(item), index, state))
+        return acc.build(raw=payload)
+
+    def iter_chunks(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
+        """Translate ``GenerateContentResponse`` events; complete once a finishReason was seen."""
+        state = _StreamState()
+        index = 0
+        for event in events:
+            if not event.data.strip():
+                continue
+            obj = decode_json(event.data, provider=self.name)
+            if event.event == "error":
+                raise error_from_payload(obj, provider=self.name)
+            yield self._chunk(self._checked(obj), index, state)
+            index += 1
+        if not state.finished:
+            raise StreamInterruptedError(
+                f"{self.name} stream ended without a finishReason: the connection was closed "
+                "early or the body was truncated",
+                provider=self.name,
+            )
+
+    def _checked(self, obj: Any) -> dict[str, Any]:
+        """Raise for error objects and blocked prompts; return the response object."""
+        if not isinstance(obj, dict) or obj.get("error"):
+            raise error_from_payload(obj, provider=self.name)
+        reason = (obj.get("promptFeedback") or {}).get("blockReason")
+        if reason and not obj.get("candidates"):
+            raise BadRequestError(
+                f"{self.name} blocked the prompt (blockReason {reason}); no text was produced",
+                provider=self.name, body=obj, error_type=str(reason),
+            )
+        return obj
+
+    def _chunk(self, obj: dict[str, Any], index: int, state: _StreamState) -> StreamChunk:
+        candidate = next(iter(obj.get("candidates") or []), None) or {}
+        text, reasoning, calls, metadata = state.parts(candidate)
+        raw_finish = candidate.get("finishReason")
+        if raw_finish:
+            state.finished = True
+        for source, key, field in _METADATA:
+            value = (obj if source == "response" else candidate).get(field)
+            if value:
+                metadata[key] = value
+        usage = obj.get("usageMetadata")
+        return StreamChunk(
+            content=text, finish_reason=normalize_finish_reason(raw_finish, state.tool_count > 0),
+            raw_finish_reason=raw_finish, raw_chunk=obj, index=index,
+            usage=gemini_usage(usage) if isinstance(usage, dict) else None, tool_calls=calls,
+            reasoning=reasoning, token_count=estimate_tokens(text), metadata=metadata,
+        )
+
+
+class _StreamState:
+    """Per-stream state: the running tool-call ordinal and whether a finishReason arrived."""
+
+    def __init__(self) -> None:
+        self.tool_count = 0
+        self.finished = False
+
+    def parts(self, candidate: dict[str, Any]) -> tuple[str, str, tuple[ToolCallDelta, ...], dict[str, Any]]:
+        """Split a candidate's parts into (text, reasoning, tool-call deltas, metadata)."""
+        text: list[str] = []
+        thoughts: list[str] = []
+        calls: list[ToolCallDelta] = []
+        metadata: dict[str, Any] = {}
+        for part in (candidate.get("content") or {}).get("parts") or []:
+            if not isinstance(part, dict):
+                continue
+            if part.get("thoughtSignature"):
+                metadata["thought_signature"] = part["thoughtSignature"]
+            call = part.get("functionCall")
+            if isinstance(call, dict):
+                calls.append(self._call(call, part.get("thoughtSignature"), metadata))
+            elif isinstance(part.get("text"), str):
+                (thoughts if part.get("thought") is True else text).append(part["text"])
+        return "".join(text), "".join(thoughts), tuple(calls), metadata
+
+    def _call(self, call: dict[str, Any], signature: Any, metadata: dict[str, Any]) -> ToolCallDelta:
+        ordinal = self.tool_count
+        self.tool_count += 1
+        if signature:
+            metadata.setdefault("tool_thought_signatures", {})[ordinal] = signature
+        args = json.dumps(call.get("args") or {}, separators=(",", ":"), sort_keys=True)
+        return ToolCallDelta(index=ordinal, id=call.get("id") or f"call_{ordinal}",
+                             name=call.get("name") or "", arguments=args)
+
+
+# -- request translation helpers ----------------------------------------------------------------
+def _convert_messages(messages: list[Message]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """OpenAI-style messages -> (Gemini ``contents``, ``systemInstruction`` parts)."""
+    contents: list[dict[str, Any]] = []
+    system: list[dict[str, Any]] = []
+    call_names: dict[str, str] = {}
+    tool_turn: dict[str, Any] = {}
+    for message in messages:
+        role = message.get("role", "user")
+        if "parts" in message:  # already Gemini-shaped
+            contents.append(message)
+        elif role in ("system", "developer"):
+            system.extend(_content_parts(message.get("content")))
+        elif role == "tool":
+            part = {"functionResponse": _function_response(message, call_names)}
+            if contents and contents[-1] is tool_turn:
+                tool_turn["parts"].append(part)  # answers to parallel calls share one turn
+            else:
+                tool_turn = {"role": "user", "parts": [part]}
+                contents.append(tool_turn)
+        elif role in ("assistant", "model"):
+            parts = _content_parts(message.get("content")) if message.get("content") else []
+            for call in message.get("tool_calls") or []:
+                call_names[str(call.get("id"))] = (call.get("function") or {}).get("name", "")
+                parts.append(_function_call_part(call))
+            if parts:
+                contents.append({"role": "model", "parts": parts})
+        else:
+            contents.append({"role": "user", "parts": _content_parts(message.get("content"))})
+    return contents, system
+
+
+def _content_parts(content: Any) -> list[dict[str, Any]]:
+    """A string or a list of OpenAI content parts -> Gemini parts."""
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"text": content}]
+    parts: list[dict[str, Any]] = []
+    for item in content if isinstance(content, list) else [content]:
+        kind = item.get("type") if isinstance(item, dict) else None
+        if isinstance(item, str):
+            parts.append({"text": item})
+        elif kind == "text":
+            parts.append({"text": item.get("text") or ""})
+        elif kind == "image_url":
+            image = item.get("image_url")
+            parts.append(_image_part(image.get("url", "") if isinstance(image, dict) else str(image)))
+        elif isinstance(item, dict) and kind is None:
+            parts.append(item)  # a native part: inlineData, fileData, functionCall...
+        else:
+            raise InvalidRequestError(f"gemini: unsupported content part type {kind!r}")
+    return parts
+
+
+def _image_part(url: str) -> dict[str, Any]:
+    """A ``data:`` URL -> ``inlineData``; any other URL -> ``fileData``."""
+    if url.startswith("data:"):
+        header, _, data = url[5:].partition(",")
+        return {"inlineData": {"mimeType": header.split(";")[0] or "image/png", "data": data}}
+    mime = mimetypes.guess_type(url.split("?")[0])[0]
+    return {"fileData": {"fileUri": url, **({"mimeType": mime} if mime else {})}}
+
+
+def _function_call_part(call: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI ``tool_calls`` entry -> a ``functionCall`` part (with its thought signature)."""
+    function = call.get("function") or {}
+    arguments = function.get("arguments") or {}
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except ValueError as exc:
+            raise InvalidRequestError(f"gemini: tool call arguments are not JSON: {arguments[:100]!r}") from exc
+    part: dict[str, Any] = {"functionCall": {"name": function.get("name", ""), "args": arguments}}
+    signature = call.get("thought_signature") or ((call.get("extra_content") or {}).get("google") or {}).get(
+        "thought_signature")
+    if signature:
+        part["thoughtSignature"] = signature
+    return part
+
+
+def _function_response(message: Message, call_names: dict[str, str]) -> dict[str, Any]:
+    """A ``tool`` message -> ``functionResponse`` {name, response}."""
+    name = call_names.get(str(message.get("tool_call_id"))) or message.get("name") or ""
+    content = message.get("content")
+    if isinstance(content, list):
+        content = "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    if isinstance(content, dict):
+        return {"name": name, "response": content}
+    try:
+        parsed = json.loads(content) if isinstance(content, str) else None
+    except ValueError:
+        parsed = None
+    return {"name": name, "response": parsed if isinstance(parsed, dict) else {"result": content}}
+
+
+def _generation_config(params: dict[str, Any]) -> dict[str, Any]:
+    """``generationConfig`` from OpenAI-style and native parameters (native entries win)."""
+    config: dict[str, Any] = {}
+    for key, value in params.items():
+        if key in _RENAMED:
+            config[_RENAMED[key]] = value
+        elif key in _GENERATION_KEYS:
+            config[key] = value
+    stop = params.get("stop")
+    if stop:
+        config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
+    fmt = params.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
+        config["responseMimeType"] = "application/json"
+        schema = (fmt.get("json_schema") or {}).get("schema")
+        if schema is not None:
+            config["responseSchema"] = schema
+    config.update(params.get("generationConfig") or {})
+    return config
+
+
+def _tools(tools: Any) -> list[dict[str, Any]]:
+    """OpenAI function tools -> one ``functionDeclarations`` entry; native tools pass through."""
+    declarations: list[dict[str, Any]] = []
+    native: list[dict[str, Any]] = []
+    for tool in tools or []:
+        if tool.get("type") == "function" and "function" in tool:
+            function = tool["function"]
+            decl = {k: function[k] for k in ("name", "description", "parameters") if function.get(k)}
+            declarations.append(decl)
+        else:
+            native.append(tool)
+    return ([{"functionDeclarations": declarations}] if declarations else []) + native
+
+
+def _tool_config(choice: Any, native: Any) -> dict[str, Any]:
+    """``tool_choice`` -> ``toolConfig.functionCallingConfig``, merged with a native toolConfig."""
+    config: dict[str, Any] = dict(native or {})
+    if isinstance(choice, str) and choice in _CHOICE_MODES:
+        config["functionCallingConfig"] = {"mode": _CHOICE_MODES[choice]}
+    elif isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name") or choice.get("name")
+        config["functionCallingConfig"] = {"mode": "ANY", "allowedFunctionNames": [name]}
+    return config

@@ -1,0 +1,420 @@
+"""OpenAI Responses API driver: ``POST {base_url}/responses``, for OpenAI and every vendor
+serving the same wire format (DeepSeek, OpenRouter, ...). Built from a configured
+:class:`~llm_connectivity.providers.openai.OpenAIDriver` (same name, URL, key, headers).
+
+Request (from Chat Completions-style input): system/developer messages are joined into
+``instructions``; user/assistant messages become ``{"role", "content"}`` input items (content
+parts ``text`` -> ``input_text`` / ``output_text``, ``image_url`` -> ``input_image``);
+assistant ``tool_calls`` become ``function_call`` items and ``tool`` messages
+``function_call_output`` items; ready-made Responses items (with a ``type``) pass unchanged.
+``max_tokens`` / ``max_completion_tokens`` -> ``max_output_tokens``; ``reasoning_effort`` ->
+``reasoning.effort``; nested chat ``tools`` are flattened (``strict`` is sent as given, else
+false: Responses makes function tools strict by default, Chat Completions does not);
+``tool_choice`` ``{"type":"function","function":{"name"}}`` -> ``{"type":"function","name"}``;
+``response_format`` -> ``text.format``. ``stop`` and ``stream_options`` are DROPPED: the
+Responses API accepts neither. Other parameters pass through.
+
+Stream: SSE events whose JSON ``data`` carries ``type`` (OpenAI repeats it on an ``event:``
+line; OpenRouter sends none, so the JSON wins and the event name is only a fallback):
+``response.created`` / ``in_progress`` (model), ``response.output_text.delta`` (text),
+``response.reasoning_text.delta`` / ``reasoning_summary_text.delta`` (reasoning),
+``response.output_item.added`` (a ``function_call`` item: call id and name),
+``response.function_call_arguments.delta`` / ``.done`` (arguments, keyed by ``output_index``),
+``response.refusal.delta``, then one terminal event: ``response.completed`` (usage; status
+``completed``), ``response.incomplete`` (``incomplete_details.reason``) or
+``response.failed`` / ``error`` (raised as typed errors). A trailing ``data: [DONE]``
+(OpenRouter) is ignored; a stream that ends without a terminal event is interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..errors import StreamInterruptedError
+from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens
+from ..request import HTTPRequest, Message, RequestSpec
+from ..sse import SSEEvent
+from .base import ProviderDriver, decode_json, error_from_payload, join_url
+from .openai import OpenAIDriver
+
+__all__ = ["OpenAIResponsesDriver", "responses_usage"]
+
+_TEXT_PART = {"assistant": "output_text"}  # every other role sends input_text
+_INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
+_MODEL_EVENTS = frozenset({"response.created", "response.in_progress", "response.queued"})
+_REASONING_EVENTS = frozenset({"response.reasoning_text.delta", "response.reasoning_summary_text.delta"})
+_DROPPED = frozenset({"stop", "stream", "stream_options", "max_tokens", "max_completion_tokens",
+                      "tools", "tool_choice", "response_format", "reasoning_effort"})
+_ERROR_KEYS = ("code", "message", "param", "type")  # the event's own type "error" is dropped
+_EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
+
+
+def responses_usage(data: dict[str, Any]) -> Usage:
+    """Translate a Responses ``usage`` object (input/output tokens and their details)."""
+    prompt = int(data.get("input_tokens") or 0)
+    completion = int(data.get("output_tokens") or 0)
+    total = data.get("total_tokens")
+    cached = (data.get("input_tokens_details") or {}).get("cached_tokens") or 0
+    reasoning = (data.get("output_tokens_details") or {}).get("reasoning_tokens") or 0
+    return Usage(prompt_tokens=prompt, completion_tokens=completion,
+                 total_tokens=int(total) if total is not None else prompt + completion,
+                 cached_tokens=int(cached), reasoning_tokens=int(reasoning), raw=data)
+
+
+def _finish(status: str | None, details: Any, has_calls: bool) -> str | None:
+    """Normalised finish reason of a response ``status`` (+ ``incomplete_details``)."""
+    if status == "completed":
+        return "tool_calls" if has_calls else "stop"
+    if status == "incomplete":
+        reason = details.get("reason") if isinstance(details, dict) else None
+        return _INCOMPLETE.get(str(reason), "length")
+    return None if status in (None, "in_progress", "queued") else "error"
+
+
+def _error_payload(err: Any, fallback: str) -> dict[str, Any]:
+    """``{"error": {...}}`` for :func:`error_from_payload` from a Responses error object."""
+    if not isinstance(err, dict):
+        return {"error": {"message": fallback}}
+    inner = {k: v for k, v in err.items() if k in _ERROR_KEYS and v is not None and (k, v) != ("type", "error")}
+    return {"error": inner or {"message": fallback}}
+
+
+# -- request translation -------------------------------------------------------------------
+def _text_of(content: Any) -> str:
+    """The text of a string or of a list of chat content parts."""
+    if content is None:
+        return ""
+    if isinstance(content, list):
+        return "".join(str(p.get("text") or "") if isinstance(p, dict) else str(p) for p in content)
+    return str(content)
+
+
+def _part(part: Any, role: str) -> Any:
+    """One chat content part as a Responses content part."""
+    if isinstance(part, str):
+        part = {"type": "text", "text": part}
+    if not isinstance(part, dict):
+        return part
+    kind = part.get("type")
+    if kind == "text":
+        return {"type": _TEXT_PART.get(role, "input_text"), "text": part.get("text") or ""}
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        detail = image.get("detail") if isinstance(image, dict) else None
+        return {"type": "input_image", "image_url": url, "detail": detail or "auto"}
+    return part
+
+
+def _message_items(message: Message) -> list[dict[str, Any]]:
+    """A user/assistant message as input items (the message, then its function calls)."""
+    role = str(message.get("role") or "user")
+    content = message.get("content")
+    calls = message.get("tool_calls") or []
+    items: list[dict[str, Any]] = []
+    if isinstance(content, list) and content:
+        items.append({"role": role, "content": [_part(p, role) for p in content]})
+    elif _text_of(content) or not calls:
+        items.append({"role": role, "content": _text_of(content)})
+    for call in calls:
+        function = call.get("function") or {}
+        items.append({"type": "function_call", "call_id": call.get("id") or "",
+                      "name": function.get("name") or "", "arguments": function.get("arguments") or ""})
+    return items
+
+
+def _input(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
+    """Split chat messages into (``instructions``, ``input`` items)."""
+    instructions: list[str] = []
+    items: list[dict[str, Any]] = []
+    for message in messages:
+        role = message.get("role")
+        if role in ("system", "developer"):
+            instructions.append(_text_of(message.get("content")))
+        elif role == "tool":
+            items.append({"type": "function_call_output", "call_id": message.get("tool_call_id") or "",
+                          "output": _text_of(message.get("content"))})
+        elif role is None and "type" in message:
+            items.append(dict(message))  # already a Responses input item
+        else:
+            items.extend(_message_items(message))
+    return "\n\n".join(t for t in instructions if t), items
+
+
+def _tool(tool: Any) -> Any:
+    """A chat ``{"type":"function","function":{...}}`` tool, flattened; other tools unchanged."""
+    function = tool.get("function") if isinstance(tool, dict) else None
+    if not isinstance(function, dict):
+        return tool
+    out: dict[str, Any] = {"type": "function", "name": function.get("name") or ""}
+    if function.get("description") is not None:
+        out["description"] = function["description"]
+    out["parameters"] = function.get("parameters") or _EMPTY_SCHEMA
+    out["strict"] = bool(function.get("strict"))
+    return out
+
+
+def _tool_choice(choice: Any) -> Any:
+    """``{"type":"function","function":{"name":X}}`` -> ``{"type":"function","name":X}``."""
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+        return {"type": "function", "name": choice["function"].get("name")}
+    return choice
+
+
+def _text_format(fmt: Any) -> Any:
+    """A chat ``response_format`` as a Responses ``text.format``."""
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return fmt
+    spec = fmt.get("json_schema") or {}
+    out: dict[str, Any] = {"type": "json_schema", "name": spec.get("name") or "response",
+                           "schema": spec.get("schema") or {}}
+    for key in ("description", "strict"):
+        if spec.get(key) is not None:
+            out[key] = spec[key]
+    return out
+
+
+class OpenAIResponsesDriver(OpenAIDriver):
+    """Responses API translator sharing an :class:`OpenAIDriver`'s vendor configuration."""
+
+    _chat_driver: OpenAIDriver | None = None
+
+    @classmethod
+    def from_chat_driver(cls, driver: OpenAIDriver) -> OpenAIResponsesDriver:
+        """A Responses driver with ``driver``'s name, URLs, key variables and extra headers."""
+        responses = cls(driver.name, default_base_url=driver.default_base_url, api_key_env=driver.api_key_env,
+                        base_url_env=driver.base_url_env, requires_api_key=driver.requires_api_key,
+                        max_tokens_field="max_output_tokens", extra_headers=driver.extra_headers)
+        responses._chat_driver = driver
+        return responses
+
+    def __repr__(self) -> str:
+        return f"OpenAIResponsesDriver({self.name!r}, default_base_url={self.default_base_url!r})"
+
+    def for_api(self, api: str | None) -> ProviderDriver:
+        """``"responses"`` is this driver; the chat flavours give back the originating driver."""
+        if api == "responses":
+            return self
+        if self._chat_driver is not None:
+            return self._chat_driver.for_api(api)
+        return super().for_api(api)
+
+    # -- request ---------------------------------------------------------------------------
+    def build_body(self, spec: RequestSpec) -> dict[str, Any]:
+        """The JSON body of a Responses request (see the module docstring for the mapping)."""
+        instructions, items = _input(spec.messages)
+        body: dict[str, Any] = {"model": spec.model, "input": items}
+        if instructions:
+            body["instructions"] = instructions
+        params = spec.params
+        body.update((k, v) for k, v in params.items() if k not in _DROPPED)
+        limit = params.get("max_tokens", params.get("max_completion_tokens"))
+        if limit is not None:
+            body.setdefault("max_output_tokens", limit)
+        if params.get("tools") is not None:
+            body["tools"] = [_tool(t) for t in params["tools"]]
+        if params.get("tool_choice") is not None:
+            body["tool_choice"] = _tool_choice(params["tool_choice"])
+        if params.get("response_format") is not None:
+            body["text"] = {**(body.get("text") or {}), "format": _text_format(params["response_format"])}
+        if params.get("reasoning_effort") is not None:
+            body["reasoning"] = {**(body.get("reasoning") or {}), "effort": params["reasoning_effort"]}
+        if spec.stream:
+            body["stream"] = True
+        return body
+
+    def build_request(self, spec: RequestSpec) -> HTTPRequest:
+        """``POST {base_url}/responses``."""
+        return HTTPRequest("POST", join_url(spec.base_url, "responses"), self.headers(spec),
+                           json.dumps(self.build_body(spec)).encode(), stream=spec.stream)
+
+    # -- non-streaming -----------------------------------------------------------------------
+    def parse_response(self, payload: Any, spec: RequestSpec) -> ChatResponse:
+        """Translate a ``response`` object: message text, reasoning, function calls, usage."""
+        if not isinstance(payload, dict):
+            raise error_from_payload(payload, provider=self.name)
+        if payload.get("error") or payload.get("status") == "failed":
+            raise error_from_payload(_error_payload(payload.get("error"), "response failed"), provider=self.name)
+        text: list[str] = []
+        reasoning: list[str] = []
+        calls: list[ToolCall] = []
+        for item in payload.get("output") or []:
+            _collect(item, text, reasoning, calls)
+        status = payload.get("status")
+        usage = payload.get("usage")
+        return ChatResponse(
+            content="".join(text),
+            finish_reason=_finish(status, payload.get("incomplete_details"), bool(calls)),
+            raw_finish_reason=status,
+            usage=responses_usage(usage) if isinstance(usage, dict) else Usage(is_estimated=True, confidence=0.0),
+            tool_calls=calls,
+            reasoning="".join(reasoning),
+            model=payload.get("model") or spec.model,
+            provider=self.name,
+            raw=payload,
+        )
+
+    # -- streaming ---------------------------------------------------------------------------
+    def iter_chunks(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
+        """Translate Responses stream events; return after ``response.completed``/``incomplete``."""
+        state = _StreamState(self.name)
+        for event in events:
+            data = event.data
+            if data == "[DONE]" or not data.strip():
+                continue
+            obj = decode_json(data, provider=self.name)
+            if not isinstance(obj, dict):
+                continue
+            chunk = state.handle(obj, _event_type(obj, event.event))
+            if chunk is not None:
+                yield chunk
+            if state.terminal:
+                return
+        raise StreamInterruptedError(
+            f"{self.name} stream ended before response.completed or response.incomplete: the "
+            "connection was closed early or the body was truncated",
+            provider=self.name,
+        )
+
+
+def _event_type(obj: dict[str, Any], event_name: str) -> str:
+    """The event type: the JSON ``type`` field, else the SSE event name."""
+    kind = obj.get("type")
+    return kind if isinstance(kind, str) and kind else event_name
+
+
+def _collect(item: Any, text: list[str], reasoning: list[str], calls: list[ToolCall]) -> None:
+    """Add one output item of a ``response`` object to the text/reasoning/call lists."""
+    if not isinstance(item, dict):
+        return
+    kind = item.get("type")
+    if kind == "message":
+        text.extend(str(p.get("text") or "") for p in item.get("content") or []
+                    if isinstance(p, dict) and p.get("type") == "output_text")
+    elif kind == "reasoning":
+        summary = [str(p.get("text") or "") for p in item.get("summary") or [] if isinstance(p, dict)]
+        reasoning.append("\n\n".join(summary))
+        reasoning.extend(str(p.get("text") or "") for p in item.get("content") or [] if isinstance(p, dict))
+    elif kind == "function_call":
+        calls.append(ToolCall(id=item.get("call_id") or f"call_{len(calls)}",
+                              name=item.get("name") or "", arguments=item.get("arguments") or ""))
+
+
+class _StreamState:
+    """Per-stream bookkeeping: tool ordinals by ``output_index``, argument progress, model."""
+
+    __slots__ = ("provider", "index", "model", "ordinals", "args_seen", "summaries", "terminal")
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.index = 0
+        self.model: str | None = None
+        self.ordinals: dict[int, int] = {}  # output_index -> dense tool-call index
+        self.args_seen: set[int] = set()  # output_index of calls whose arguments were sent
+        self.summaries: set[tuple[Any, Any]] = set()
+        self.terminal = False
+
+    def handle(self, obj: dict[str, Any], kind: str) -> StreamChunk | None:
+        """Translate one decoded event; None when it carries nothing to yield."""
+        if kind in _MODEL_EVENTS:
+            self._note_model(obj.get("response"))
+            return None
+        if kind == "response.output_text.delta":
+            return self._chunk(obj, content=str(obj.get("delta") or ""))
+        if kind in _REASONING_EVENTS:
+            return self._chunk(obj, reasoning=self._reasoning(obj, kind))
+        if kind == "response.refusal.delta":
+            return self._chunk(obj, metadata={"refusal": obj.get("delta") or ""})
+        if kind in ("response.output_item.added", "response.output_item.done"):
+            return self._item(obj)
+        if kind == "response.function_call_arguments.delta":
+            return self._arguments(obj, str(obj.get("delta") or ""), final=False)
+        if kind == "response.function_call_arguments.done":
+            return self._arguments(obj, str(obj.get("arguments") or ""), final=True)
+        if kind in ("response.completed", "response.incomplete"):
+            return self._terminal(obj, kind)
+        if kind == "response.failed":
+            response = obj.get("response") or {}
+            err = response.get("error") if isinstance(response, dict) else None
+            raise error_from_payload(_error_payload(err, "response failed"), provider=self.provider)
+        if kind == "error":
+            err = obj.get("error") if isinstance(obj.get("error"), dict) else obj
+            raise error_from_payload(_error_payload(err, "stream error"), provider=self.provider)
+        return None  # lifecycle and unknown events carry nothing new
+
+    def _note_model(self, response: Any) -> None:
+        if isinstance(response, dict) and response.get("model"):
+            self.model = str(response["model"])
+
+    def _reasoning(self, obj: dict[str, Any], kind: str) -> str:
+        delta = str(obj.get("delta") or "")
+        if kind != "response.reasoning_summary_text.delta":
+            return delta
+        key = (obj.get("output_index"), obj.get("summary_index"))
+        first = key not in self.summaries
+        self.summaries.add(key)
+        return "\n\n" + delta if first and obj.get("summary_index") and delta else delta
+
+    def _ordinal(self, obj: dict[str, Any]) -> tuple[int, int, bool]:
+        """(output_index key, dense tool index, is_new) of the call an event is about."""
+        key = obj.get("output_index")
+        key = key if isinstance(key, int) else -1
+        new = key not in self.ordinals
+        if new:
+            self.ordinals[key] = len(self.ordinals)
+        return key, self.ordinals[key], new
+
+    def _item(self, obj: dict[str, Any]) -> StreamChunk | None:
+        """A function_call item: id and name when new, arguments if none were sent yet."""
+        item = obj.get("item")
+        if not isinstance(item, dict) or item.get("type") != "function_call":
+            return None
+        key, ordinal, new = self._ordinal(obj)
+        arguments = str(item.get("arguments") or "") if key not in self.args_seen else ""
+        if not new and not arguments:
+            return None  # a done item repeating what was already sent
+        if arguments:
+            self.args_seen.add(key)
+        delta = ToolCallDelta(index=ordinal, id=item.get("call_id") or None,
+                              name=item.get("name") or None, arguments=arguments)
+        return self._chunk(obj, tools=(delta,))
+
+    def _arguments(self, obj: dict[str, Any], text: str, *, final: bool) -> StreamChunk | None:
+        """An arguments fragment; the ``.done`` text only when no fragment was sent."""
+        key, ordinal, _ = self._ordinal(obj)
+        if not text:
+            return None
+        self.args_seen.add(key)
+        return self._chunk(obj, tools=(ToolCallDelta(index=ordinal, arguments=text),))
+
+    def _terminal(self, obj: dict[str, Any], kind: str) -> StreamChunk | None:
+        """``response.completed`` / ``response.incomplete``: finish reason and usage."""
+        self.terminal = True
+        response: dict[str, Any] = obj["response"] if isinstance(obj.get("response"), dict) else {}
+        self._note_model(response)
+        status = response.get("status") or kind.removeprefix("response.")
+        usage = response.get("usage")
+        return self._chunk(
+            obj,
+            finish=_finish(status, response.get("incomplete_details"), bool(self.ordinals)),
+            raw_finish=status,
+            usage=responses_usage(usage) if isinstance(usage, dict) else None,
+            metadata={"model": self.model} if self.model else {},
+        )
+
+    def _chunk(self, obj: dict[str, Any], *, content: str = "", reasoning: str = "",
+               tools: tuple[ToolCallDelta, ...] = (), finish: str | None = None, raw_finish: str | None = None,
+               usage: Usage | None = None, metadata: dict[str, Any] | None = None) -> StreamChunk | None:
+        """A chunk for ``obj`` with the running index, or None when it would carry nothing."""
+        if not (content or reasoning or tools or raw_finish or usage or metadata):
+            return None
+        meta = dict(metadata or {})
+        if self.index == 0 and self.model:
+            meta.setdefault("model", self.model)
+        chunk = StreamChunk(content=content, finish_reason=finish, raw_finish_reason=raw_finish,
+                            raw_chunk=obj, index=self.index, usage=usage, tool_calls=tools,
+                            reasoning=reasoning, token_count=estimate_tokens(content), metadata=meta)
+        self.index += 1
+        return chunk

@@ -1,0 +1,125 @@
+"""Retry policy: pure computation, no sleeping (the client sleeps).
+
+:class:`RetryPolicy` is an immutable value. :meth:`RetryPolicy.decide` looks at one failed
+attempt and returns a :class:`RetryDecision` (retry or not, after how long, and why).
+Only failures that happen before the caller received any content are ever retried.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .errors import APIStatusError, LLMError, NetworkError, TotalTimeoutError
+
+__all__ = ["RetryDecision", "RetryPolicy", "parse_retry_after"]
+
+RETRY_STATUSES = frozenset({408, 409, 429, 529}) | frozenset(range(500, 600))
+
+
+def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
+    """Seconds to wait according to ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
+    if not headers:
+        return None
+    value = headers.get("retry-after-ms")
+    if value is not None:
+        try:
+            return max(0.0, float(value) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+@dataclass(frozen=True, slots=True)
+class RetryDecision:
+    """The outcome of :meth:`RetryPolicy.decide`."""
+
+    retry: bool
+    delay: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how long to wait before repeating a failed request.
+
+    Defaults: 2 retries; backoff 0.5 s doubling to 8 s with jitter; retry on connect errors,
+    timeouts before any data, 408/409/429/5xx/529 and in-band overload or rate-limit
+    errors that arrive before any content; never on other 4xx. ``Retry-After`` /
+    ``retry-after-ms`` are honoured up to ``max_retry_after`` seconds; a longer wait
+    raises instead of sleeping. ``x-should-retry: true|false`` overrides the status rule.
+    """
+
+    max_retries: int = 2
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    jitter: float = 0.25
+    max_retry_after: float = 60.0
+
+    def replace(self, **changes: Any) -> RetryPolicy:
+        """Return a copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_value(cls, value: int | RetryPolicy | None) -> RetryPolicy:
+        """Accept ``max_retries=`` shorthands: an int, None (no retries) or a policy."""
+        if isinstance(value, RetryPolicy):
+            return value
+        if value is None:
+            return cls(max_retries=0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(f"max_retries must be an int >= 0, got {value!r}")
+        return cls(max_retries=value)
+
+    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Delay before retry number ``attempt`` (1-based), jittered by +-``jitter``."""
+        delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        if self.jitter:
+            spread = (rng or random).uniform(-self.jitter, self.jitter)
+            delay = max(0.0, delay * (1 + spread))
+        return delay
+
+    def decide(self, error: LLMError, attempt: int, headers: Mapping[str, str] | None = None) -> RetryDecision:
+        """Should the request that failed with ``error`` on try ``attempt`` (1-based) be repeated?"""
+        if attempt > self.max_retries:
+            return RetryDecision(False, reason=f"no retries left ({self.max_retries} allowed)")
+        retryable, reason = _classify(error, headers)
+        if not retryable:
+            return RetryDecision(False, reason=reason)
+        wait = error.retry_after if isinstance(error, APIStatusError) else None
+        if wait is not None:
+            if wait > self.max_retry_after:
+                return RetryDecision(False, reason=f"Retry-After {wait:.0f}s exceeds the {self.max_retry_after:.0f}s cap")
+            return RetryDecision(True, wait, f"{reason}; server asked to wait {wait:.2f}s")
+        return RetryDecision(True, self.backoff(attempt), reason)
+
+
+def _classify(error: LLMError, headers: Mapping[str, str] | None) -> tuple[bool, str]:
+    should = (headers or {}).get("x-should-retry")
+    if should in ("true", "false"):
+        return should == "true", f"x-should-retry: {should}"
+    if isinstance(error, APIStatusError):
+        ok = error.status_code in RETRY_STATUSES
+        return ok, f"HTTP {error.status_code} {type(error).__name__}"
+    if isinstance(error, TotalTimeoutError):
+        return False, "total_timeout expired"
+    if isinstance(error, NetworkError):
+        return True, type(error).__name__
+    return False, type(error).__name__

@@ -1,0 +1,321 @@
+"""FakeLLMServer: a real loopback HTTP/1.1 server that speaks the vendors' wire formats.
+
+It answers at the paths the official SDKs use, under any API version prefix:
+``.../chat/completions`` and ``.../responses`` (OpenAI and compatible),
+``.../messages`` (Anthropic), ``.../models/{m}:streamGenerateContent`` and
+``:generateContent`` (Gemini). Replies come from a queue of scripted :class:`Reply`
+objects (or a default answer), rendered in the format of the path that was called, with
+chunked, connection-close or Content-Length framing, per-event delays and scripted
+faults. Every request is recorded. Binds only to 127.0.0.1 on a free port.
+
+    with FakeLLMServer() as server:
+        server.add_reply("Hello there!")
+        client = LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="test")
+        print(client.chat("Hi").content)
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from .scripts import Action, Reply, render, split_tokens
+
+__all__ = ["FakeLLMServer", "RecordedRequest"]
+
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+            408: "Request Timeout", 409: "Conflict", 422: "Unprocessable Entity", 429: "Too Many Requests",
+            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 529: "Overloaded"}
+_MAX_HEADER = 64 * 1024
+
+
+@dataclass
+class RecordedRequest:
+    """A request the server received: method, path (with query), lower-cased headers, body."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    json: Any = None
+    received_at: float = field(default_factory=time.monotonic)
+
+
+def _api_for(path: str) -> str | None:
+    route = path.split("?", 1)[0].rstrip("/")
+    if route.endswith("/chat/completions"):
+        return "chat"
+    if route.endswith("/responses"):
+        return "responses"
+    if route.endswith("/messages"):
+        return "anthropic"
+    if route.endswith(":streamGenerateContent") or route.endswith(":generateContent"):
+        return "gemini"
+    return None
+
+
+def _prompt_text(api: str, body: Any) -> str:
+    if not isinstance(body, dict):
+        return ""
+    if api == "gemini":
+        parts = [p.get("text", "") for c in body.get("contents", []) for p in c.get("parts", []) if isinstance(p, dict)]
+        return " ".join(parts)
+    items = body.get("messages") if api != "responses" else body.get("input")
+    if isinstance(items, str):
+        return items
+    texts = []
+    for m in items or []:
+        content = m.get("content") if isinstance(m, dict) else None
+        if isinstance(content, str):
+            texts.append(content)
+        elif isinstance(content, list):
+            texts += [p.get("text", "") for p in content if isinstance(p, dict)]
+    return " ".join(texts)
+
+
+class FakeLLMServer:
+    """A scripted LLM endpoint on 127.0.0.1 for tests, demos and offline development.
+
+    Parameters:
+        default_reply: the Reply used when the queue is empty (default: a short answer
+            that quotes the prompt, streamed word by word).
+        delay: default seconds between streamed events for the default reply.
+    """
+
+    def __init__(self, *, default_reply: Reply | None = None, delay: float = 0.0) -> None:
+        self.default_reply = default_reply
+        self.delay = delay
+        self.requests: list[RecordedRequest] = []
+        self._replies: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock: socket.socket | None = None
+        self._thread: threading.Thread | None = None
+        self._conns: set[socket.socket] = set()
+        self._workers: set[threading.Thread] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> FakeLLMServer:
+        """Bind 127.0.0.1 on a free port and start serving in a daemon thread."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        sock.settimeout(0.2)
+        self._sock = sock
+        self._thread = threading.Thread(target=self._accept_loop, name="FakeLLMServer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving, close every connection and join every thread (bounded wait)."""
+        self._stop.set()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            _shutdown(conn)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for worker in list(self._workers):
+            worker.join(timeout)
+        if self._sock is not None:
+            self._sock.close()
+
+    def __enter__(self) -> FakeLLMServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server listens on."""
+        assert self._sock is not None, "start the server first"
+        return int(self._sock.getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        """Root URL (``http://127.0.0.1:PORT``): the base_url for Anthropic and Gemini."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """OpenAI-style base URL with the version (``http://127.0.0.1:PORT/v1``)."""
+        return self.url + "/v1"
+
+    def base_url_for(self, provider: str) -> str:
+        """The base_url a client for ``provider`` should use (root for anthropic/gemini)."""
+        return self.url if provider in ("anthropic", "gemini", "google") else self.base_url
+
+    # -- scripting ----------------------------------------------------------------------------
+    def add_reply(self, text: str | Reply = "", **options: Any) -> Reply:
+        """Queue a reply for the next request: a text (plus Reply options) or a Reply."""
+        reply = text if isinstance(text, Reply) else Reply(text=text, **options)
+        with self._lock:
+            self._replies.append(reply)
+        return reply
+
+    def add_replies(self, replies: Iterable[Reply | str]) -> None:
+        """Queue several replies, answered in order."""
+        for reply in replies:
+            self.add_reply(reply)
+
+    def add_raw(self, body: bytes, *, content_type: str = "text/event-stream", status: int = 200,
+                headers: dict[str, str] | None = None, pieces: list[int] | None = None,
+                framing: str = "chunked", delay: float = 0.0) -> Reply:
+        """Queue an exact body (e.g. a recorded stream), written in ``pieces`` byte lengths."""
+        return self.add_reply(Reply(body=body, content_type=content_type, status=status, headers=headers or {},
+                                    pieces=pieces, framing=framing, delay=delay))
+
+    def pending(self) -> int:
+        """Number of queued replies not yet used."""
+        with self._lock:
+            return len(self._replies)
+
+    # -- serving ------------------------------------------------------------------------------
+    def _accept_loop(self) -> None:
+        assert self._sock is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            worker = threading.Thread(target=self._serve_connection, args=(conn,), daemon=True)
+            with self._lock:
+                self._conns.add(conn)
+                self._workers = {w for w in self._workers if w.is_alive()}
+                self._workers.add(worker)
+            worker.start()
+
+    def _serve_connection(self, conn: socket.socket) -> None:
+        conn.settimeout(0.5)
+        buffer = b""
+        try:
+            while not self._stop.is_set():
+                request, buffer = self._read_request(conn, buffer)
+                if request is None or not self._answer(conn, request):
+                    return
+        except OSError:
+            return
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+            _shutdown(conn)
+
+    def _read_request(self, conn: socket.socket, buffer: bytes) -> tuple[RecordedRequest | None, bytes]:
+        while b"\r\n\r\n" not in buffer:
+            data = self._recv(conn)
+            if not data or len(buffer) > _MAX_HEADER:
+                return None, b""
+            buffer += data
+        head, _, rest = buffer.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path = lines[0].split(" ")[:2]
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0") or 0)
+        while len(rest) < length:
+            data = self._recv(conn)
+            if not data:
+                return None, b""
+            rest += data
+        body, rest = rest[:length], rest[length:]
+        try:
+            parsed = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        return RecordedRequest(method, path, headers, body, parsed), rest
+
+    def _recv(self, conn: socket.socket) -> bytes:
+        while not self._stop.is_set():
+            try:
+                return conn.recv(65536)
+            except socket.timeout:
+                continue
+        return b""
+
+    def _next_reply(self, api: str, body: Any) -> Reply:
+        with self._lock:
+            if self._replies:
+                return self._replies.popleft()
+        if self.default_reply is not None:
+            return self.default_reply
+        prompt = _prompt_text(api, body).strip() or "nothing"
+        text = (f"Hello from FakeLLMServer! You said: \"{prompt[:200]}\". This answer is streamed "
+                "over real HTTP from a local server, one token at a time, so you can try "
+                "llm_connectivity without an API key.")
+        return Reply(text=text, delay=self.delay)
+
+    def _answer(self, conn: socket.socket, request: RecordedRequest) -> bool:
+        """Answer one request; return False if the connection must close."""
+        with self._lock:
+            self.requests.append(request)
+        api = _api_for(request.path)
+        if api is None or request.method != "POST":
+            body = json.dumps({"error": {"message": f"no route for {request.method} {request.path}",
+                                         "type": "not_found_error"}}).encode()
+            return self._respond(conn, 404, {"Content-Type": "application/json"}, [Action("send", body)], "length")
+        payload = request.json if isinstance(request.json, dict) else {}
+        stream = api == "gemini" and ":streamGenerateContent" in request.path or bool(payload.get("stream"))
+        options = payload.get("stream_options")
+        include_usage = api != "chat" or (isinstance(options, dict) and bool(options.get("include_usage")))
+        model = str(payload.get("model") or request.path.split("/models/")[-1].split(":")[0])
+        prompt_tokens = len(split_tokens(_prompt_text(api, payload)))
+        status, headers, actions, framing = render(self._next_reply(api, payload), api=api, model=model,
+                                                   stream=stream, prompt_tokens=prompt_tokens,
+                                                   include_usage=include_usage)
+        return self._respond(conn, status, headers, actions, framing)
+
+    def _respond(self, conn: socket.socket, status: int, headers: dict[str, str], actions: list[Action],
+                 framing: str) -> bool:
+        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
+        names = {k.lower() for k in headers}
+        if framing == "length":
+            total = sum(len(a.data) for a in actions if a.kind == "send")
+            if "content-length" not in names:
+                lines.append(f"Content-Length: {total}")
+        elif framing == "chunked":
+            lines.append("Transfer-Encoding: chunked")
+        if framing == "close":
+            lines.append("Connection: close")
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        for action in actions:
+            if not self._perform(conn, action, framing):
+                return False
+        if framing == "chunked":
+            conn.sendall(b"0\r\n\r\n")
+        return framing != "close"
+
+    def _perform(self, conn: socket.socket, action: Action, framing: str) -> bool:
+        if action.kind == "send" and action.data:
+            data = action.data
+            conn.sendall(b"%x\r\n%s\r\n" % (len(data), data) if framing == "chunked" else data)
+        elif action.kind == "raw":
+            conn.sendall(action.data)
+        elif action.kind == "sleep":
+            self._stop.wait(action.seconds)
+        elif action.kind == "hang":
+            self._stop.wait()
+            return False
+        elif action.kind == "close":
+            return False
+        return not self._stop.is_set()
+
+
+def _shutdown(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    conn.close()

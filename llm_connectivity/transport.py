@@ -1,0 +1,259 @@
+"""HTTP transport: the only module that imports ``requests``.
+
+It sends an :class:`~llm_connectivity.request.HTTPRequest` through a pooled
+``requests.Session`` and reads the body with ``raw.read1(65536, decode_content=True)``, so
+each piece is handed on the moment its bytes arrive, on chunked and on connection-close
+bodies alike, with gzip decoded. Every ``requests`` / ``urllib3`` / socket failure is mapped
+to the library's own errors, during ``send`` and during the body read. Time limits are
+enforced per read against :class:`Deadline`: the socket timeout is set to the nearest of
+the read limit, the whole-request deadline and the content-idle deadline, so no read can
+block past any of them.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator, Mapping
+
+import requests
+import requests.adapters
+import urllib3.exceptions
+
+from .errors import (
+    ConfigurationError,
+    ConnectError,
+    ConnectTimeoutError,
+    ContentIdleTimeoutError,
+    LLMError,
+    ProtocolError,
+    ReadTimeoutError,
+    StreamInterruptedError,
+    TimeoutError,
+    TotalTimeoutError,
+)
+from .request import HTTPRequest
+
+__all__ = ["Deadline", "HTTPResponse", "RequestsTransport", "map_exception"]
+
+READ_SIZE = 65536
+
+
+class Deadline:
+    """Per-request clock: read, total and content-idle limits, checked before every read.
+
+    ``mark_content()`` is called by the client whenever real content arrives; keep-alive
+    comments do not reset the content-idle clock.
+    """
+
+    __slots__ = ("read_timeout", "total_timeout", "idle_timeout", "started", "total_at", "idle_at", "provider")
+
+    def __init__(
+        self,
+        *,
+        read_timeout: float | None,
+        total_timeout: float | None = None,
+        content_idle_timeout: float | None = None,
+        provider: str | None = None,
+    ) -> None:
+        now = time.monotonic()
+        self.read_timeout = read_timeout
+        self.total_timeout = total_timeout
+        self.idle_timeout = content_idle_timeout
+        self.started = now
+        self.total_at = now + total_timeout if total_timeout is not None else None
+        self.idle_at = now + content_idle_timeout if content_idle_timeout is not None else None
+        self.provider = provider
+
+    def mark_content(self) -> None:
+        """Content arrived: restart the content-idle clock."""
+        if self.idle_timeout is not None:
+            self.idle_at = time.monotonic() + self.idle_timeout
+
+    def next_timeout(self) -> tuple[float | None, str]:
+        """Seconds the next read may block, and which limit that is.
+
+        Raises the matching TimeoutError if a deadline has already passed.
+        """
+        timeout, limit = self.read_timeout, "read_timeout"
+        now = time.monotonic()
+        for at, name in ((self.total_at, "total_timeout"), (self.idle_at, "content_idle_timeout")):
+            if at is None:
+                continue
+            left = at - now
+            if left <= 0:
+                raise self.timeout_error(name)
+            if timeout is None or left < timeout:
+                timeout, limit = left, name
+        return timeout, limit
+
+    def timeout_error(self, limit: str) -> TimeoutError:
+        """The error for ``limit`` firing, saying which limit and after how long."""
+        elapsed = time.monotonic() - self.started
+        cls: type[TimeoutError]
+        if limit == "total_timeout":
+            cls, seconds = TotalTimeoutError, self.total_timeout
+            what = "the whole request took longer than total_timeout"
+        elif limit == "content_idle_timeout":
+            cls, seconds = ContentIdleTimeoutError, self.idle_timeout
+            what = "no content arrived (only keep-alives) for longer than content_idle_timeout"
+        else:
+            cls, seconds = ReadTimeoutError, self.read_timeout
+            what = "the server sent nothing for longer than read_timeout"
+        return cls(
+            f"{what} ({seconds:g}s; {elapsed:.2f}s since the request started)",
+            provider=self.provider,
+            seconds=seconds,
+        )
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = 0
+    while seen < 10:
+        nxt = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
+        if not isinstance(nxt, BaseException) or nxt is exc:
+            return exc
+        exc, seen = nxt, seen + 1
+    return exc
+
+
+def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, provider: str | None,
+                  during_body: bool) -> LLMError:
+    """Translate a requests / urllib3 / socket exception into the most specific LLMError."""
+    if isinstance(exc, LLMError):
+        return exc
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return ConnectTimeoutError(f"could not connect within connection_timeout: {_root_cause(exc)}",
+                                   provider=provider, seconds=None)
+    if isinstance(exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout)):
+        if deadline is not None:
+            return deadline.timeout_error(limit)
+        return ReadTimeoutError(f"read timed out: {exc}", provider=provider)
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
+        return ConfigurationError(f"invalid request URL or header: {exc}", provider=provider)
+    if isinstance(exc, (urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError)):
+        return ProtocolError(f"could not decode the response body (Content-Encoding): {exc}", provider=provider)
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return ProtocolError(f"too many redirects: {exc}", provider=provider)
+    root = _root_cause(exc)
+    if not during_body and isinstance(root, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError,
+                                             urllib3.exceptions.NameResolutionError, socket.gaierror,
+                                             requests.exceptions.SSLError, urllib3.exceptions.SSLError,
+                                             urllib3.exceptions.ProxyError)):
+        return ConnectError(f"could not connect: {root}", provider=provider)
+    if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)) and not during_body:
+        return ConnectError(f"could not connect: {root}", provider=provider)
+    where = "while reading the response body" if during_body else "before the response arrived"
+    return StreamInterruptedError(f"connection lost {where}: {root or exc}", provider=provider)
+
+
+class HTTPResponse:
+    """A response whose body is read incrementally. Close it (or exhaust it) to release it."""
+
+    __slots__ = ("_response", "status_code", "headers", "provider", "_closed")
+
+    def __init__(self, response: requests.Response, provider: str | None) -> None:
+        self._response = response
+        self.status_code: int = response.status_code
+        self.headers: Mapping[str, str] = response.headers
+        self.provider = provider
+        self._closed = False
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type header, or ""."""
+        return self.headers.get("content-type", "")
+
+    def _socket(self) -> socket.socket | None:
+        conn = getattr(self._response.raw, "_connection", None)
+        return getattr(conn, "sock", None)
+
+    def iter_bytes(self, deadline: Deadline) -> Iterator[bytes]:
+        """Yield body pieces as they arrive; map every failure; close the response at the end."""
+        raw = self._response.raw
+        current: float | None | str = "unset"  # the socket timeout last set
+        try:
+            while True:
+                timeout, limit = deadline.next_timeout()
+                if timeout != current:
+                    sock = self._socket()
+                    if sock is not None:
+                        sock.settimeout(timeout)
+                    current = timeout
+                try:
+                    piece = raw.read1(READ_SIZE, decode_content=True)
+                except Exception as exc:  # every foreign failure becomes ours
+                    raise map_exception(exc, deadline=deadline, limit=limit, provider=self.provider,
+                                        during_body=True) from exc
+                if not piece:
+                    return
+                yield piece
+        finally:
+            self.close()
+
+    def read_body(self, deadline: Deadline, limit: int = 1 << 20) -> bytes:
+        """Read the whole body (capped at ``limit`` bytes) and close the response."""
+        parts: list[bytes] = []
+        size = 0
+        for piece in self.iter_bytes(deadline):
+            parts.append(piece)
+            size += len(piece)
+            if size >= limit:
+                break
+        self.close()
+        return b"".join(parts)
+
+    def close(self) -> None:
+        """Release the connection (returned to the pool only if the body was fully read)."""
+        if not self._closed:
+            self._closed = True
+            self._response.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass
+
+
+class RequestsTransport:
+    """Sends requests through one pooled ``requests.Session`` (thread-safe for this use).
+
+    ``session``: a user's own Session (proxies, CA bundle, ``responses`` mocks); it is used
+    as given and never closed by us. Otherwise a Session is created with a connection pool
+    of ``pool_size`` connections per host, and closed by :meth:`close`.
+    """
+
+    def __init__(self, session: requests.Session | None = None, *, pool_size: int = 16) -> None:
+        self._own = session is None
+        if session is None:
+            session = requests.Session()
+            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.trust_env = True
+        self.session = session
+
+    def send(self, request: HTTPRequest, *, connect_timeout: float | None, deadline: Deadline,
+             provider: str | None = None) -> HTTPResponse:
+        """Send ``request``; return as soon as the status line and headers arrived."""
+        read_timeout, limit = deadline.next_timeout()
+        try:
+            response = self.session.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                stream=True,
+                timeout=(connect_timeout, read_timeout),
+                allow_redirects=True,
+            )
+        except Exception as exc:
+            raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
+        return HTTPResponse(response, provider)
+
+    def close(self) -> None:
+        """Close the Session if this transport created it."""
+        if self._own:
+            self.session.close()
