@@ -27,7 +27,7 @@ Every error the library raises derives from :class:`LLMError`::
 
 In-band stream errors (an ``event: error`` frame, an ``{"error": ...}`` chunk) raise the
 class the matching HTTP status would. Every error raised after streaming began carries
-``partial_response`` (the :class:`~llm_connectivity.types.ChatResponse` aggregated so far).
+``partial_response`` (the :class:`~llm_connectivity.models.ChatResponse` aggregated so far).
 ``error.is_retryable`` says whether repeating the request could succeed.
 
 This module is a leaf: it imports nothing else from the package.

@@ -90,10 +90,10 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """Delay before retry number ``attempt`` (1-based), jittered by +-``jitter``."""
-        delay = min(self.backoff_max, self.backoff_base * (2 ** (attempt - 1)))
+        delay = float(min(self.backoff_max, self.backoff_base * 2.0 ** (attempt - 1)))
         if self.jitter:
-            spread = (rng or random).uniform(-self.jitter, self.jitter)
-            delay = max(0.0, delay * (1 + spread))
+            spread: float = (rng or random).uniform(-self.jitter, self.jitter)
+            delay = max(0.0, delay * (1.0 + spread))
         return delay
 
     def decide(self, error: LLMError, attempt: int, headers: Mapping[str, str] | None = None) -> RetryDecision:

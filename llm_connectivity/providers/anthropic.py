@@ -247,7 +247,6 @@ def translate_tool_choice(choice: Any) -> dict[str, Any]:
 # -- streaming state -----------------------------------------------------------------------
 @dataclass
 class _Block:
-    kind: str
     tool_index: int | None = None  # dense ordinal, client tool_use blocks only
     has_arguments: bool = False
     start_input: Any = None
@@ -280,13 +279,14 @@ class _StreamState:
     def message_start(self) -> StreamChunk | None:
         message = self.obj.get("message") or {}
         usage = self.merge_usage(message.get("usage"))
-        metadata = {k: message[k] for k in ("model", "id") if message.get(k)}
+        metadata = {"model": message.get("model"), "message_id": message.get("id")}
+        metadata = {k: v for k, v in metadata.items() if v}
         return self.chunk(usage=usage, metadata=metadata) if usage is not None or metadata else None
 
     def content_block_start(self) -> StreamChunk | None:
         block = self.obj.get("content_block") or {}
         kind = str(block.get("type") or "")
-        state = self.blocks[self.obj.get("index")] = _Block(kind, start_input=block.get("input"))
+        state = self.blocks[self.obj.get("index")] = _Block(start_input=block.get("input"))
         if kind == "text":
             return self.chunk(str(block.get("text") or "")) if block.get("text") else None
         if kind == "thinking":
@@ -460,14 +460,14 @@ class AnthropicDriver(ProviderDriver):
 
     def _decode(self, event: SSEEvent) -> dict[str, Any] | None:
         """The event's JSON object (None to skip it); raises for error events."""
-        if not event.data.strip():
-            return None
         if event.event == "error":
             try:
                 payload: Any = json.loads(event.data)
             except ValueError:
                 payload = {"type": "error", "error": {"type": "api_error", "message": event.data}}
             raise error_from_payload(payload, provider=self.name)
+        if not event.data.strip():
+            return None
         obj = decode_json(event.data, provider=self.name)
         if not isinstance(obj, dict):
             return None

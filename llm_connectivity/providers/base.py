@@ -96,7 +96,8 @@ def error_from_payload(
         err = {"message": str(err)}
     message = str(err.get("message") or err.get("detail") or "").strip()
     kind = next(
-        (str(err[k]) for k in ("type", "code", "status") if isinstance(err.get(k), str) and err[k]),
+        (str(err[k]) for k in ("type", "code", "status")
+         if isinstance(err.get(k), str) and err[k] and err[k] != "error"),
         None,
     )
     status = status_code
@@ -141,7 +142,10 @@ class ProviderDriver:
         """The driver for API flavour ``api`` (``None`` means the provider's default)."""
         if api in (None, "", "chat", "messages", "default"):
             return self
-        raise ConfigurationError(f"provider {self.name!r} has no {api!r} API; leave api unset")
+        raise ConfigurationError(
+            f"provider {self.name!r} has no {api!r} API; leave api unset "
+            "(api='responses' is available for OpenAI and OpenAI-compatible providers)"
+        )
 
     def build_request(self, spec: RequestSpec) -> HTTPRequest:
         """Translate ``spec`` into the HTTP request this provider expects."""

@@ -37,15 +37,9 @@ from .base import ProviderDriver, decode_json, error_from_payload, join_url
 
 __all__ = ["GeminiDriver", "JSONArrayDecoder", "gemini_usage", "normalize_finish_reason"]
 
-_FINISH = {
-    "STOP": "stop",
-    "MAX_TOKENS": "length",
-    **dict.fromkeys(
-        ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE",
-         "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"),
-        "content_filter",
-    ),
-}
+_FILTERED = ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE",
+             "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION")
+_FINISH = {"STOP": "stop", "MAX_TOKENS": "length", **dict.fromkeys(_FILTERED, "content_filter")}
 _VERSION_SUFFIX = re.compile(r"/v\d+(?:(?:alpha|beta)\d*)?/*$")
 _GENERATION_KEYS = frozenset((
     "stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema", "responseModalities",
@@ -195,17 +189,14 @@ class GeminiDriver(ProviderDriver):
         contents, system = _convert_messages(spec.messages)
         params = spec.params
         body: dict[str, Any] = {"contents": contents + list(params.get("contents") or [])}
-        if system:
-            body["systemInstruction"] = {"parts": system}
-        config = _generation_config(params)
-        if config:
-            body["generationConfig"] = config
-        tools = _tools(params.get("tools"))
-        if tools:
-            body["tools"] = tools
-        tool_config = _tool_config(params.get("tool_choice"), params.get("toolConfig"))
-        if tool_config:
-            body["toolConfig"] = tool_config
+        for key, value in (
+            ("systemInstruction", {"parts": system} if system else None),
+            ("generationConfig", _generation_config(params)),
+            ("tools", _tools(params.get("tools"))),
+            ("toolConfig", _tool_config(params.get("tool_choice"), params.get("toolConfig"))),
+        ):
+            if value:
+                body[key] = value
         for key, value in params.items():
             if key not in _TRANSLATED and key not in _RENAMED and key not in _GENERATION_KEYS:
                 body[key] = value  # native top-level keys: safetySettings, cachedContent, ...
@@ -250,11 +241,8 @@ class GeminiDriver(ProviderDriver):
             yield self._chunk(self._checked(obj), index, state)
             index += 1
         if not state.finished:
-            raise StreamInterruptedError(
-                f"{self.name} stream ended without a finishReason: the connection was closed "
-                "early or the body was truncated",
-                provider=self.name,
-            )
+            raise StreamInterruptedError(f"{self.name} stream ended without a finishReason: the connection "
+                                         "was closed early or the body was truncated", provider=self.name)
 
     def _checked(self, obj: Any) -> dict[str, Any]:
         """Raise for error objects and blocked prompts; return the response object."""

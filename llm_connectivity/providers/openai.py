@@ -115,6 +115,14 @@ def _tool_deltas(raw_calls: list[Any]) -> tuple[ToolCallDelta, ...]:
     return tuple(deltas)
 
 
+def _first_choice(choices: list[Any]) -> dict[str, Any] | None:
+    """Choice 0 (usually first; with ``n > 1`` the chunk may carry another index)."""
+    first = choices[0] if choices else None
+    if isinstance(first, dict) and first.get("index", 0) == 0:
+        return first
+    return next((c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None)
+
+
 class OpenAIDriver(ProviderDriver):
     """Chat Completions translator, configured per vendor (name, URL, key variable, quirks)."""
 
@@ -136,6 +144,18 @@ class OpenAIDriver(ProviderDriver):
         self.requires_api_key = requires_api_key
         self.max_tokens_field = max_tokens_field
         self.extra_headers = dict(extra_headers or {})
+        self._responses_driver: ProviderDriver | None = None
+
+    def for_api(self, api: str | None) -> ProviderDriver:
+        """The driver for API flavour ``api``: ``"responses"`` is OpenAI's Responses API."""
+        if api == "responses":
+            driver = self._responses_driver
+            if driver is None:
+                from .openai_responses import OpenAIResponsesDriver  # lazy: that module imports this one
+
+                driver = self._responses_driver = OpenAIResponsesDriver.from_chat_driver(self)
+            return driver
+        return super().for_api(api)
 
     def __repr__(self) -> str:
         return f"OpenAIDriver({self.name!r}, default_base_url={self.default_base_url!r})"
@@ -180,7 +200,7 @@ class OpenAIDriver(ProviderDriver):
         """Translate a ``chat.completion`` object."""
         if not isinstance(payload, dict) or payload.get("error"):
             raise error_from_payload(payload, provider=self.name)
-        choice = next(iter(payload.get("choices") or []), {}) or {}
+        choice = _first_choice(payload.get("choices") or []) or {}
         message = choice.get("message") or {}
         text, thinking = _split_content(message.get("content"))
         calls = [
@@ -243,11 +263,9 @@ class OpenAIDriver(ProviderDriver):
         choices = obj.get("choices")
         if not choices:
             return StreamChunk(raw_chunk=obj, index=index, usage=usage)
-        choice = choices[0]
-        if choice.get("index", 0) != 0:
-            choice = next((c for c in choices if c.get("index", 0) == 0), None)
-            if choice is None:
-                return StreamChunk(raw_chunk=obj, index=index, usage=usage)
+        choice = _first_choice(choices)
+        if choice is None:
+            return StreamChunk(raw_chunk=obj, index=index, usage=usage)
         delta = choice.get("delta") or {}
         text, thinking = _split_content(delta.get("content"))
         raw_calls = delta.get("tool_calls")

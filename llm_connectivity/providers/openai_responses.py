@@ -384,7 +384,7 @@ class _StreamState:
     def _arguments(self, obj: dict[str, Any], text: str, *, final: bool) -> StreamChunk | None:
         """An arguments fragment; the ``.done`` text only when no fragment was sent."""
         key, ordinal, _ = self._ordinal(obj)
-        if not text:
+        if not text or (final and key in self.args_seen):
             return None
         self.args_seen.add(key)
         return self._chunk(obj, tools=(ToolCallDelta(index=ordinal, arguments=text),))

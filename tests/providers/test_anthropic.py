@@ -260,7 +260,7 @@ def test_response_format_becomes_system_instruction() -> None:
 
 
 def test_assistant_tool_calls_and_tool_results() -> None:
-    messages = [
+    messages: list[dict[str, Any]] = [
         {"role": "user", "content": "weather?"},
         {"role": "assistant", "content": "Checking.", "tool_calls": [
             {"id": "t1", "type": "function", "function": {"name": "get", "arguments": '{"city": "Paris"}'}},
@@ -310,7 +310,7 @@ def test_cache_control_passes_through() -> None:
     cache = {"type": "ephemeral", "ttl": "1h"}
     block = {"type": "text", "text": "long doc", "cache_control": cache}
     image = {"type": "image_url", "image_url": {"url": "https://e.x/a.png"}, "cache_control": cache}
-    messages = [{"role": "user", "content": [block, image]},
+    messages: list[dict[str, Any]] = [{"role": "user", "content": [block, image]},
                 {"role": "assistant", "content": "ok"},
                 {"role": "user", "content": "again", "cache_control": cache},
                 {"role": "tool", "tool_call_id": "t", "content": "r", "cache_control": cache}]
@@ -334,7 +334,7 @@ def test_basic_stream_usage_and_model() -> None:
     assert (usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens, usage.total_tokens) == (18, 5, 12, 30)
     assert usage.raw["cache_creation_input_tokens"] == 3
     assert chunks[0].usage is not None and chunks[0].usage.completion_tokens == 1
-    assert chunks[0].metadata["model"] == "claude-x"
+    assert chunks[0].metadata == {"model": "claude-x", "message_id": "msg_1"}
 
 
 def test_message_delta_input_usage_wins() -> None:
@@ -392,6 +392,8 @@ def test_in_band_errors(kind: str, cls: type[Exception], status: int) -> None:
 def test_error_event_with_non_json_data_and_bad_json() -> None:
     _, _, error = _fold([b"event: error\ndata: upstream exploded\n\n"])
     assert isinstance(error, ServerError) and "upstream exploded" in str(error)
+    _, _, error = _fold([b"event: error\ndata:\n\n"])
+    assert isinstance(error, ServerError)
     _, _, error = _fold([_sse(_start())[:-2] + b"{\n\n"])
     assert isinstance(error, ProtocolError)
 

@@ -42,7 +42,8 @@ def sse(*objects: Any) -> list[bytes]:
 
 def body(**kwargs: Any) -> dict[str, Any]:
     spec = RequestSpec(**{"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}], **kwargs})
-    return json.loads(DRIVER.build_request(spec).body)
+    decoded: dict[str, Any] = json.loads(DRIVER.build_request(spec).body)
+    return decoded
 
 
 # -- recorded fixtures -----------------------------------------------------------------------------
@@ -401,3 +402,11 @@ def test_parse_response_single_and_list() -> None:
     check_response(fx, merged)
     empty = DRIVER.parse_response({"candidates": []}, SPEC)
     assert empty.content == "" and empty.usage.is_estimated and empty.model == SPEC.model
+
+
+def test_catalog_builds_gemini_drivers() -> None:
+    from llm_connectivity.providers.catalog import BUILTIN_FACTORIES
+
+    for name in ("google", "gemini"):
+        driver = BUILTIN_FACTORIES[name]()
+        assert isinstance(driver, GeminiDriver) and driver.name == name

@@ -359,6 +359,11 @@ def test_stream_truncated_raises_interrupted() -> None:
         run(cut)
 
 
+def test_stream_done_marker_without_terminal_event_is_interrupted() -> None:
+    with pytest.raises(StreamInterruptedError):
+        run(sse(created(), text("a"), event_lines=False, tail="data: [DONE]\n\n"))
+
+
 def test_stream_empty_body_raises_interrupted() -> None:
     with pytest.raises(StreamInterruptedError):
         run(b"")
