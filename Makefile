@@ -27,6 +27,7 @@ typecheck: $(VENV)/.installed-dev ## mypy --strict over the package
 	$(BIN)/python -m mypy --strict llm_connectivity
 
 bench: $(VENV)/.installed-dev     ## benchmarks, as ratios against the raw floor measured in the same run
+	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
 
 clean:

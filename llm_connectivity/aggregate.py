@@ -10,7 +10,15 @@ from typing import Any
 
 from .models import ChatResponse, StreamChunk, ToolCall, Usage, estimate_tokens
 
-__all__ = ["ResponseAccumulator"]
+__all__ = ["ResponseAccumulator", "estimate_usage"]
+
+
+def estimate_usage(prompt_tokens: int, content: str, reasoning: str = "") -> Usage:
+    """Usage estimated from text lengths, flagged ``is_estimated`` (used when the provider
+    reported none)."""
+    completion = estimate_tokens(content) + estimate_tokens(reasoning)
+    return Usage(prompt_tokens=prompt_tokens, completion_tokens=completion,
+                 total_tokens=prompt_tokens + completion, is_estimated=True, confidence=0.5)
 
 
 class ResponseAccumulator:
@@ -89,15 +97,7 @@ class ResponseAccumulator:
         """The provider's last usage report, or an estimate flagged ``is_estimated``."""
         if self.usage is not None:
             return self.usage
-        completion = estimate_tokens(self.content) + estimate_tokens("".join(self._reasoning))
-        prompt = self.prompt_estimate
-        return Usage(
-            prompt_tokens=prompt,
-            completion_tokens=completion,
-            total_tokens=prompt + completion,
-            is_estimated=True,
-            confidence=0.5,
-        )
+        return estimate_usage(self.prompt_estimate, self.content, "".join(self._reasoning))
 
     def build(self, raw: Any = None) -> ChatResponse:
         """Return the aggregated response (usable mid-stream as a partial response)."""

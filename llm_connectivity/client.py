@@ -6,6 +6,7 @@ per-call mutable state, so one client can serve many threads at once.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -17,9 +18,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .aggregate import ResponseAccumulator
+from .aggregate import ResponseAccumulator, estimate_usage
 from .errors import APIStatusError, ConfigurationError, LLMError, MissingAPIKeyError
-from .models import ChatResponse, StreamChunk
+from .models import ChatResponse, StreamChunk, estimate_tokens
 from .options import UNSET, StreamingOptions, Unset
 from .providers.base import ProviderDriver, decode_json
 from .registry import known_providers, resolve_driver, split_model
@@ -130,7 +131,7 @@ class LLMClient:
                 response = self._send(call, deadline)
                 body = response.read_body(deadline, _MAX_JSON_BODY)
                 payload = decode_json(body, provider=call.target.provider, what="response body")
-                return call.target.driver.parse_response(payload, call.spec)
+                return _finish_response(call.target.driver.parse_response(payload, call.spec), call)
             except LLMError as exc:
                 if not self._may_retry(call, exc, attempt, deadline):
                     raise scrub_error(exc, call.target.api_key) from exc.__cause__
@@ -292,6 +293,7 @@ class LLMClient:
                 acc.complete = True
                 yield StreamChunk(finish_reason=acc.finish_reason, raw_finish_reason=acc.raw_finish_reason,
                                   usage=acc.final_usage(), index=acc.chunk_count, is_complete=True)
+                response.drain()  # lets the connection go back to the pool
                 return
             except LLMError as exc:
                 if not acc.has_output and self._may_retry(call, exc, attempt, deadline):
@@ -305,9 +307,16 @@ class LLMClient:
 
 
 def _prompt_estimate(spec: RequestSpec) -> int:
-    from .models import estimate_tokens
-
     return sum(estimate_tokens(m["content"]) if isinstance(m.get("content"), str) else 0 for m in spec.messages)
+
+
+def _finish_response(response: ChatResponse, call: _Call) -> ChatResponse:
+    """Name the provider as the client knows it, and estimate usage (flagged
+    ``is_estimated``) when the provider reported none."""
+    changes: dict[str, Any] = {"provider": call.target.provider}
+    if response.usage.is_estimated:
+        changes["usage"] = estimate_usage(_prompt_estimate(call.spec), response.content, response.reasoning)
+    return dataclasses.replace(response, **changes)
 
 
 def _warn_if_insecure(target: _Target) -> None:

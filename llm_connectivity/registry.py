@@ -8,6 +8,7 @@ only when a name is not already known, so they cost nothing at import time.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -18,6 +19,8 @@ from .providers.catalog import BUILTIN_FACTORIES
 __all__ = ["ENTRY_POINT_GROUP", "known_providers", "register_provider", "resolve_driver", "split_model"]
 
 ENTRY_POINT_GROUP = "llm_connectivity.providers"
+
+logger = logging.getLogger("llm_connectivity")
 
 DriverFactory = Callable[[], ProviderDriver]
 
@@ -34,6 +37,7 @@ def register_provider(name: str, factory: DriverFactory | ProviderDriver, *, rep
     """
     if not name or "/" in name:
         raise ConfigurationError(f"provider name {name!r} must be non-empty and contain no '/'")
+    name = name.lower()  # model strings are matched case-insensitively
     with _lock:
         if name in _factories and not replace:
             raise ConfigurationError(f"provider {name!r} is already registered; pass replace=True to override it")
@@ -53,7 +57,10 @@ def _load_entry_points() -> None:
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        _factories.setdefault(ep.name, ep.load())
+        try:
+            _factories.setdefault(ep.name.lower(), ep.load())
+        except Exception as exc:  # noqa: BLE001 - one broken plugin must not hide the others
+            logger.warning("could not load provider plugin %r (%s): %s", ep.name, ep.value, exc)
 
 
 def known_providers() -> list[str]:

@@ -15,8 +15,8 @@ class ChatStream:
     """An iterator of :class:`StreamChunk` that owns one HTTP response.
 
     Iterate it (``for chunk in stream``), or use it as a context manager; leaving the
-    ``with`` block, ``break`` followed by :meth:`close`, or garbage collection releases the
-    connection. ``stream.response`` is the :class:`ChatResponse` aggregated from the chunks
+    ``with`` block, :meth:`close`, exhausting it, or dropping the last reference to it
+    (the generator's ``finally`` runs on collection) releases the connection. ``stream.response`` is the :class:`ChatResponse` aggregated from the chunks
     received so far: the whole answer once the stream is exhausted (``stream.is_complete``).
     """
 
@@ -41,9 +41,6 @@ class ChatStream:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
-
-    def __del__(self) -> None:
         self.close()
 
     def close(self) -> None:

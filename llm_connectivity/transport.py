@@ -145,7 +145,9 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
     if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)) and not during_body:
         return ConnectError(f"could not connect: {root}", provider=provider)
     where = "while reading the response body" if during_body else "before the response arrived"
-    return StreamInterruptedError(f"connection lost {where}: {root or exc}", provider=provider)
+    detail = str(root) if isinstance(root, OSError) and str(root) else type(root).__name__
+    return StreamInterruptedError(f"connection lost {where} (the server closed or broke it: {detail})",
+                                  provider=provider)
 
 
 class HTTPResponse:
@@ -189,6 +191,24 @@ class HTTPResponse:
                 if not piece:
                     return
                 yield piece
+        finally:
+            self.close()
+
+    def drain(self, *, max_wait: float = 0.05, max_bytes: int = 65536) -> None:
+        """After the terminal event: read what is left of the body (briefly) so the
+        connection goes back to the pool instead of being closed; then close."""
+        sock = self._socket()
+        try:
+            if sock is not None:
+                sock.settimeout(max_wait)
+            left = max_bytes
+            while left > 0:
+                piece = self._response.raw.read1(READ_SIZE, decode_content=True)
+                if not piece:
+                    break
+                left -= len(piece)
+        except Exception:  # noqa: BLE001 - a connection we fail to drain is simply closed
+            pass
         finally:
             self.close()
 

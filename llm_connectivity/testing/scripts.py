@@ -99,6 +99,21 @@ def _usage_counts(reply: Reply, ctx: _Ctx) -> tuple[int, int]:
     return ctx.prompt_tokens, completion
 
 
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                404: "not_found_error", 429: "rate_limit_error", 529: "overloaded_error"}
+
+
+def _error_body(status: int, api: str) -> bytes:
+    """The vendor-shaped JSON error body for an error status with no scripted body."""
+    kind = _ERROR_TYPES.get(status, "api_error")
+    message = f"FakeLLMServer scripted HTTP {status}"
+    if api == "anthropic":
+        return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+    if api == "gemini":
+        return json.dumps({"error": {"code": status, "message": message, "status": kind.upper()}}).encode()
+    return json.dumps({"error": {"message": message, "type": kind, "code": None}}).encode()
+
+
 def _sse(obj: Any, event: str | None = None, crlf: bool = False) -> bytes:
     nl = "\r\n" if crlf else "\n"
     head = f"event: {event}{nl}" if event else ""
@@ -238,7 +253,12 @@ _GEMINI_STOP = {"stop": "STOP", "length": "MAX_TOKENS", "tool_calls": "STOP", "c
 
 def _gemini_usage(reply: Reply, ctx: _Ctx) -> dict[str, int]:
     prompt, completion = _usage_counts(reply, ctx)
-    return {"promptTokenCount": prompt, "candidatesTokenCount": completion, "totalTokenCount": prompt + completion}
+    thoughts = len(split_tokens(reply.reasoning))
+    usage = {"promptTokenCount": prompt, "candidatesTokenCount": completion - thoughts,
+             "totalTokenCount": prompt + completion}
+    if thoughts:
+        usage["thoughtsTokenCount"] = thoughts
+    return usage
 
 
 def _gemini_chunk(parts: list[dict[str, Any]], reply: Reply, ctx: _Ctx, finish: bool) -> dict[str, Any]:
@@ -283,17 +303,24 @@ _RENDER = {
 def render(reply: Reply, *, api: str, model: str, stream: bool, prompt_tokens: int = 0,
            include_usage: bool = True) -> tuple[int, dict[str, str], list[Action], str]:
     """Return (status, headers, actions, framing) that answer one request with ``reply``."""
-    if reply.actions is not None:
-        return reply.status, dict(reply.headers), list(reply.actions), reply.framing
     headers = dict(reply.headers)
+    if reply.actions is not None:
+        if not {k.lower() for k in headers} & {"content-type"}:
+            headers["Content-Type"] = "text/event-stream"
+        return reply.status, headers, list(reply.actions), reply.framing
     if reply.body is not None:
         headers.setdefault("Content-Type", reply.content_type or "text/event-stream")
         return reply.status, headers, _raw_actions(reply), reply.framing
+    if reply.status >= 400:
+        headers.setdefault("Content-Type", "application/json")
+        return reply.status, headers, [Action("send", _error_body(reply.status, api))], reply.framing
     ctx = _Ctx(api, model, stream, prompt_tokens, include_usage)
     events_fn, body_fn = _RENDER[api]
     if not stream:
         headers.setdefault("Content-Type", "application/json")
-        return reply.status, headers, [Action("send", json.dumps(body_fn(reply, ctx)).encode())], reply.framing
+        thinking = reply.first_delay + reply.delay * len(reply.content_pieces())  # time to generate it all
+        body = Action("send", json.dumps(body_fn(reply, ctx)).encode())
+        return reply.status, headers, ([Action("sleep", seconds=thinking)] if thinking else []) + [body], reply.framing
     headers.setdefault("Content-Type", "text/event-stream; charset=utf-8")
     actions: list[Action] = []
     for i, event in enumerate(events_fn(reply, ctx)):
