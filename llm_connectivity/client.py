@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import sys
 import threading
 import time
 import warnings
@@ -19,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .aggregate import ResponseAccumulator, estimate_usage
-from .errors import APIStatusError, ConfigurationError, LLMError, MissingAPIKeyError
+from .errors import (
+    APIStatusError,
+    ConfigurationError,
+    LLMError,
+    MissingAPIKeyError,
+    NetworkError,
+    TotalTimeoutError,
+)
 from .models import ChatResponse, StreamChunk, estimate_tokens
 from .options import UNSET, StreamingOptions, Unset
 from .providers.base import ProviderDriver, decode_json
@@ -109,6 +117,7 @@ class LLMClient:
         self._targets: dict[str, _Target] = {}
         self._lock = threading.Lock()
         self._no_stream_options: set[str] = set()
+        self._provider = split_model(model)[0]  # api_key / base_url belong to this provider only
         self.target = self._resolve(model)
         self.model = model
         self._transport = RequestsTransport(session, pool_size=max_concurrency)
@@ -176,19 +185,19 @@ class LLMClient:
             return target
         provider, name = split_model(model)
         driver = resolve_driver(provider).for_api(self.api)
-        target = _Target(provider, name, driver, self._base_url_for(driver), self._key_for(driver))
+        target = _Target(provider, name, driver, self._base_url_for(provider, driver), self._key_for(provider, driver))
         _warn_if_insecure(target)
         with self._lock:
             self._targets[model] = target
         return target
 
-    def _key_for(self, driver: ProviderDriver) -> str | None:
-        if self._api_key:
-            return self._api_key
+    def _key_for(self, provider: str, driver: ProviderDriver) -> str | None:
+        if self._api_key and provider == self._provider:
+            return _checked_key(self._api_key, "api_key", provider)
         for var in driver.api_key_env:
             value = os.environ.get(var)
             if value:
-                return value
+                return _checked_key(value, var, provider)
         if driver.requires_api_key:
             names = " or ".join(driver.api_key_env) or "an api_key"
             raise MissingAPIKeyError(
@@ -199,8 +208,9 @@ class LLMClient:
             )
         return None
 
-    def _base_url_for(self, driver: ProviderDriver) -> str:
-        url = self._base_url or (os.environ.get(driver.base_url_env) if driver.base_url_env else None)
+    def _base_url_for(self, provider: str, driver: ProviderDriver) -> str:
+        explicit = self._base_url if provider == self._provider else None
+        url = explicit or (os.environ.get(driver.base_url_env) if driver.base_url_env else None)
         url = url or driver.default_base_url
         if not url:
             hint = f" or set {driver.base_url_env}" if driver.base_url_env else ""
@@ -245,7 +255,7 @@ class LLMClient:
             return response
         body = response.read_body(deadline, _MAX_ERROR_BODY)
         error = call.target.driver.error_from_response(response.status_code, response.headers, body)
-        error.headers = dict(response.headers)
+        error.headers = {k.lower(): v for k, v in response.headers.items()}
         raise error
 
     def _may_retry(self, call: _Call, exc: LLMError, attempt: int, deadline: Deadline) -> bool:
@@ -277,15 +287,19 @@ class LLMClient:
 
     def _run_stream(self, call: _Call, acc: ResponseAccumulator) -> Iterator[StreamChunk]:
         deadline = self._deadline(call)
-        driver = call.target.driver
-        attempt = 0
+        original = call
+        attempt = reconnects = 0
         while True:
             attempt += 1
             response: HTTPResponse | None = None
             try:
                 response = self._send(call, deadline)
+                driver = call.target.driver
                 events = driver.iter_events(response.iter_bytes(deadline), response.content_type)
-                for chunk in driver.iter_chunks(events, call.spec):
+                chunks = driver.iter_chunks(events, call.spec)
+                if reconnects:
+                    chunks = _mark_continuation(chunks, reconnects, _stripped_tail(acc.content))
+                for chunk in chunks:
                     if chunk.content or chunk.reasoning or chunk.tool_calls:
                         deadline.mark_content()
                     acc.add(chunk)
@@ -298,12 +312,54 @@ class LLMClient:
             except LLMError as exc:
                 if not acc.has_output and self._may_retry(call, exc, attempt, deadline):
                     continue
+                resumed = self._continuation(original, exc, acc, reconnects, deadline)
+                if resumed is not None:
+                    call, attempt, reconnects = resumed, 0, reconnects + 1
+                    continue
                 if response is not None and call.options.preserve_partial_response:
                     exc.partial_response = acc.build()
                 raise scrub_error(exc, call.target.api_key) from exc.__cause__
             finally:
                 if response is not None:
                     response.close()
+
+    def _continuation(self, call: _Call, exc: LLMError, acc: ResponseAccumulator, reconnects: int,
+                      deadline: Deadline) -> _Call | None:
+        """Opt-in (``retry_on_connection_error``): after a dropped connection, re-request
+        with the partial answer as an assistant prefix, where the provider can continue one."""
+        opts = call.options
+        if (not opts.retry_on_connection_error or not isinstance(exc, NetworkError)
+                or isinstance(exc, TotalTimeoutError) or reconnects >= opts.max_reconnect_attempts
+                or acc.tool_calls()):
+            return None
+        messages = call.target.driver.continuation_messages(call.spec.messages, acc.content)
+        if messages is None:
+            return None
+        if deadline.total_at is not None and time.monotonic() + opts.reconnect_delay >= deadline.total_at:
+            return None
+        logger.info("%s stream broke after %d characters (%s); continuing it in %.2fs (reconnect %d of %d)",
+                    call.target.provider, len(acc.content), type(exc).__name__, opts.reconnect_delay,
+                    reconnects + 1, opts.max_reconnect_attempts)
+        time.sleep(opts.reconnect_delay)
+        return dataclasses.replace(call, spec=dataclasses.replace(call.spec, messages=messages))
+
+
+def _stripped_tail(text: str) -> str:
+    """The trailing whitespace a prefill drops (already delivered, so not to repeat)."""
+    return text[len(text.rstrip()):]
+
+
+def _mark_continuation(chunks: Iterator[StreamChunk], reconnect: int, delivered_tail: str) -> Iterator[StreamChunk]:
+    """Tag chunks of a continued stream (``metadata["continuation"]``) and drop whitespace
+    the caller already received before the break."""
+    for chunk in chunks:
+        if delivered_tail and chunk.content:
+            if chunk.content.startswith(delivered_tail):
+                chunk = dataclasses.replace(chunk, content=chunk.content[len(delivered_tail):],
+                                            metadata=dict(chunk.metadata))
+            delivered_tail = ""
+        chunk.metadata["continuation"] = reconnect
+        yield chunk
 
 
 def _prompt_estimate(spec: RequestSpec) -> int:
@@ -319,6 +375,26 @@ def _finish_response(response: ChatResponse, call: _Call) -> ChatResponse:
     return dataclasses.replace(response, **changes)
 
 
+def _checked_key(key: str, source: str, provider: str) -> str:
+    """Strip surrounding whitespace; refuse keys that could not travel in a header."""
+    key = key.strip()
+    if not key or any(ord(c) < 33 or ord(c) == 127 for c in key):
+        raise ConfigurationError(
+            f"the {provider} API key from {source} is empty or contains whitespace or control "
+            "characters; check how it was copied", provider=provider)
+    return key
+
+
+def _caller_stacklevel() -> int:
+    """The stacklevel that points a warning at the first frame outside this package."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("llm_connectivity"):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level
+
+
 def _warn_if_insecure(target: _Target) -> None:
     parts = urlsplit(target.base_url)
     if target.api_key and parts.scheme == "http" and (parts.hostname or "") not in _LOOPBACK:
@@ -326,5 +402,5 @@ def _warn_if_insecure(target: _Target) -> None:
             f"the {target.provider} API key would be sent over plain HTTP to {parts.hostname}; "
             "use an https:// base_url",
             InsecureTransportWarning,
-            stacklevel=4,
+            stacklevel=_caller_stacklevel(),
         )

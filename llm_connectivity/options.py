@@ -33,7 +33,7 @@ UNSET = Unset.UNSET
 def _check_seconds(name: str, value: float | None, *, allow_none: bool = True) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
         raise ConfigurationError(f"{name} must be a positive number of seconds or None, got {value!r}")
 
 
@@ -66,10 +66,12 @@ class StreamingOptions:
     def __post_init__(self) -> None:
         for name in ("connection_timeout", "read_timeout", "total_timeout", "content_idle_timeout"):
             _check_seconds(name, getattr(self, name))
-        if not isinstance(self.max_reconnect_attempts, int) or self.max_reconnect_attempts < 0:
+        attempts = self.max_reconnect_attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
             raise ConfigurationError("max_reconnect_attempts must be an int >= 0")
-        if self.reconnect_delay < 0:
-            raise ConfigurationError("reconnect_delay must be >= 0")
+        delay = self.reconnect_delay
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not delay >= 0:
+            raise ConfigurationError(f"reconnect_delay must be a number of seconds >= 0, got {delay!r}")
 
     def replace(self, **changes: Any) -> StreamingOptions:
         """Return a copy with ``changes`` applied (validated)."""

@@ -26,7 +26,7 @@ DriverFactory = Callable[[], ProviderDriver]
 
 _factories: dict[str, DriverFactory] = dict(BUILTIN_FACTORIES)
 _drivers: dict[str, ProviderDriver] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a plugin may register providers while it loads
 _entry_points_loaded = False
 
 
@@ -38,6 +38,11 @@ def register_provider(name: str, factory: DriverFactory | ProviderDriver, *, rep
     if not name or "/" in name:
         raise ConfigurationError(f"provider name {name!r} must be non-empty and contain no '/'")
     name = name.lower()  # model strings are matched case-insensitively
+    if not isinstance(factory, ProviderDriver) and not callable(factory):
+        raise ConfigurationError(
+            f"register_provider({name!r}, ...) needs a ProviderDriver or a zero-argument factory returning one, "
+            f"got {type(factory).__name__}"
+        )
     with _lock:
         if name in _factories and not replace:
             raise ConfigurationError(f"provider {name!r} is already registered; pass replace=True to override it")
@@ -73,7 +78,10 @@ def known_providers() -> list[str]:
 def split_model(model: str) -> tuple[str, str]:
     """Split ``"provider/name"`` (the name may contain further slashes)."""
     if not isinstance(model, str):
-        raise ConfigurationError(f"model must be a string like 'openai/gpt-4o-mini', got {type(model).__name__}")
+        raise ConfigurationError(
+            f"model must be a string like 'openai/gpt-4o-mini', got {type(model).__name__}. "
+            f"Known providers: {', '.join(known_providers())}"
+        )
     provider, sep, name = model.strip().partition("/")
     if not sep or not provider or not name:
         raise ConfigurationError(

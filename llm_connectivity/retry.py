@@ -25,6 +25,7 @@ def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = Non
     """Seconds to wait according to ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
     if not headers:
         return None
+    headers = _lowered(headers)
     value = headers.get("retry-after-ms")
     if value is not None:
         try:
@@ -111,8 +112,15 @@ class RetryPolicy:
         return RetryDecision(True, self.backoff(attempt), reason)
 
 
+def _lowered(headers: Mapping[str, str]) -> Mapping[str, str]:
+    """Headers with lower-case names (requests' CaseInsensitiveDict is used as is)."""
+    if hasattr(headers, "lower_items"):
+        return headers
+    return {k.lower(): v for k, v in headers.items()}
+
+
 def _classify(error: LLMError, headers: Mapping[str, str] | None) -> tuple[bool, str]:
-    should = (headers or {}).get("x-should-retry")
+    should = _lowered(headers or {}).get("x-should-retry")
     if should in ("true", "false"):
         return should == "true", f"x-should-retry: {should}"
     if isinstance(error, APIStatusError):

@@ -100,8 +100,9 @@ class Deadline:
         else:
             cls, seconds = ReadTimeoutError, self.read_timeout
             what = "the server sent nothing for longer than read_timeout"
+        limit_text = f"{seconds:g}s" if seconds is not None else "no limit set"
         return cls(
-            f"{what} ({seconds:g}s; {elapsed:.2f}s since the request started)",
+            f"{what} ({limit_text}; {elapsed:.2f}s since the request started)",
             provider=self.provider,
             seconds=seconds,
         )

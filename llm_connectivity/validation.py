@@ -36,7 +36,7 @@ def _check_message(position: int, message: Any) -> Message:
     role = message.get("role")
     if role is None:
         raise InvalidRequestError(f"{where} has no 'role'; use one of {', '.join(sorted(ROLES))}")
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:
         raise InvalidRequestError(f"{where} has unknown role {role!r}; use one of {', '.join(sorted(ROLES))}")
     content = message.get("content")
     if content is None and not (role == "assistant" and message.get("tool_calls")):

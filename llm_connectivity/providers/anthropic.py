@@ -348,6 +348,12 @@ class AnthropicDriver(ProviderDriver):
     base_url_env = "ANTHROPIC_BASE_URL"
     default_base_url = "https://api.anthropic.com"
 
+    def continuation_messages(self, messages: list[Message], partial: str) -> list[Message] | None:
+        """Anthropic continues a trailing assistant message (prefill); it rejects trailing
+        whitespace there, so the prefix is right-stripped."""
+        prefix = partial.rstrip()
+        return [*messages, {"role": "assistant", "content": prefix}] if prefix else None
+
     # -- request ---------------------------------------------------------------------------
     def url(self, base_url: str) -> str:
         """``{base_url}/v1/messages``; a base URL already ending in ``/v1`` is not doubled."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import APIStatusError, ConfigurationError, ProtocolError, error_for_status, snippet
 from ..models import ChatResponse, StreamChunk
-from ..request import HTTPRequest, RequestSpec
+from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent, iter_sse
 
 __all__ = ["ProviderDriver", "decode_json", "error_from_payload", "join_url", "parse_retry_after_headers"]
@@ -146,6 +146,11 @@ class ProviderDriver:
             f"provider {self.name!r} has no {api!r} API; leave api unset "
             "(api='responses' is available for OpenAI and OpenAI-compatible providers)"
         )
+
+    def continuation_messages(self, messages: list[Message], partial: str) -> list[Message] | None:
+        """Messages that make the model continue ``partial`` (an assistant prefill), or
+        ``None`` when this provider cannot continue a partial answer."""
+        return None
 
     def build_request(self, spec: RequestSpec) -> HTTPRequest:
         """Translate ``spec`` into the HTTP request this provider expects."""

@@ -25,6 +25,7 @@ class CompatibleProvider:
     requires_key: bool = True
     max_tokens_field: str = "max_tokens"
     base_url_env: str | None = None
+    prefix_field: str | None = None  # assistant-prefix flag that continues a partial answer
 
 
 OPENAI_COMPATIBLE: tuple[CompatibleProvider, ...] = (
@@ -35,7 +36,7 @@ OPENAI_COMPATIBLE: tuple[CompatibleProvider, ...] = (
     CompatibleProvider("groq", "https://api.groq.com/openai/v1", ("GROQ_API_KEY",)),
     CompatibleProvider("together", "https://api.together.xyz/v1", ("TOGETHER_API_KEY",)),
     CompatibleProvider("deepseek", "https://api.deepseek.com/v1", ("DEEPSEEK_API_KEY",)),
-    CompatibleProvider("mistral", "https://api.mistral.ai/v1", ("MISTRAL_API_KEY",)),
+    CompatibleProvider("mistral", "https://api.mistral.ai/v1", ("MISTRAL_API_KEY",), prefix_field="prefix"),
     CompatibleProvider("fireworks", "https://api.fireworks.ai/inference/v1", ("FIREWORKS_API_KEY",)),
     CompatibleProvider("perplexity", "https://api.perplexity.ai", ("PERPLEXITY_API_KEY", "PPLX_API_KEY")),
     CompatibleProvider("ollama", "http://localhost:11434/v1", ("OLLAMA_API_KEY",), requires_key=False),
@@ -56,6 +57,7 @@ def _compatible_factory(row: CompatibleProvider) -> Callable[[], ProviderDriver]
             base_url_env=row.base_url_env or f"{row.name.upper().replace('-', '_')}_BASE_URL",
             requires_api_key=row.requires_key,
             max_tokens_field=row.max_tokens_field,
+            prefix_field=row.prefix_field,
         )
 
     return factory

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import StreamInterruptedError
 from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens
-from ..request import HTTPRequest, RequestSpec
+from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent
 from .base import ProviderDriver, decode_json, error_from_payload, join_url
 
@@ -136,6 +136,7 @@ class OpenAIDriver(ProviderDriver):
         requires_api_key: bool = True,
         max_tokens_field: str = "max_tokens",
         extra_headers: dict[str, str] | None = None,
+        prefix_field: str | None = None,
     ) -> None:
         self.name = name
         self.default_base_url = default_base_url
@@ -144,6 +145,7 @@ class OpenAIDriver(ProviderDriver):
         self.requires_api_key = requires_api_key
         self.max_tokens_field = max_tokens_field
         self.extra_headers = dict(extra_headers or {})
+        self.prefix_field = prefix_field  # e.g. Mistral's {"role": "assistant", "prefix": true}
         self._responses_driver: ProviderDriver | None = None
 
     def for_api(self, api: str | None) -> ProviderDriver:
@@ -159,6 +161,12 @@ class OpenAIDriver(ProviderDriver):
 
     def __repr__(self) -> str:
         return f"OpenAIDriver({self.name!r}, default_base_url={self.default_base_url!r})"
+
+    def continuation_messages(self, messages: list[Message], partial: str) -> list[Message] | None:
+        """Only vendors with an assistant-prefix flag (Mistral's ``prefix``) can continue."""
+        if not self.prefix_field or not partial:
+            return None
+        return [*messages, {"role": "assistant", "content": partial, self.prefix_field: True}]
 
     # -- request ---------------------------------------------------------------------------
     def headers(self, spec: RequestSpec) -> dict[str, str]:
