@@ -1,7 +1,9 @@
 """Testing helpers: :class:`FakeLLMServer`, a real loopback server speaking the vendors'
-wire formats, and :class:`Reply` / :class:`Action` to script what it answers."""
+wire formats, :class:`Reply` / :class:`Action` to script what it answers, and
+:mod:`~llm_connectivity.testing.faults` with ready-made network and protocol faults."""
 
+from . import faults
 from .fake_server import FakeLLMServer, RecordedRequest
 from .scripts import Action, Reply
 
-__all__ = ["Action", "FakeLLMServer", "RecordedRequest", "Reply"]
+__all__ = ["Action", "FakeLLMServer", "RecordedRequest", "Reply", "faults"]

@@ -278,6 +278,11 @@ class FakeLLMServer:
 
     def _respond(self, conn: socket.socket, status: int, headers: dict[str, str], actions: list[Action],
                  framing: str) -> bool:
+        if framing == "none":  # no status line at all: refuse / hang before headers
+            for action in actions:
+                if not self._perform(conn, action, framing):
+                    break
+            return False
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
         names = {k.lower() for k in headers}
         if framing == "length":

@@ -51,7 +51,8 @@ class Reply:
         body: exact raw body bytes, sent instead of a rendered answer.
         content_type: for ``body``; default ``text/event-stream``.
         pieces: for ``body``: split points (byte lengths) of the writes.
-        framing: ``"chunked"``, ``"close"`` (no length; close ends the body) or ``"length"``.
+        framing: ``"chunked"``, ``"close"`` (no length; close ends the body), ``"length"``,
+            or ``"none"`` (no status line or headers: only the scripted actions, then close).
         actions: a fully scripted list of :class:`Action` (faults); overrides everything.
     """
 
