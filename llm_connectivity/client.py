@@ -291,6 +291,7 @@ class LLMClient:
         attempt = reconnects = 0
         while True:
             attempt += 1
+            deadline.mark_content()  # each attempt gets the whole content-idle allowance
             response: HTTPResponse | None = None
             try:
                 response = self._send(call, deadline)

@@ -95,7 +95,7 @@ class RetryPolicy:
         if self.jitter:
             spread: float = (rng or random).uniform(-self.jitter, self.jitter)
             delay = max(0.0, delay * (1.0 + spread))
-        return delay
+        return min(delay, self.backoff_max)
 
     def decide(self, error: LLMError, attempt: int, headers: Mapping[str, str] | None = None) -> RetryDecision:
         """Should the request that failed with ``error`` on try ``attempt`` (1-based) be repeated?"""

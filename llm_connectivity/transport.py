@@ -130,7 +130,7 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
         if deadline is not None:
             return deadline.timeout_error(limit)
         return ReadTimeoutError(f"read timed out: {exc}", provider=provider)
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.URLRequired,
                         requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
         return ConfigurationError(f"invalid request URL or header: {exc}", provider=provider)
     if isinstance(exc, (urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError)):
@@ -258,8 +258,16 @@ class RequestsTransport:
 
     def send(self, request: HTTPRequest, *, connect_timeout: float | None, deadline: Deadline,
              provider: str | None = None) -> HTTPResponse:
-        """Send ``request``; return as soon as the status line and headers arrived."""
+        """Send ``request``; return as soon as the status line and headers arrived.
+
+        The connect limit is ``connect_timeout`` capped by what is left of the total deadline.
+        """
         read_timeout, limit = deadline.next_timeout()
+        connect_limited_by_total = False
+        if deadline.total_at is not None:
+            left = max(0.001, deadline.total_at - time.monotonic())
+            if connect_timeout is None or left < connect_timeout:
+                connect_timeout, connect_limited_by_total = left, True
         try:
             response = self.session.request(
                 request.method,
@@ -270,11 +278,26 @@ class RequestsTransport:
                 timeout=(connect_timeout, read_timeout),
                 allow_redirects=True,
             )
+        except requests.exceptions.ConnectTimeout as exc:
+            if connect_limited_by_total:
+                raise deadline.timeout_error("total_timeout") from exc
+            raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
         except Exception as exc:
             raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
         return HTTPResponse(response, provider)
 
     def close(self) -> None:
-        """Close the Session if this transport created it."""
-        if self._own:
-            self.session.close()
+        """Close the Session, and every pooled connection, if this transport created it."""
+        if not self._own:
+            return
+        for adapter in self.session.adapters.values():
+            manager = getattr(adapter, "poolmanager", None)
+            if manager is None:
+                continue
+            pools = manager.pools  # urllib3 2 no longer closes pools when it forgets them
+            for key in list(pools.keys()):
+                pool = pools.get(key)
+                if pool is not None:
+                    pool.close()
+            manager.clear()
+        self.session.close()

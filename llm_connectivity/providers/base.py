@@ -10,15 +10,22 @@ It never owns a session, never sleeps and never retries: the client does.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from ..errors import APIStatusError, ConfigurationError, ProtocolError, error_for_status, snippet
+from ..errors import APIStatusError, ConfigurationError, ProtocolError, StreamInterruptedError, error_for_status, snippet
 from ..models import ChatResponse, StreamChunk
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent, iter_sse
 
-__all__ = ["ProviderDriver", "decode_json", "error_from_payload", "join_url", "parse_retry_after_headers"]
+__all__ = [
+    "ProviderDriver",
+    "decode_json",
+    "error_from_payload",
+    "join_url",
+    "parse_retry_after_headers",
+    "until_broken",
+]
 
 # In-band error "type"/"code" strings -> the HTTP status whose class they deserve.
 _ERROR_TYPE_STATUS = {
@@ -54,6 +61,17 @@ _ERROR_TYPE_STATUS = {
 }
 
 _REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "cf-ray")
+
+
+def until_broken(events: Iterable[SSEEvent], finished: Callable[[], bool]) -> Iterator[SSEEvent]:
+    """Pass ``events`` through; if the connection breaks after the answer already finished
+    (``finished()`` is true: a finish reason arrived, only trailing events were lost), end
+    quietly instead of raising StreamInterruptedError."""
+    try:
+        yield from events
+    except StreamInterruptedError:
+        if not finished():
+            raise
 
 
 def join_url(base_url: str, path: str) -> str:

@@ -33,7 +33,7 @@ from ..errors import BadRequestError, InvalidRequestError, ProtocolError, Stream
 from ..models import ChatResponse, StreamChunk, ToolCallDelta, Usage, estimate_tokens
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import DEFAULT_MAX_LINE_BYTES, SSEEvent, iter_sse
-from .base import ProviderDriver, decode_json, error_from_payload, join_url
+from .base import ProviderDriver, decode_json, error_from_payload, join_url, until_broken
 
 __all__ = ["GeminiDriver", "JSONArrayDecoder", "gemini_usage", "normalize_finish_reason"]
 
@@ -232,7 +232,7 @@ class GeminiDriver(ProviderDriver):
         """Translate ``GenerateContentResponse`` events; complete once a finishReason was seen."""
         state = _StreamState()
         index = 0
-        for event in events:
+        for event in until_broken(events, lambda: state.finished):
             if not event.data.strip():
                 continue
             obj = decode_json(event.data, provider=self.name)

@@ -22,7 +22,7 @@ from ..errors import StreamInterruptedError
 from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent
-from .base import ProviderDriver, decode_json, error_from_payload, join_url
+from .base import ProviderDriver, decode_json, error_from_payload, join_url, until_broken
 
 __all__ = ["OpenAIDriver", "normalize_finish_reason", "openai_usage"]
 
@@ -238,7 +238,7 @@ class OpenAIDriver(ProviderDriver):
         """Translate ``chat.completion.chunk`` events; return at ``[DONE]``."""
         index = 0
         finished = False
-        for event in events:
+        for event in until_broken(events, lambda: finished):
             data = event.data
             if data == "[DONE]":
                 return
