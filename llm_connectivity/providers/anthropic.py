@@ -277,6 +277,7 @@ class _StreamState:
         return anthropic_usage(self.usage)
 
     def message_start(self) -> StreamChunk | None:
+        """Input usage and the model name from ``message_start``."""
         message = self.obj.get("message") or {}
         usage = self.merge_usage(message.get("usage"))
         metadata = {"model": message.get("model"), "message_id": message.get("id")}
@@ -284,6 +285,7 @@ class _StreamState:
         return self.chunk(usage=usage, metadata=metadata) if usage is not None or metadata else None
 
     def content_block_start(self) -> StreamChunk | None:
+        """Open a block: text/thinking may carry initial text; tool_use starts a call."""
         block = self.obj.get("content_block") or {}
         kind = str(block.get("type") or "")
         state = self.blocks[self.obj.get("index")] = _Block(start_input=block.get("input"))
@@ -300,6 +302,7 @@ class _StreamState:
         return self.chunk(metadata={"content_block": block})  # server tools, results, unknown
 
     def content_block_delta(self) -> StreamChunk | None:
+        """Text, thinking, signature and tool-argument increments."""
         delta = self.obj.get("delta") or {}
         kind = delta.get("type")
         if kind == "text_delta":
@@ -317,6 +320,7 @@ class _StreamState:
         return None  # citations_delta, server tool input, unknown deltas
 
     def content_block_stop(self) -> StreamChunk | None:
+        """Close a block; a tool call that got no argument JSON gets ``{}``."""
         block = self.blocks.get(self.obj.get("index"))
         if block is None or block.tool_index is None or block.has_arguments:
             return None
@@ -324,6 +328,7 @@ class _StreamState:
         return self.chunk(tool_calls=(ToolCallDelta(block.tool_index, arguments=arguments),))
 
     def message_delta(self) -> StreamChunk | None:
+        """Stop reason, stop sequence and cumulative output usage."""
         delta = self.obj.get("delta") or {}
         raw = delta.get("stop_reason")
         metadata = {k: delta[k] for k in ("stop_sequence", "stop_details") if delta.get(k) is not None}

@@ -48,6 +48,7 @@ OPENAI_COMPATIBLE: tuple[CompatibleProvider, ...] = (
 
 def _compatible_factory(row: CompatibleProvider) -> Callable[[], ProviderDriver]:
     def factory() -> ProviderDriver:
+        """Build the configured OpenAIDriver for this row."""
         from .openai import OpenAIDriver
 
         return OpenAIDriver(
@@ -71,6 +72,7 @@ def _anthropic() -> ProviderDriver:
 
 def _gemini(name: str) -> Callable[[], ProviderDriver]:
     def factory() -> ProviderDriver:
+        """Build the Gemini driver registered under ``name``."""
         from .gemini import GeminiDriver
 
         return GeminiDriver(name)

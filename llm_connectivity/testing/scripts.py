@@ -127,6 +127,7 @@ def _chat_events(reply: Reply, ctx: _Ctx) -> list[bytes]:
     base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time()), "model": ctx.model}
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        """One ``chat.completion.chunk`` event."""
         return _sse({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
 
     events = [chunk({"role": "assistant", "content": ""})]
