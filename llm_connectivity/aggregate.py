@@ -21,6 +21,34 @@ def estimate_usage(prompt_tokens: int, content: str, reasoning: str = "") -> Usa
                  total_tokens=prompt_tokens + completion, is_estimated=True, confidence=0.5)
 
 
+class TextBuffer:
+    """Appends text pieces; memory stays close to the text itself (pieces are joined in
+    blocks of 256, so per-piece object overhead is not kept for the whole stream)."""
+
+    __slots__ = ("_blocks", "_pieces")
+
+    _BLOCK = 256
+
+    def __init__(self) -> None:
+        self._blocks: list[str] = []
+        self._pieces: list[str] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._pieces or self._blocks)
+
+    def append(self, piece: str) -> None:
+        """Add ``piece`` at the end."""
+        pieces = self._pieces
+        pieces.append(piece)
+        if len(pieces) >= self._BLOCK:
+            self._blocks.append("".join(pieces))
+            pieces.clear()
+
+    def text(self) -> str:
+        """All the text so far."""
+        return "".join(self._blocks) + "".join(self._pieces)
+
+
 class ResponseAccumulator:
     """Collects chunks; :meth:`build` returns the aggregated :class:`ChatResponse` at any time.
 
@@ -31,8 +59,8 @@ class ResponseAccumulator:
                  "usage", "chunk_count", "model", "provider", "prompt_estimate", "last_raw", "complete")
 
     def __init__(self, *, model: str = "", provider: str = "", prompt_estimate: int = 0) -> None:
-        self._content: list[str] = []
-        self._reasoning: list[str] = []
+        self._content = TextBuffer()
+        self._reasoning = TextBuffer()
         self._calls: dict[int, list[Any]] = {}  # index -> [id, name, [fragments]]
         self.finish_reason: str | None = None
         self.raw_finish_reason: str | None = None
@@ -52,7 +80,7 @@ class ResponseAccumulator:
     @property
     def content(self) -> str:
         """The answer text received so far."""
-        return "".join(self._content)
+        return self._content.text()
 
     def add(self, chunk: StreamChunk) -> None:
         """Fold one chunk into the aggregate."""
@@ -97,7 +125,7 @@ class ResponseAccumulator:
         """The provider's last usage report, or an estimate flagged ``is_estimated``."""
         if self.usage is not None:
             return self.usage
-        return estimate_usage(self.prompt_estimate, self.content, "".join(self._reasoning))
+        return estimate_usage(self.prompt_estimate, self.content, self._reasoning.text())
 
     def build(self, raw: Any = None) -> ChatResponse:
         """Return the aggregated response (usable mid-stream as a partial response)."""
@@ -107,7 +135,7 @@ class ResponseAccumulator:
             raw_finish_reason=self.raw_finish_reason,
             usage=self.final_usage(),
             tool_calls=self.tool_calls(),
-            reasoning="".join(self._reasoning),
+            reasoning=self._reasoning.text(),
             model=self.model,
             provider=self.provider,
             raw=raw if raw is not None else self.last_raw,

@@ -36,11 +36,13 @@ from .request import RequestSpec
 from .retry import RetryPolicy
 from .security import InsecureTransportWarning, redact, scrub_error
 from .stream import ChatStream
-from .transport import Deadline, HTTPResponse, RequestsTransport
+from .deadline import Deadline
 from .validation import normalize_messages, validate_params
 
 if TYPE_CHECKING:
     import requests
+
+    from .transport import HTTPResponse
 
 __all__ = ["LLMClient"]
 
@@ -120,6 +122,8 @@ class LLMClient:
         self._provider = split_model(model)[0]  # api_key / base_url belong to this provider only
         self.target = self._resolve(model)
         self.model = model
+        from .transport import RequestsTransport  # imports requests: paid on first client, not on import
+
         self._transport = RequestsTransport(session, pool_size=max_concurrency)
 
     # -- public API ---------------------------------------------------------------------------

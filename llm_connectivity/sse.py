@@ -41,6 +41,19 @@ class SSEEvent:
     retry: int | None = None
 
 
+_SET_EVENT, _SET_DATA, _SET_ID, _SET_RETRY = (getattr(SSEEvent, f).__set__ for f in ("event", "data", "id", "retry"))
+
+
+def _make_event(event: str, data: str, last_id: str, retry: int | None) -> SSEEvent:
+    """SSEEvent(event, data, last_id, retry) without the frozen-dataclass ``__init__`` cost."""
+    obj = object.__new__(SSEEvent)
+    _SET_EVENT(obj, event)
+    _SET_DATA(obj, data)
+    _SET_ID(obj, last_id)
+    _SET_RETRY(obj, retry)
+    return obj
+
+
 class SSEDecoder:
     """Incremental decoder: ``feed(bytes) -> list[SSEEvent]``, then ``close()`` at end of stream.
 
@@ -176,7 +189,7 @@ class SSEDecoder:
         self._data = []
         event = self._event.decode("utf-8", "replace") if self._event else "message"
         self._event = b""
-        return SSEEvent(event, data.decode("utf-8", "replace"), self._last_id, self._retry)
+        return _make_event(event, data.decode("utf-8", "replace"), self._last_id, self._retry)
 
 
 def iter_sse(byte_chunks: Iterable[bytes], *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Iterator[SSEEvent]:

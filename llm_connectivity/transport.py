@@ -12,100 +12,33 @@ block past any of them.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
+import requests.utils
 import urllib3.exceptions
 
+from .deadline import Deadline
 from .errors import (
     ConfigurationError,
     ConnectError,
     ConnectTimeoutError,
-    ContentIdleTimeoutError,
     LLMError,
     ProtocolError,
     ReadTimeoutError,
     StreamInterruptedError,
-    TimeoutError,
-    TotalTimeoutError,
 )
 from .request import HTTPRequest
 
 __all__ = ["Deadline", "HTTPResponse", "RequestsTransport", "map_exception"]
 
 READ_SIZE = 65536
-
-
-class Deadline:
-    """Per-request clock: read, total and content-idle limits, checked before every read.
-
-    ``mark_content()`` is called by the client whenever real content arrives; keep-alive
-    comments do not reset the content-idle clock.
-    """
-
-    __slots__ = ("read_timeout", "total_timeout", "idle_timeout", "started", "total_at", "idle_at", "provider")
-
-    def __init__(
-        self,
-        *,
-        read_timeout: float | None,
-        total_timeout: float | None = None,
-        content_idle_timeout: float | None = None,
-        provider: str | None = None,
-    ) -> None:
-        now = time.monotonic()
-        self.read_timeout = read_timeout
-        self.total_timeout = total_timeout
-        self.idle_timeout = content_idle_timeout
-        self.started = now
-        self.total_at = now + total_timeout if total_timeout is not None else None
-        self.idle_at = now + content_idle_timeout if content_idle_timeout is not None else None
-        self.provider = provider
-
-    def mark_content(self) -> None:
-        """Content arrived: restart the content-idle clock."""
-        if self.idle_timeout is not None:
-            self.idle_at = time.monotonic() + self.idle_timeout
-
-    def next_timeout(self) -> tuple[float | None, str]:
-        """Seconds the next read may block, and which limit that is.
-
-        Raises the matching TimeoutError if a deadline has already passed.
-        """
-        timeout, limit = self.read_timeout, "read_timeout"
-        now = time.monotonic()
-        for at, name in ((self.total_at, "total_timeout"), (self.idle_at, "content_idle_timeout")):
-            if at is None:
-                continue
-            left = at - now
-            if left <= 0:
-                raise self.timeout_error(name)
-            if timeout is None or left < timeout:
-                timeout, limit = left, name
-        return timeout, limit
-
-    def timeout_error(self, limit: str) -> TimeoutError:
-        """The error for ``limit`` firing, saying which limit and after how long."""
-        elapsed = time.monotonic() - self.started
-        cls: type[TimeoutError]
-        if limit == "total_timeout":
-            cls, seconds = TotalTimeoutError, self.total_timeout
-            what = "the whole request took longer than total_timeout"
-        elif limit == "content_idle_timeout":
-            cls, seconds = ContentIdleTimeoutError, self.idle_timeout
-            what = "no content arrived (only keep-alives) for longer than content_idle_timeout"
-        else:
-            cls, seconds = ReadTimeoutError, self.read_timeout
-            what = "the server sent nothing for longer than read_timeout"
-        limit_text = f"{seconds:g}s" if seconds is not None else "no limit set"
-        return cls(
-            f"{what} ({limit_text}; {elapsed:.2f}s since the request started)",
-            provider=self.provider,
-            seconds=seconds,
-        )
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -243,18 +176,44 @@ class RequestsTransport:
 
     ``session``: a user's own Session (proxies, CA bundle, ``responses`` mocks); it is used
     as given and never closed by us. Otherwise a Session is created with a connection pool
-    of ``pool_size`` connections per host, and closed by :meth:`close`.
+    of ``pool_size`` connections per host, and closed by :meth:`close`. Its environment
+    settings (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``...) are read once per
+    origin and reused: requests would re-read them on every call (about 1 ms each).
     """
 
     def __init__(self, session: requests.Session | None = None, *, pool_size: int = 16) -> None:
         self._own = session is None
+        self._env: dict[str, dict[str, Any]] = {}
         if session is None:
             session = requests.Session()
             adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
-            session.trust_env = True
+            session.trust_env = False  # the environment is read once per origin in _settings
         self.session = session
+
+    def _request(self, request: HTTPRequest, timeout: tuple[float | None, float | None]) -> requests.Response:
+        if not self._own:  # the user's Session: its hooks, auth, cookies and redirects apply
+            return self.session.request(request.method, request.url, headers=request.headers,
+                                        data=request.body, stream=True, timeout=timeout)
+        # Our own Session has no cookies, auth or hooks to merge: prepare and send directly
+        # (LLM endpoints answer POSTs without redirects).
+        prepared = requests.PreparedRequest()
+        prepared.prepare(method=request.method, url=request.url, headers=request.headers, data=request.body)
+        adapter = self.session.get_adapter(request.url)
+        return adapter.send(prepared, stream=True, timeout=timeout,  # type: ignore[arg-type]  # None = no limit
+                            **self._settings(request.url))
+
+    def _settings(self, url: str) -> dict[str, Any]:
+        """Proxy / CA settings for ``url`` from the environment, read once per origin."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        settings = self._env.get(origin)
+        if settings is None:
+            ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            settings = {"proxies": requests.utils.get_environ_proxies(origin), "verify": ca_bundle or True}
+            self._env[origin] = settings
+        return settings
 
     def send(self, request: HTTPRequest, *, connect_timeout: float | None, deadline: Deadline,
              provider: str | None = None) -> HTTPResponse:
@@ -269,15 +228,7 @@ class RequestsTransport:
             if connect_timeout is None or left < connect_timeout:
                 connect_timeout, connect_limited_by_total = left, True
         try:
-            response = self.session.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                data=request.body,
-                stream=True,
-                timeout=(connect_timeout, read_timeout),
-                allow_redirects=True,
-            )
+            response = self._request(request, (connect_timeout, read_timeout))
         except requests.exceptions.ConnectTimeout as exc:
             if connect_limited_by_total:
                 raise deadline.timeout_error("total_timeout") from exc

@@ -79,8 +79,23 @@ def join_url(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + "/" + path.lstrip("/")
 
 
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
+
 def decode_json(data: str | bytes, *, provider: str, what: str = "stream event") -> Any:
-    """``json.loads`` that raises :class:`ProtocolError` with a snippet of the bad text."""
+    """``json.loads`` that raises :class:`ProtocolError` with a snippet of the bad text.
+
+    Well-formed ``str`` events take a fast path through the C scanner; anything unusual
+    (leading whitespace, trailing text, bytes, errors) goes through ``json.loads``.
+    """
+    if type(data) is str:
+        try:
+            obj, end = _scan_once(data, 0)
+        except (StopIteration, ValueError):
+            pass
+        else:
+            if end == len(data) or not data[end:].strip():
+                return obj
     try:
         return json.loads(data)
     except ValueError as exc:

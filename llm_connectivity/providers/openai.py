@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import StreamInterruptedError
-from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens
+from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens, make_chunk
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent
 from .base import ProviderDriver, decode_json, error_from_payload, join_url, until_broken
@@ -115,11 +115,17 @@ def _tool_deltas(raw_calls: list[Any]) -> tuple[ToolCallDelta, ...]:
     return tuple(deltas)
 
 
+_EMPTY: dict[str, Any] = {}
+_PLAIN_DELTA = frozenset({"content", "role"})
+
+
 def _first_choice(choices: list[Any]) -> dict[str, Any] | None:
     """Choice 0 (usually first; with ``n > 1`` the chunk may carry another index)."""
-    first = choices[0] if choices else None
-    if isinstance(first, dict) and first.get("index", 0) == 0:
+    first = choices[0] if type(choices) is list and choices else None
+    if type(first) is dict and first.get("index", 0) == 0:
         return first
+    if type(choices) is not list:
+        return None
     return next((c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None)
 
 
@@ -264,33 +270,30 @@ class OpenAIDriver(ProviderDriver):
             )
 
     def _chunk(self, obj: dict[str, Any], index: int) -> StreamChunk:
+        """One ``chat.completion.chunk`` -> StreamChunk (the per-chunk hot path)."""
         usage_data = obj.get("usage")
-        if not isinstance(usage_data, dict):
+        if usage_data is None and "x_groq" in obj:
             usage_data = (obj.get("x_groq") or {}).get("usage")
-        usage = openai_usage(usage_data) if isinstance(usage_data, dict) else None
+        usage = openai_usage(usage_data) if type(usage_data) is dict else None
         choices = obj.get("choices")
-        if not choices:
-            return StreamChunk(raw_chunk=obj, index=index, usage=usage)
-        choice = _first_choice(choices)
+        choice = _first_choice(choices) if choices else None
         if choice is None:
-            return StreamChunk(raw_chunk=obj, index=index, usage=usage)
-        delta = choice.get("delta") or {}
-        text, thinking = _split_content(delta.get("content"))
-        raw_calls = delta.get("tool_calls")
+            return make_chunk("", None, None, obj, index, usage, (), "", 0, {})
+        delta = choice.get("delta") or _EMPTY
+        content = delta.get("content")
+        if type(content) is str:
+            text, thinking = content, ""
+        else:
+            text, thinking = _split_content(content)
+        if not delta.keys() <= _PLAIN_DELTA:  # rarer fields: reasoning, tools, refusal
+            reasoning = _reasoning_of(delta) or thinking
+            raw_calls = delta.get("tool_calls")
+            calls = _tool_deltas(raw_calls) if raw_calls else ()
+            refusal = delta.get("refusal")
+            metadata: dict[str, Any] = {"refusal": refusal} if refusal else {}
+        else:
+            reasoning, calls, metadata = thinking, (), {}
         raw_finish = choice.get("finish_reason")
-        metadata: dict[str, Any] = {}
-        refusal = delta.get("refusal")
-        if refusal:
-            metadata["refusal"] = refusal
-        return StreamChunk(
-            content=text,
-            finish_reason=normalize_finish_reason(raw_finish),
-            raw_finish_reason=raw_finish,
-            raw_chunk=obj,
-            index=index,
-            usage=usage,
-            tool_calls=_tool_deltas(raw_calls) if raw_calls else (),
-            reasoning=_reasoning_of(delta) or thinking,
-            token_count=estimate_tokens(text),
-            metadata=metadata,
-        )
+        finish = None if raw_finish is None else normalize_finish_reason(raw_finish)
+        tokens = estimate_tokens(text) if text else 0
+        return make_chunk(text, finish, raw_finish, obj, index, usage, calls, reasoning, tokens, metadata)

@@ -114,3 +114,14 @@ def test_server_that_rejects_stream_options_is_retried_without_and_remembered(se
         assert "stream_options" in first.json and "stream_options" not in second.json
         client.chat_stream("again").text()
         assert "stream_options" not in server.requests[-1].json  # remembered for this base URL
+
+
+def test_proxy_from_the_environment_is_used(server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTP_PROXY is honoured (read once per origin, not on every request)."""
+    monkeypatch.setenv("HTTP_PROXY", server.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with LLMClient("ollama/llama3.2", base_url="http://llm.example.test/v1") as client:
+        assert client.chat("hi").content.startswith("Hello from FakeLLMServer")
+        client.chat("again")
+    assert server.requests[-1].path == "http://llm.example.test/v1/chat/completions"
