@@ -3,12 +3,8 @@ its own answer (the server's default reply quotes the prompt), nothing is mixed 
 
 from __future__ import annotations
 
-import faulthandler
-import signal
-import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
@@ -18,28 +14,6 @@ from llm_connectivity.testing import FakeLLMServer
 WATCHDOG_SECONDS = 40.0
 JOIN_SECONDS = 30.0
 MARKER = "PROMPT-MARKER-0"
-
-
-class WatchdogExpired(Exception):
-    """Raised in the test's thread when it outlives its bound."""
-
-
-@pytest.fixture(autouse=True)
-def watchdog() -> Iterator[None]:
-    """Fail a test that runs longer than WATCHDOG_SECONDS; kill the process if even that hangs."""
-    def expire(signum: int, frame: Any) -> None:
-        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-        raise WatchdogExpired(f"test exceeded its {WATCHDOG_SECONDS:g}s watchdog")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, WATCHDOG_SECONDS)
-    faulthandler.dump_traceback_later(WATCHDOG_SECONDS + 30, exit=True)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        faulthandler.cancel_dump_traceback_later()
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import email.utils
-import faulthandler
 import gc
 import gzip
 import json
 import logging
 import resource
-import signal
 import socket
-import sys
 import threading
 import time
 import tracemalloc
@@ -60,28 +57,6 @@ WATCHDOG_SECONDS = 20.0
 
 
 # -- harness ---------------------------------------------------------------------------------
-class WatchdogExpired(Exception):
-    """Raised in the test's thread when it outlives its bound."""
-
-
-@pytest.fixture(autouse=True)
-def watchdog() -> Iterator[None]:
-    """Fail a test that runs longer than WATCHDOG_SECONDS; kill the process if even that hangs."""
-    def expire(signum: int, frame: Any) -> None:
-        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-        raise WatchdogExpired(f"test exceeded its {WATCHDOG_SECONDS:g}s watchdog")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, WATCHDOG_SECONDS)
-    faulthandler.dump_traceback_later(WATCHDOG_SECONDS + 30, exit=True)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        faulthandler.cancel_dump_traceback_later()
-
-
 @pytest.fixture(scope="module")
 def _shared_server() -> Iterator[list[FakeLLMServer]]:
     """One server per module (stopping one takes ~0.2 s); replaced if a test leaves replies queued."""

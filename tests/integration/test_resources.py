@@ -7,13 +7,10 @@ after the client is closed and the server stopped, must equal the baseline exact
 
 from __future__ import annotations
 
-import faulthandler
 import gc
 import os
-import signal
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,28 +23,6 @@ pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="need
 
 WATCHDOG_SECONDS = 30.0
 LONG_TEXT = " ".join(f"word{i}" for i in range(400))
-
-
-class WatchdogExpired(Exception):
-    """Raised in the test's thread when it outlives its bound."""
-
-
-@pytest.fixture(autouse=True)
-def watchdog() -> Iterator[None]:
-    """Fail a test that runs longer than WATCHDOG_SECONDS; kill the process if even that hangs."""
-    def expire(signum: int, frame: Any) -> None:
-        faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-        raise WatchdogExpired(f"test exceeded its {WATCHDOG_SECONDS:g}s watchdog")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, WATCHDOG_SECONDS)
-    faulthandler.dump_traceback_later(WATCHDOG_SECONDS + 30, exit=True)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-        faulthandler.cancel_dump_traceback_later()
 
 
 def socket_fds() -> int:
