@@ -65,7 +65,7 @@ class SSEDecoder:
     """
 
     __slots__ = ("_pending", "_pending_len", "_skip_lf", "_bom_checked", "_data", "_event",
-                 "_id_buffer", "_last_id", "_retry", "_max_line")
+                 "_id_buffer", "_last_id", "_retry", "_max_line", "_error")
 
     def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         self._pending: list[bytes] = []  # pieces of the current unterminated line
@@ -78,6 +78,7 @@ class SSEDecoder:
         self._last_id = ""  # the "last event ID string": committed by each blank line
         self._retry: int | None = None
         self._max_line = max_line_bytes
+        self._error: ProtocolError | None = None
 
     @property
     def last_event_id(self) -> str:
@@ -95,6 +96,8 @@ class SSEDecoder:
 
     def feed(self, piece: bytes) -> list[SSEEvent]:
         """Decode ``piece`` and return the events it completes (often none or one)."""
+        if self._error is not None:
+            raise self._error
         if not self._bom_checked:
             piece = self._strip_bom(piece)
             if not piece:
@@ -117,21 +120,31 @@ class SSEDecoder:
             self._pending_len = 0
         tail = lines.pop()
         events: list[SSEEvent] = []
-        for line in lines:
-            if line:
-                self._process_field(line)
-                continue
-            self._last_id = self._id_buffer  # "dispatch the event", step 1: even without data
-            if self._data:
-                events.append(self._dispatch())
-            else:
-                self._event = b""
-        if tail:
-            self._add_pending(tail)
+        try:
+            for line in lines:
+                if line:
+                    self._process_field(line)
+                    continue
+                self._last_id = self._id_buffer  # "dispatch the event", step 1: even without data
+                if self._data:
+                    events.append(self._dispatch())
+                else:
+                    self._event = b""
+            if tail:
+                self._add_pending(tail)
+        except ProtocolError as exc:
+            if not events:
+                raise
+            self._error = exc  # deliver the complete events first; raise on the next call
+            self._pending.clear()
+            self._pending_len = 0
         return events
 
     def close(self) -> None:
-        """End of stream: discard any incomplete event, as the standard requires."""
+        """End of stream: discard any incomplete event, as the standard requires (and
+        raise a pending over-long-line error held back so earlier events were delivered)."""
+        if self._error is not None:
+            raise self._error
         self._pending.clear()
         self._pending_len = 0
         self._data.clear()
