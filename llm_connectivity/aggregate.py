@@ -6,19 +6,55 @@ kept as a list of pieces joined once, tool-call fragments per call.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from .models import ChatResponse, StreamChunk, ToolCall, Usage, estimate_tokens
+from .request import RequestSpec
 
-__all__ = ["ResponseAccumulator", "estimate_usage"]
+__all__ = ["ResponseAccumulator", "estimate_usage", "prompt_estimate"]
 
 
-def estimate_usage(prompt_tokens: int, content: str, reasoning: str = "") -> Usage:
+def estimate_usage(prompt_tokens: int, content: str, reasoning: str = "",
+                   tool_calls: Sequence[ToolCall] = ()) -> Usage:
     """Usage estimated from text lengths, flagged ``is_estimated`` (used when the provider
-    reported none)."""
+    reported none). Tool-call names and arguments count as output."""
     completion = estimate_tokens(content) + estimate_tokens(reasoning)
+    completion += sum(estimate_tokens(call.name + call.arguments) for call in tool_calls)
     return Usage(prompt_tokens=prompt_tokens, completion_tokens=completion,
                  total_tokens=prompt_tokens + completion, is_estimated=True, confidence=0.5)
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(str(p.get("text") or "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def prompt_estimate(spec: RequestSpec) -> int:
+    """Estimated input tokens: message text (string or text parts), tool calls and tool schemas."""
+    total = 0
+    for message in spec.messages:
+        total += estimate_tokens(_text_of(message.get("content")))
+        for call in message.get("tool_calls") or ():
+            total += estimate_tokens(json.dumps(call, default=str))
+    tools = spec.params.get("tools")
+    return total + (estimate_tokens(json.dumps(tools, default=str)) if tools else 0)
+
+
+def _add_usage(a: Usage, b: Usage) -> Usage:
+    """Field-wise sum of two usage reports (estimated if either is)."""
+    return Usage(prompt_tokens=a.prompt_tokens + b.prompt_tokens,
+                 completion_tokens=a.completion_tokens + b.completion_tokens,
+                 total_tokens=a.total_tokens + b.total_tokens,
+                 cached_tokens=a.cached_tokens + b.cached_tokens,
+                 reasoning_tokens=a.reasoning_tokens + b.reasoning_tokens,
+                 is_estimated=a.is_estimated or b.is_estimated,
+                 confidence=min(a.confidence, b.confidence),
+                 raw={"segments": [a.raw, b.raw]})
 
 
 class TextBuffer:
@@ -56,7 +92,8 @@ class ResponseAccumulator:
     """
 
     __slots__ = ("_content", "_reasoning", "_calls", "finish_reason", "raw_finish_reason",
-                 "usage", "chunk_count", "model", "provider", "prompt_estimate", "last_raw", "complete")
+                 "usage", "chunk_count", "model", "provider", "prompt_estimate", "last_raw", "complete",
+                 "_banked", "_segment_start")
 
     def __init__(self, *, model: str = "", provider: str = "", prompt_estimate: int = 0) -> None:
         self._content = TextBuffer()
@@ -71,6 +108,8 @@ class ResponseAccumulator:
         self.prompt_estimate = prompt_estimate
         self.last_raw: Any = None
         self.complete = False  # set when the provider's terminal event arrived
+        self._banked: Usage | None = None  # usage of earlier segments of a continued stream
+        self._segment_start = 0  # len(content) when the current segment began
 
     @property
     def has_output(self) -> bool:
@@ -121,11 +160,32 @@ class ResponseAccumulator:
             for index, call in sorted(self._calls.items())
         ]
 
-    def final_usage(self) -> Usage:
-        """The provider's last usage report, or an estimate flagged ``is_estimated``."""
+    def _segment_usage(self) -> Usage:
         if self.usage is not None:
             return self.usage
-        return estimate_usage(self.prompt_estimate, self.content, self._reasoning.text())
+        text = self.content[self._segment_start:] if self._banked is not None else self.content
+        return estimate_usage(self.prompt_estimate, text, self._reasoning.text(), self.tool_calls())
+
+    def final_usage(self) -> Usage:
+        """The provider's last usage report (plus earlier segments of a continued stream),
+        or an estimate flagged ``is_estimated``."""
+        usage = self._segment_usage()
+        return usage if self._banked is None else _add_usage(self._banked, usage)
+
+    def bank_segment(self) -> None:
+        """A continuation starts: keep this segment's usage so the final usage counts both
+        requests. The break came before the segment's final report, so its output is the
+        larger of what was reported and an estimate of the text it produced."""
+        produced = estimate_tokens(self.content[self._segment_start:])
+        if self.usage is None:
+            usage = estimate_usage(self.prompt_estimate, self.content[self._segment_start:])
+        else:
+            completion = max(self.usage.completion_tokens, produced)
+            usage = self.usage.replace(completion_tokens=completion, is_estimated=True, confidence=0.5,
+                                       total_tokens=self.usage.prompt_tokens + completion)
+        self._banked = usage if self._banked is None else _add_usage(self._banked, usage)
+        self.usage = None
+        self._segment_start = len(self.content)
 
     def build(self, raw: Any = None) -> ChatResponse:
         """Return the aggregated response (usable mid-stream as a partial response)."""

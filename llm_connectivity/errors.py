@@ -62,7 +62,16 @@ __all__ = [
     "TimeoutError",
     "TotalTimeoutError",
     "error_for_status",
+    "request_id_from",
 ]
+
+REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "cf-ray")
+
+
+def request_id_from(headers: Any) -> str | None:
+    """The provider's request id from response headers (any casing), if it sent one."""
+    lowered = {k.lower(): v for k, v in headers.items()} if headers else {}
+    return next((lowered[h] for h in REQUEST_ID_HEADERS if h in lowered), None)
 
 _SNIPPET_LIMIT = 500
 

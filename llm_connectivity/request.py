@@ -28,7 +28,7 @@ class RequestSpec:
     messages: list[Message]
     params: dict[str, Any] = field(default_factory=dict)
     stream: bool = True
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)
     base_url: str = ""
     api: str | None = None
 

@@ -14,7 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import APIStatusError, LLMError, NetworkError, TotalTimeoutError
+from .errors import (
+    APIStatusError,
+    ContentIdleTimeoutError,
+    LLMError,
+    NetworkError,
+    ReadTimeoutError,
+    TotalTimeoutError,
+)
 
 __all__ = ["RetryDecision", "RetryPolicy", "parse_retry_after"]
 
@@ -71,6 +78,7 @@ class RetryPolicy:
     backoff_max: float = 8.0
     jitter: float = 0.25
     max_retry_after: float = 60.0
+    retry_read_errors: bool = False
 
     def replace(self, **changes: Any) -> RetryPolicy:
         """Return a copy with ``changes`` applied."""
@@ -101,7 +109,7 @@ class RetryPolicy:
         """Should the request that failed with ``error`` on try ``attempt`` (1-based) be repeated?"""
         if attempt > self.max_retries:
             return RetryDecision(False, reason=f"no retries left ({self.max_retries} allowed)")
-        retryable, reason = _classify(error, headers)
+        retryable, reason = _classify(error, headers, self.retry_read_errors)
         if not retryable:
             return RetryDecision(False, reason=reason)
         wait = error.retry_after if isinstance(error, APIStatusError) else None
@@ -119,7 +127,8 @@ def _lowered(headers: Mapping[str, str]) -> Mapping[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
-def _classify(error: LLMError, headers: Mapping[str, str] | None) -> tuple[bool, str]:
+def _classify(error: LLMError, headers: Mapping[str, str] | None,
+              retry_read_errors: bool = False) -> tuple[bool, str]:
     should = _lowered(headers or {}).get("x-should-retry")
     if should in ("true", "false"):
         return should == "true", f"x-should-retry: {should}"
@@ -128,6 +137,9 @@ def _classify(error: LLMError, headers: Mapping[str, str] | None) -> tuple[bool,
         return ok, f"HTTP {error.status_code} {type(error).__name__}"
     if isinstance(error, TotalTimeoutError):
         return False, "total_timeout expired"
+    if isinstance(error, (ReadTimeoutError, ContentIdleTimeoutError)) and not retry_read_errors:
+        # the server has the request and may be working (and billing): not repeated by default
+        return False, f"{type(error).__name__} (set RetryPolicy(retry_read_errors=True) to retry)"
     if isinstance(error, NetworkError):
         return True, type(error).__name__
     return False, type(error).__name__

@@ -14,8 +14,9 @@ It follows the "event stream interpretation" rules of the HTML standard:
 * invalid UTF-8 decodes to U+FFFD.
 
 Each event is yielded as soon as the read that completes it returns: nothing is held back.
-Lines are capped (``max_line_bytes``, 16 MiB by default) so a hostile stream cannot grow
-memory without bound; an over-long line raises :class:`~llm_connectivity.errors.ProtocolError`.
+Lines, and the data of one event, are capped (``max_line_bytes``, 16 MiB by default) so a
+hostile stream cannot grow memory without bound; going over raises
+:class:`~llm_connectivity.errors.ProtocolError`.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ class SSEDecoder:
     [SSEEvent(event='message', data='hello', id='', retry=None)]
     """
 
-    __slots__ = ("_pending", "_pending_len", "_skip_lf", "_bom_checked", "_data", "_event",
+    __slots__ = ("_pending", "_pending_len", "_skip_lf", "_bom_checked", "_data", "_data_len", "_event",
                  "_id_buffer", "_last_id", "_retry", "_max_line", "_error")
 
     def __init__(self, *, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
@@ -73,6 +74,7 @@ class SSEDecoder:
         self._skip_lf = False  # the previous piece ended with CR: drop one leading LF
         self._bom_checked = False
         self._data: list[bytes] = []
+        self._data_len = 0  # bytes buffered in _data: one event is capped like one line
         self._event = b""
         self._id_buffer = ""  # the spec's "last event ID buffer": set by ``id`` lines
         self._last_id = ""  # the "last event ID string": committed by each blank line
@@ -148,6 +150,7 @@ class SSEDecoder:
         self._pending.clear()
         self._pending_len = 0
         self._data.clear()
+        self._data_len = 0
         self._event = b""
 
     def _strip_bom(self, piece: bytes) -> bytes:
@@ -187,6 +190,11 @@ class SSEDecoder:
             name = line[:colon]
             value = line[colon + 2:] if line[colon + 1:colon + 2] == b" " else line[colon + 1:]
         if name == b"data":
+            self._data_len += len(value) + 1
+            if self._data_len > self._max_line:
+                size, self._data, self._data_len = self._data_len, [], 0
+                raise ProtocolError(f"event stream event exceeds {self._max_line} bytes of data ({size} bytes "
+                                    "buffered); raise max_line_bytes if such events are legitimate")
             self._data.append(value)
         elif name == b"event":
             self._event = value
@@ -200,6 +208,7 @@ class SSEDecoder:
     def _dispatch(self) -> SSEEvent:
         data = self._data[0] if len(self._data) == 1 else b"\n".join(self._data)
         self._data = []
+        self._data_len = 0
         event = self._event.decode("utf-8", "replace") if self._event else "message"
         self._event = b""
         return _make_event(event, data.decode("utf-8", "replace"), self._last_id, self._retry)

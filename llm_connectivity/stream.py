@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import TracebackType
 
+from typing import TYPE_CHECKING
+
 from .aggregate import ResponseAccumulator
 from .models import ChatResponse, StreamChunk
+
+if TYPE_CHECKING:
+    from .engine import StreamHandle
 
 __all__ = ["ChatStream"]
 
@@ -20,11 +25,13 @@ class ChatStream:
     received so far: the whole answer once the stream is exhausted (``stream.is_complete``).
     """
 
-    __slots__ = ("_chunks", "_acc", "__weakref__")
+    __slots__ = ("_chunks", "_acc", "_handle", "__weakref__")
 
-    def __init__(self, chunks: Iterator[StreamChunk], accumulator: ResponseAccumulator) -> None:
+    def __init__(self, chunks: Iterator[StreamChunk], accumulator: ResponseAccumulator,
+                 handle: StreamHandle | None = None) -> None:
         self._chunks = chunks
         self._acc = accumulator
+        self._handle = handle
 
     def __iter__(self) -> Iterator[StreamChunk]:
         return self._chunks
@@ -44,8 +51,14 @@ class ChatStream:
         self.close()
 
     def close(self) -> None:
-        """Stop the stream and release its connection; safe to call more than once."""
-        self._chunks.close()  # type: ignore[attr-defined]
+        """Stop the stream and release its connection; safe to call more than once, and
+        from another thread (a web back end whose client went away): a read blocked in the
+        consuming thread then ends at once with StreamInterruptedError."""
+        try:
+            self._chunks.close()  # type: ignore[attr-defined]
+        except ValueError:  # "generator already executing": another thread is reading
+            if self._handle is not None:
+                self._handle.abort()
 
     @property
     def is_complete(self) -> bool:

@@ -12,6 +12,7 @@ block past any of them.
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import time
@@ -39,6 +40,10 @@ from .request import HTTPRequest
 __all__ = ["Deadline", "HTTPResponse", "RequestsTransport", "map_exception"]
 
 READ_SIZE = 65536
+
+#: What the network stack may raise; anything else is a bug and propagates unchanged.
+NETWORK_ERRORS = (OSError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
+                  http.client.HTTPException)
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -106,45 +111,65 @@ class HTTPResponse:
         return getattr(conn, "sock", None)
 
     def iter_bytes(self, deadline: Deadline) -> Iterator[bytes]:
-        """Yield body pieces as they arrive; map every failure; close the response at the end."""
+        """Yield body pieces as they arrive; map every network failure to our errors.
+
+        The response is closed at the end of the body and on errors. When the consumer
+        stops early (``close()``/collection of this generator) the response is left to its
+        owner, which drains it (connection reuse) or closes it.
+        """
         raw = self._response.raw
         current: float | None | str = "unset"  # the socket timeout last set
-        try:
-            while True:
-                timeout, limit = deadline.next_timeout()
-                if timeout != current:
-                    sock = self._socket()
-                    if sock is not None:
-                        sock.settimeout(timeout)
-                    current = timeout
-                try:
-                    piece = raw.read1(READ_SIZE, decode_content=True)
-                except Exception as exc:  # every foreign failure becomes ours
-                    raise map_exception(exc, deadline=deadline, limit=limit, provider=self.provider,
-                                        during_body=True) from exc
-                if not piece:
-                    return
-                yield piece
-        finally:
-            self.close()
+        while True:
+            timeout, limit = deadline.next_timeout()
+            if timeout != current:
+                sock = self._socket()
+                if sock is not None:
+                    sock.settimeout(timeout)
+                current = timeout
+            try:
+                piece = raw.read1(READ_SIZE, decode_content=True)
+            except NETWORK_ERRORS as exc:
+                self.close()
+                raise map_exception(exc, deadline=deadline, limit=limit, provider=self.provider,
+                                    during_body=True) from exc
+            if not piece:
+                self.close()
+                return
+            yield piece
 
-    def drain(self, *, max_wait: float = 0.05, max_bytes: int = 65536) -> None:
-        """After the terminal event: read what is left of the body (briefly) so the
-        connection goes back to the pool instead of being closed; then close."""
+    def drain(self, deadline: Deadline | None = None, *, max_wait: float = 0.05, max_bytes: int = 65536) -> None:
+        """After the terminal event: read what is left of the body, within ``max_wait``
+        seconds in all (and the total deadline), so the connection goes back to the pool
+        instead of being closed; then close."""
+        end = time.monotonic() + max_wait
+        if deadline is not None and deadline.total_at is not None:
+            end = min(end, deadline.total_at)
         sock = self._socket()
         try:
-            if sock is not None:
-                sock.settimeout(max_wait)
             left = max_bytes
             while left > 0:
+                wait = end - time.monotonic()
+                if wait <= 0:
+                    break
+                if sock is not None:
+                    sock.settimeout(wait)
                 piece = self._response.raw.read1(READ_SIZE, decode_content=True)
                 if not piece:
                     break
                 left -= len(piece)
-        except Exception:  # noqa: BLE001 - a connection we fail to drain is simply closed
+        except NETWORK_ERRORS:  # a connection we fail to drain is simply closed
             pass
         finally:
             self.close()
+
+    def abort(self) -> None:
+        """Unblock a read in progress in another thread (shut the socket down), then close."""
+        sock = self._socket()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def read_body(self, deadline: Deadline, limit: int = 1 << 20) -> bytes:
         """Read the whole body (capped at ``limit`` bytes) and close the response."""
@@ -233,7 +258,7 @@ class RequestsTransport:
             if connect_limited_by_total:
                 raise deadline.timeout_error("total_timeout") from exc
             raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
-        except Exception as exc:
+        except NETWORK_ERRORS as exc:
             raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
         return HTTPResponse(response, provider)
 

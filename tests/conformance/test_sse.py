@@ -440,11 +440,14 @@ def test_line_exactly_at_max_line_bytes_accepted(term: bytes) -> None:
     assert isinstance(error, ProtocolError)
 
 
-def test_limit_is_per_line_not_per_event() -> None:
+def test_limit_also_caps_the_data_of_one_event() -> None:
+    """Many short data lines cannot grow one event's buffer without bound either."""
     body = b"".join(b"data: " + b"x" * 1000 + b"\n" for _ in range(50)) + b"\n"
     for pieces in ([body], chunked(body, 333)):
-        events = collect(pieces, max_line_bytes=1024)
-        assert len(events) == 1 and len(events[0].data) == 50 * 1000 + 49
+        events, error = _run_until_error(pieces, max_line_bytes=1024)
+        assert isinstance(error, ProtocolError) and events == []
+    ok = b"data: " + b"x" * 500 + b"\ndata: " + b"y" * 500 + b"\n\n"  # 1002 bytes of data: fits
+    assert collect([ok], max_line_bytes=1024) == [E("x" * 500 + "\n" + "y" * 500)]
 
 
 def test_protocol_error_message_mentions_limit() -> None:

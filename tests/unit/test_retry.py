@@ -138,14 +138,18 @@ def test_decide_never_retries_client_errors(status: int) -> None:
     assert str(status) in decision.reason
 
 
-@pytest.mark.parametrize("error", [
-    NetworkError("x"), ConnectError("x"), ReadTimeoutError("x"), StreamInterruptedError("x"),
-    ContentIdleTimeoutError("x"),
-])
+@pytest.mark.parametrize("error", [NetworkError("x"), ConnectError("x"), StreamInterruptedError("x")])
 def test_decide_retries_network_errors(error: LLMError) -> None:
     decision = NO_JITTER.decide(error, 2)
     assert decision.retry
     assert decision.delay == 1.0
+
+
+@pytest.mark.parametrize("error", [ReadTimeoutError("x"), ContentIdleTimeoutError("x")])
+def test_read_timeouts_are_retried_only_when_opted_in(error: LLMError) -> None:
+    assert not NO_JITTER.decide(error, 1).retry
+    assert "retry_read_errors" in NO_JITTER.decide(error, 1).reason
+    assert NO_JITTER.replace(retry_read_errors=True).decide(error, 1).retry
 
 
 def test_decide_never_retries_total_timeout() -> None:
