@@ -18,6 +18,15 @@ without parameters streams only ``partial_json: ""`` (its arguments become ``"{}
 server tool input and result blocks never become content or tool calls; thinking is
 reasoning, never content; ``redacted_thinking`` data goes to chunk metadata only.
 
+Finish reasons: ``end_turn``, ``stop_sequence`` and ``pause_turn`` are ``stop``,
+``max_tokens`` and ``model_context_window_exceeded`` are ``length``, ``tool_use`` is
+``tool_calls``, ``refusal`` is ``content_filter``; an unknown raw value normalises to
+``"stop"`` (the raw value stays in ``raw_finish_reason``). Malformed but valid JSON: an
+event whose ``message`` / ``content_block`` / ``delta`` is not an object raises
+:class:`~llm_connectivity.errors.ProtocolError`; usage numbers that are not numbers count
+as 0. An ``event: error`` frame, JSON or not, raises the typed error (see
+:func:`~llm_connectivity.providers.base.error_from_event`).
+
 Requests are translated from the OpenAI-style neutral shape: system/developer messages
 become ``system`` (a string, or text blocks when any is a list or has ``cache_control``);
 OpenAI ``tools``, ``tool_choice``, ``parallel_tool_calls``, assistant ``tool_calls``,
@@ -34,11 +43,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidRequestError, StreamInterruptedError
-from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens
+from ..errors import InvalidRequestError, ProtocolError, StreamInterruptedError
+from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens, make_chunk
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent
-from .base import ProviderDriver, decode_json, error_from_payload, join_url
+from .base import ProviderDriver, as_count, decode_json, error_from_event, error_from_payload, join_url
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "AnthropicDriver", "anthropic_usage",
            "normalize_stop_reason", "translate_messages", "translate_tool_choice", "translate_tools"]
@@ -58,24 +67,25 @@ _JSON_OBJECT_INSTRUCTION = "Respond only with a single valid JSON object, with n
 
 
 def normalize_stop_reason(raw: str | None) -> str | None:
-    """Map an Anthropic ``stop_reason`` to stop/length/tool_calls/content_filter."""
+    """Map an Anthropic ``stop_reason`` to stop/length/tool_calls/content_filter; an
+    unknown reason is ``"stop"``."""
     if raw is None:
         return None
-    return _FINISH.get(raw, "stop")
+    return _FINISH.get(str(raw), "stop")
 
 
 def anthropic_usage(raw: dict[str, Any]) -> Usage:
     """Translate Anthropic usage: prompt = input + cache reads + cache writes."""
     details = raw.get("output_tokens_details")
-    prompt = sum(int(raw.get(k) or 0) for k in
+    prompt = sum(as_count(raw.get(k)) for k in
                  ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"))
-    completion = int(raw.get("output_tokens") or 0)
+    completion = as_count(raw.get("output_tokens"))
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
         total_tokens=prompt + completion,
-        cached_tokens=int(raw.get("cache_read_input_tokens") or 0),
-        reasoning_tokens=int(details.get("thinking_tokens") or 0) if isinstance(details, dict) else 0,
+        cached_tokens=as_count(raw.get("cache_read_input_tokens")),
+        reasoning_tokens=as_count(details.get("thinking_tokens")) if isinstance(details, dict) else 0,
         raw=dict(raw),
     )
 
@@ -252,22 +262,40 @@ class _Block:
     start_input: Any = None
 
 
+def _block_key(index: Any) -> Any:
+    """A content block's ``index`` as a dict key (an unhashable value becomes its repr)."""
+    return index if index is None or isinstance(index, (int, str, float)) else repr(index)
+
+
 @dataclass
 class _StreamState:
     """Per-stream state: open blocks, the tool counter, merged usage and the chunk counter."""
 
+    provider: str = "anthropic"
     blocks: dict[Any, _Block] = field(default_factory=dict)
     tools: int = 0
     usage: dict[str, Any] = field(default_factory=dict)
     chunks: int = 0
     obj: dict[str, Any] = field(default_factory=dict)
 
-    def chunk(self, content: str = "", **fields: Any) -> StreamChunk:
+    def chunk(self, content: str = "", reasoning: str = "", calls: tuple[ToolCallDelta, ...] = (),
+              metadata: dict[str, Any] | None = None) -> StreamChunk:
         """A chunk for the current event, numbered by the running counter."""
         index = self.chunks
         self.chunks += 1
-        return StreamChunk(content=content, raw_chunk=self.obj, index=index,
-                           token_count=estimate_tokens(content), **fields)
+        return make_chunk(content, None, None, self.obj, index, None, calls, reasoning,
+                          estimate_tokens(content) if content else 0, {} if metadata is None else metadata)
+
+    def member(self, name: str) -> dict[str, Any]:
+        """The event's object-valued field ``name`` ({} when absent); ProtocolError when it
+        is present but not an object."""
+        value = self.obj.get(name)
+        if type(value) is dict:
+            return value
+        if value is None:
+            return {}
+        raise ProtocolError(f"{self.provider} sent a {self.obj.get('type')} event whose {name!r} is not an "
+                            f"object: {value!r:.200}", provider=self.provider)
 
     def merge_usage(self, data: Any) -> Usage | None:
         """Fold a usage report into the running dict (non-null fields win) and translate it."""
@@ -278,17 +306,21 @@ class _StreamState:
 
     def message_start(self) -> StreamChunk | None:
         """Input usage and the model name from ``message_start``."""
-        message = self.obj.get("message") or {}
+        message = self.member("message")
         usage = self.merge_usage(message.get("usage"))
         metadata = {"model": message.get("model"), "message_id": message.get("id")}
         metadata = {k: v for k, v in metadata.items() if v}
-        return self.chunk(usage=usage, metadata=metadata) if usage is not None or metadata else None
+        if usage is None and not metadata:
+            return None
+        index = self.chunks
+        self.chunks += 1
+        return make_chunk("", None, None, self.obj, index, usage, (), "", 0, metadata)
 
     def content_block_start(self) -> StreamChunk | None:
         """Open a block: text/thinking may carry initial text; tool_use starts a call."""
-        block = self.obj.get("content_block") or {}
+        block = self.member("content_block")
         kind = str(block.get("type") or "")
-        state = self.blocks[self.obj.get("index")] = _Block(start_input=block.get("input"))
+        state = self.blocks[_block_key(self.obj.get("index"))] = _Block(start_input=block.get("input"))
         if kind == "text":
             return self.chunk(str(block.get("text") or "")) if block.get("text") else None
         if kind == "thinking":
@@ -297,43 +329,51 @@ class _StreamState:
             return self.chunk(metadata={"redacted_thinking": block.get("data")})
         if kind == "tool_use":
             state.tool_index, self.tools = self.tools, self.tools + 1
-            delta = ToolCallDelta(index=state.tool_index, id=block.get("id"), name=block.get("name"))
-            return self.chunk(tool_calls=(delta,))
+            call_id, name = block.get("id"), block.get("name")
+            delta = ToolCallDelta(index=state.tool_index, id=None if call_id is None else str(call_id),
+                                  name=None if name is None else str(name))
+            return self.chunk(calls=(delta,))
         return self.chunk(metadata={"content_block": block})  # server tools, results, unknown
 
     def content_block_delta(self) -> StreamChunk | None:
         """Text, thinking, signature and tool-argument increments."""
-        delta = self.obj.get("delta") or {}
+        delta = self.obj.get("delta")
+        if type(delta) is not dict:
+            delta = self.member("delta")
         kind = delta.get("type")
         if kind == "text_delta":
-            return self.chunk(str(delta.get("text") or ""))
+            text = delta.get("text")
+            return self.chunk(text if type(text) is str else str(text or ""))
         if kind == "thinking_delta":
-            return self.chunk(reasoning=str(delta.get("thinking") or ""))
+            return self.chunk("", str(delta.get("thinking") or ""))
         if kind == "signature_delta":
             return self.chunk(metadata={"signature": delta.get("signature")})
-        block = self.blocks.get(self.obj.get("index"))
+        block = self.blocks.get(_block_key(self.obj.get("index")))
         if kind == "input_json_delta" and block is not None and block.tool_index is not None:
             fragment = str(delta.get("partial_json") or "")
             if fragment:
                 block.has_arguments = True
-                return self.chunk(tool_calls=(ToolCallDelta(block.tool_index, arguments=fragment),))
+                return self.chunk(calls=(ToolCallDelta(block.tool_index, arguments=fragment),))
         return None  # citations_delta, server tool input, unknown deltas
 
     def content_block_stop(self) -> StreamChunk | None:
         """Close a block; a tool call that got no argument JSON gets ``{}``."""
-        block = self.blocks.get(self.obj.get("index"))
+        block = self.blocks.get(_block_key(self.obj.get("index")))
         if block is None or block.tool_index is None or block.has_arguments:
             return None
         arguments = json.dumps(block.start_input) if block.start_input else "{}"
-        return self.chunk(tool_calls=(ToolCallDelta(block.tool_index, arguments=arguments),))
+        return self.chunk(calls=(ToolCallDelta(block.tool_index, arguments=arguments),))
 
     def message_delta(self) -> StreamChunk | None:
         """Stop reason, stop sequence and cumulative output usage."""
-        delta = self.obj.get("delta") or {}
+        delta = self.member("delta")
         raw = delta.get("stop_reason")
+        raw = raw if raw is None or type(raw) is str else str(raw)
         metadata = {k: delta[k] for k in ("stop_sequence", "stop_details") if delta.get(k) is not None}
-        return self.chunk(finish_reason=normalize_stop_reason(raw), raw_finish_reason=raw,
-                          usage=self.merge_usage(self.obj.get("usage")), metadata=metadata)
+        index = self.chunks
+        self.chunks += 1
+        return make_chunk("", normalize_stop_reason(raw), raw, self.obj, index,
+                          self.merge_usage(self.obj.get("usage")), (), "", 0, metadata)
 
 
 _HANDLERS = {
@@ -448,7 +488,7 @@ class AnthropicDriver(ProviderDriver):
     # -- streaming ---------------------------------------------------------------------------
     def iter_chunks(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
         """Translate Messages stream events; return at ``message_stop``."""
-        state = _StreamState()
+        state = _StreamState(self.name)
         for event in events:
             obj = self._decode(event)
             if obj is None:
@@ -472,15 +512,11 @@ class AnthropicDriver(ProviderDriver):
     def _decode(self, event: SSEEvent) -> dict[str, Any] | None:
         """The event's JSON object (None to skip it); raises for error events."""
         if event.event == "error":
-            try:
-                payload: Any = json.loads(event.data)
-            except ValueError:
-                payload = {"type": "error", "error": {"type": "api_error", "message": event.data}}
-            raise error_from_payload(payload, provider=self.name)
+            raise error_from_event(event, self.name)
         if not event.data.strip():
             return None
         obj = decode_json(event.data, provider=self.name)
-        if not isinstance(obj, dict):
+        if type(obj) is not dict:
             return None
         if obj.get("type") == "error":
             raise error_from_payload(obj, provider=self.name)

@@ -17,7 +17,18 @@ A blocked prompt (``promptFeedback.blockReason``, no candidates) and an in-band
 Usage: ``completion_tokens`` is ``candidatesTokenCount`` alone (the answer; thinking is
 ``reasoning_tokens`` = ``thoughtsTokenCount``), as the official SDK and the recorded
 fixtures count it; ``total_tokens`` is Google's ``totalTokenCount``, which also includes
-thoughts and tool-use prompt tokens, so it can exceed prompt + completion.
+thoughts and tool-use prompt tokens, so it can exceed prompt + completion. A chunk whose
+``usageMetadata`` equals the previous chunk's shares the previous Usage object.
+
+Finish reasons: ``STOP`` is ``stop`` (``tool_calls`` after function calls), ``MAX_TOKENS``
+is ``length``; the safety, recitation, language, blocklist, prohibited-content, SPII and
+image-safety reasons are ``content_filter``; ``OTHER``, ``MALFORMED_FUNCTION_CALL``,
+``UNEXPECTED_TOOL_CALL``, ``TOO_MANY_TOOL_CALLS``, ``IMAGE_OTHER``, ``NO_IMAGE`` and
+``FINISH_REASON_UNSPECIFIED`` are ``error``, and an unknown raw value normalises to
+``"error"`` too (the answer cannot be trusted to be whole). Malformed but valid JSON: a candidate, ``content`` or
+``parts`` of the wrong type raises :class:`~llm_connectivity.errors.ProtocolError`; usage
+numbers that are not numbers count as 0. An ``event: error`` frame, JSON or not, raises the
+typed error (see :func:`~llm_connectivity.providers.base.error_from_event`).
 """
 
 from __future__ import annotations
@@ -30,16 +41,20 @@ from typing import Any
 
 from ..aggregate import ResponseAccumulator
 from ..errors import BadRequestError, InvalidRequestError, ProtocolError, StreamInterruptedError
-from ..models import ChatResponse, StreamChunk, ToolCallDelta, Usage, estimate_tokens
+from ..models import ChatResponse, StreamChunk, ToolCallDelta, Usage, estimate_tokens, make_chunk
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import DEFAULT_MAX_LINE_BYTES, SSEEvent, iter_sse
-from .base import ProviderDriver, decode_json, error_from_payload, join_url, until_broken
+from .base import ProviderDriver, as_count, decode_json, error_from_event, error_from_payload, join_url, until_broken
 
 __all__ = ["GeminiDriver", "JSONArrayDecoder", "gemini_usage", "normalize_finish_reason"]
 
 _FILTERED = ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE",
              "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION")
-_FINISH = {"STOP": "stop", "MAX_TOKENS": "length", **dict.fromkeys(_FILTERED, "content_filter")}
+_FAILED = ("FINISH_REASON_UNSPECIFIED", "OTHER", "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL",
+           "TOO_MANY_TOOL_CALLS", "IMAGE_OTHER", "NO_IMAGE", "MISSING_THOUGHT_SIGNATURE")
+_FINISH = {"STOP": "stop", "MAX_TOKENS": "length", **dict.fromkeys(_FILTERED, "content_filter"),
+           **dict.fromkeys(_FAILED, "error")}
+_EMPTY: dict[str, Any] = {}
 _VERSION_SUFFIX = re.compile(r"/v\d+(?:(?:alpha|beta)\d*)?/*$")
 _GENERATION_KEYS = frozenset((
     "stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema", "responseModalities",
@@ -67,20 +82,20 @@ def normalize_finish_reason(raw: str | None, has_tool_calls: bool = False) -> st
     """
     if raw is None:
         return None
-    reason = _FINISH.get(raw.upper(), "error")
+    reason = _FINISH.get(str(raw).upper(), "error")
     return "tool_calls" if reason == "stop" and has_tool_calls else reason
 
 
 def gemini_usage(data: dict[str, Any]) -> Usage:
     """Translate a ``usageMetadata`` object (see the module docstring for the counting)."""
-    prompt = int(data.get("promptTokenCount") or 0)
-    completion = int(data.get("candidatesTokenCount") or 0)
-    thoughts = int(data.get("thoughtsTokenCount") or 0)
+    prompt = as_count(data.get("promptTokenCount"))
+    completion = as_count(data.get("candidatesTokenCount"))
+    thoughts = as_count(data.get("thoughtsTokenCount"))
     total = data.get("totalTokenCount")
     if total is None:
-        total = prompt + completion + thoughts + int(data.get("toolUsePromptTokenCount") or 0)
-    cached = int(data.get("cachedContentTokenCount") or 0)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=int(total),
+        total = prompt + completion + thoughts + as_count(data.get("toolUsePromptTokenCount"))
+    cached = as_count(data.get("cachedContentTokenCount"))
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=as_count(total),
                  cached_tokens=cached, reasoning_tokens=thoughts, raw=data)
 
 
@@ -233,11 +248,11 @@ class GeminiDriver(ProviderDriver):
         state = _StreamState()
         index = 0
         for event in until_broken(events, lambda: state.finished):
+            if event.event == "error":
+                raise error_from_event(event, self.name)
             if not event.data.strip():
                 continue
             obj = decode_json(event.data, provider=self.name)
-            if event.event == "error":
-                raise error_from_payload(obj, provider=self.name)
             yield self._chunk(self._checked(obj), index, state)
             index += 1
         if not state.finished:
@@ -248,7 +263,8 @@ class GeminiDriver(ProviderDriver):
         """Raise for error objects and blocked prompts; return the response object."""
         if not isinstance(obj, dict) or obj.get("error"):
             raise error_from_payload(obj, provider=self.name)
-        reason = (obj.get("promptFeedback") or {}).get("blockReason")
+        feedback = obj.get("promptFeedback")
+        reason = feedback.get("blockReason") if type(feedback) is dict else None
         if reason and not obj.get("candidates"):
             raise BadRequestError(
                 f"{self.name} blocked the prompt (blockReason {reason}); no text was produced",
@@ -257,38 +273,76 @@ class GeminiDriver(ProviderDriver):
         return obj
 
     def _chunk(self, obj: dict[str, Any], index: int, state: _StreamState) -> StreamChunk:
-        candidate = next(iter(obj.get("candidates") or []), None) or {}
-        text, reasoning, calls, metadata = state.parts(candidate)
+        """One ``GenerateContentResponse`` -> StreamChunk (the per-chunk hot path)."""
+        candidate = self._candidate(obj)
+        text, reasoning, calls, metadata = state.parts(candidate, self.name)
         raw_finish = candidate.get("finishReason")
-        if raw_finish:
-            state.finished = True
+        finish = None
+        if raw_finish is not None:
+            raw_finish = raw_finish if type(raw_finish) is str else str(raw_finish)
+            finish = normalize_finish_reason(raw_finish, state.tool_count > 0)
+            state.finished = state.finished or bool(raw_finish)
         for source, key, field in _METADATA:
             value = (obj if source == "response" else candidate).get(field)
             if value:
                 metadata[key] = value
-        usage = obj.get("usageMetadata")
-        return StreamChunk(
-            content=text, finish_reason=normalize_finish_reason(raw_finish, state.tool_count > 0),
-            raw_finish_reason=raw_finish, raw_chunk=obj, index=index,
-            usage=gemini_usage(usage) if isinstance(usage, dict) else None, tool_calls=calls,
-            reasoning=reasoning, token_count=estimate_tokens(text), metadata=metadata,
-        )
+        usage = state.usage(obj.get("usageMetadata"))
+        tokens = estimate_tokens(text) if text else 0
+        return make_chunk(text, finish, raw_finish, obj, index, usage, calls, reasoning, tokens, metadata)
+
+    def _candidate(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """Candidate 0 ({} when there is none); ProtocolError when it is not an object."""
+        candidates = obj.get("candidates")
+        if not candidates:
+            return _EMPTY
+        first = candidates[0] if type(candidates) is list else candidates
+        if type(first) is dict:
+            return first
+        if first is None:
+            return _EMPTY
+        raise ProtocolError(f"{self.name} sent a candidate that is not an object: {first!r:.200}",
+                            provider=self.name)
+
+
+def _parts_of(candidate: dict[str, Any], provider: str) -> list[Any]:
+    """A candidate's ``content.parts`` ([] when absent); ProtocolError when malformed."""
+    content = candidate.get("content")
+    parts = content.get("parts") if type(content) is dict else content
+    if type(parts) is list:
+        return parts
+    if not parts:
+        return []
+    raise ProtocolError(f"{provider} sent candidate content that is not an object with a parts list: "
+                        f"{content!r:.200}", provider=provider)
 
 
 class _StreamState:
-    """Per-stream state: the running tool-call ordinal and whether a finishReason arrived."""
+    """Per-stream state: the running tool-call ordinal, whether a finishReason arrived and
+    the last ``usageMetadata`` with its Usage."""
 
     def __init__(self) -> None:
         self.tool_count = 0
         self.finished = False
+        self._usage_data: dict[str, Any] | None = None
+        self._usage: Usage | None = None
 
-    def parts(self, candidate: dict[str, Any]) -> tuple[str, str, tuple[ToolCallDelta, ...], dict[str, Any]]:
+    def usage(self, data: Any) -> Usage | None:
+        """The Usage of a ``usageMetadata`` object, rebuilt only when it differs from the last."""
+        if type(data) is not dict:
+            return None
+        if data != self._usage_data:
+            self._usage_data = data
+            self._usage = gemini_usage(data)
+        return self._usage
+
+    def parts(self, candidate: dict[str, Any], provider: str) -> tuple[str, str, tuple[ToolCallDelta, ...],
+                                                                          dict[str, Any]]:
         """Split a candidate's parts into (text, reasoning, tool-call deltas, metadata)."""
         text: list[str] = []
         thoughts: list[str] = []
         calls: list[ToolCallDelta] = []
         metadata: dict[str, Any] = {}
-        for part in (candidate.get("content") or {}).get("parts") or []:
+        for part in _parts_of(candidate, provider):
             if not isinstance(part, dict):
                 continue
             if part.get("thoughtSignature"):
@@ -306,8 +360,8 @@ class _StreamState:
         if signature:
             metadata.setdefault("tool_thought_signatures", {})[ordinal] = signature
         args = json.dumps(call.get("args") or {}, separators=(",", ":"), sort_keys=True)
-        return ToolCallDelta(index=ordinal, id=call.get("id") or f"call_{ordinal}",
-                             name=call.get("name") or "", arguments=args)
+        return ToolCallDelta(index=ordinal, id=str(call.get("id") or f"call_{ordinal}"),
+                             name=str(call.get("name") or ""), arguments=args)
 
 
 # -- request translation helpers ----------------------------------------------------------------

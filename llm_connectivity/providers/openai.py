@@ -10,6 +10,16 @@ reasoning); ``reasoning_content`` / ``reasoning`` deltas; a cumulative ``message
 the ``delta`` (Perplexity; the delta is used); an ``{"error": ...}`` chunk or an
 ``event: error`` frame (raised as the typed error); no ``[DONE]`` after a finish reason
 (complete); ``[DONE]`` without a finish reason (complete, ``finish_reason`` None).
+
+Finish reasons: OpenAI's ``stop``, ``length``, ``tool_calls``, ``content_filter`` and the
+legacy ``function_call``, plus the compatible servers' own values (Together's ``eos``,
+Mistral's ``model_length`` and ``error``, vLLM's ``abort`` for an engine-aborted request and
+DeepSeek's ``insufficient_system_resource``, both ``error``), are mapped by a table; an
+unknown raw value normalises to ``"stop"`` (the raw value stays in ``raw_finish_reason``).
+
+Malformed but valid JSON: a ``delta`` or ``tool_calls`` that is not an object / a list
+raises :class:`~llm_connectivity.errors.ProtocolError`; ``null`` tool-call entries are
+skipped; usage numbers that are not numbers count as 0.
 """
 
 from __future__ import annotations
@@ -18,11 +28,11 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..errors import StreamInterruptedError
+from ..errors import ProtocolError, StreamInterruptedError
 from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens, make_chunk
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent
-from .base import ProviderDriver, decode_json, error_from_payload, join_url, until_broken
+from .base import ProviderDriver, as_count, decode_json, error_from_event, error_from_payload, join_url
 
 __all__ = ["OpenAIDriver", "normalize_finish_reason", "openai_usage"]
 
@@ -42,30 +52,34 @@ _FINISH = {
     "refusal": "content_filter",
     "safety": "content_filter",
     "error": "error",
+    "abort": "error",  # vLLM: the engine aborted the request
+    "insufficient_system_resource": "error",  # DeepSeek: interrupted for lack of capacity
 }
 
 
 def normalize_finish_reason(raw: str | None) -> str | None:
-    """Map a provider's finish reason to stop/length/tool_calls/content_filter/error."""
+    """Map a provider's finish reason to stop/length/tool_calls/content_filter/error;
+    an unknown reason is ``"stop"``."""
     if raw is None:
         return None
-    return _FINISH.get(raw.lower(), "stop")
+    return _FINISH.get(str(raw).lower(), "stop")
 
 
 def openai_usage(data: dict[str, Any]) -> Usage:
     """Translate an OpenAI-style ``usage`` object (or Groq's ``x_groq.usage``)."""
-    prompt = int(data.get("prompt_tokens") or 0)
-    completion = int(data.get("completion_tokens") or 0)
+    prompt = as_count(data.get("prompt_tokens"))
+    completion = as_count(data.get("completion_tokens"))
     total = data.get("total_tokens")
-    prompt_details = data.get("prompt_tokens_details") or {}
-    completion_details = data.get("completion_tokens_details") or {}
-    cached = prompt_details.get("cached_tokens") or data.get("prompt_cache_hit_tokens") or 0
+    prompt_details = data.get("prompt_tokens_details")
+    completion_details = data.get("completion_tokens_details")
+    cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None
+    reasoning = completion_details.get("reasoning_tokens") if isinstance(completion_details, dict) else None
     return Usage(
         prompt_tokens=prompt,
         completion_tokens=completion,
-        total_tokens=int(total) if total is not None else prompt + completion,
-        cached_tokens=int(cached),
-        reasoning_tokens=int(completion_details.get("reasoning_tokens") or 0),
+        total_tokens=as_count(total) if total is not None else prompt + completion,
+        cached_tokens=as_count(cached or data.get("prompt_cache_hit_tokens")),
+        reasoning_tokens=as_count(reasoning),
         raw=data,
     )
 
@@ -100,18 +114,31 @@ def _reasoning_of(obj: dict[str, Any]) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _tool_deltas(raw_calls: list[Any]) -> tuple[ToolCallDelta, ...]:
+def _text_or_none(value: Any) -> str | None:
+    """A string field (ids, names): strings as they are, ``None``/empty as None."""
+    if not value:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _tool_deltas(raw_calls: Any, provider: str) -> tuple[ToolCallDelta, ...]:
+    """A delta's ``tool_calls`` list as ToolCallDeltas; ``null`` entries are skipped."""
+    if type(raw_calls) is not list:
+        raise ProtocolError(f"{provider} sent tool_calls that are not a list: {raw_calls!r:.200}", provider=provider)
     deltas = []
     for position, call in enumerate(raw_calls):
-        function = call.get("function") or {}
-        deltas.append(
-            ToolCallDelta(
-                index=call.get("index", position),
-                id=call.get("id") or None,
-                name=function.get("name") or None,
-                arguments=function.get("arguments") or "",
-            )
-        )
+        if not isinstance(call, dict):
+            continue
+        function = call.get("function")
+        function = function if isinstance(function, dict) else _EMPTY
+        index = call.get("index")
+        arguments = function.get("arguments") or ""
+        deltas.append(ToolCallDelta(
+            index=index if type(index) is int else position,
+            id=_text_or_none(call.get("id")),
+            name=_text_or_none(function.get("name")),
+            arguments=arguments if isinstance(arguments, str) else json.dumps(arguments),
+        ))
     return tuple(deltas)
 
 
@@ -215,17 +242,16 @@ class OpenAIDriver(ProviderDriver):
         if not isinstance(payload, dict) or payload.get("error"):
             raise error_from_payload(payload, provider=self.name)
         choice = _first_choice(payload.get("choices") or []) or {}
-        message = choice.get("message") or {}
+        message = choice.get("message")
+        message = message if isinstance(message, dict) else _EMPTY
         text, thinking = _split_content(message.get("content"))
+        raw_calls = message.get("tool_calls") or []
         calls = [
-            ToolCall(
-                id=call.get("id") or f"call_{i}",
-                name=(call.get("function") or {}).get("name") or "",
-                arguments=(call.get("function") or {}).get("arguments") or "",
-            )
-            for i, call in enumerate(message.get("tool_calls") or [])
+            ToolCall(id=d.id or f"call_{i}", name=d.name or "", arguments=d.arguments)
+            for i, d in enumerate(_tool_deltas(raw_calls, self.name))
         ]
         raw_finish = choice.get("finish_reason")
+        raw_finish = raw_finish if raw_finish is None or isinstance(raw_finish, str) else str(raw_finish)
         usage = payload.get("usage")
         return ChatResponse(
             content=text,
@@ -241,27 +267,35 @@ class OpenAIDriver(ProviderDriver):
 
     # -- streaming ---------------------------------------------------------------------------
     def iter_chunks(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
-        """Translate ``chat.completion.chunk`` events; return at ``[DONE]``."""
+        """Translate ``chat.completion.chunk`` events; return at ``[DONE]``.
+
+        A connection lost after a finish reason (only trailing events missing) ends quietly.
+        """
         index = 0
         finished = False
-        for event in until_broken(events, lambda: finished):
-            data = event.data
-            if data == "[DONE]":
-                return
-            if event.event == "error":
-                raise error_from_payload(decode_json(data, provider=self.name), provider=self.name)
-            if not data.strip():
-                continue
-            obj = decode_json(data, provider=self.name)
-            if not isinstance(obj, dict):
-                continue
-            if obj.get("error"):
-                raise error_from_payload(obj, provider=self.name)
-            chunk = self._chunk(obj, index)
-            if chunk.finish_reason is not None:
-                finished = True
-            index += 1
-            yield chunk
+        try:
+            for event in events:
+                data = event.data
+                if data == "[DONE]":
+                    return
+                if event.event == "error":
+                    raise error_from_event(event, self.name)
+                if not data.strip():
+                    continue
+                obj = decode_json(data, provider=self.name)
+                if type(obj) is not dict:
+                    continue
+                if obj.get("error"):
+                    raise error_from_payload(obj, provider=self.name)
+                chunk = self._chunk(obj, index)
+                if chunk.finish_reason is not None:
+                    finished = True
+                index += 1
+                yield chunk
+        except StreamInterruptedError:
+            if not finished:
+                raise
+            return
         if not finished:
             raise StreamInterruptedError(
                 f"{self.name} stream ended before [DONE] or a finish reason: the connection "
@@ -269,31 +303,45 @@ class OpenAIDriver(ProviderDriver):
                 provider=self.name,
             )
 
-    def _chunk(self, obj: dict[str, Any], index: int) -> StreamChunk:
-        """One ``chat.completion.chunk`` -> StreamChunk (the per-chunk hot path)."""
+    def _usage(self, obj: dict[str, Any]) -> Usage | None:
+        """The chunk's ``usage`` (or Groq's ``x_groq.usage``), when it carries one."""
         usage_data = obj.get("usage")
         if usage_data is None and "x_groq" in obj:
-            usage_data = (obj.get("x_groq") or {}).get("usage")
-        usage = openai_usage(usage_data) if type(usage_data) is dict else None
+            groq = obj.get("x_groq")
+            usage_data = groq.get("usage") if type(groq) is dict else None
+        return openai_usage(usage_data) if type(usage_data) is dict else None
+
+    def _chunk(self, obj: dict[str, Any], index: int) -> StreamChunk:
+        """One ``chat.completion.chunk`` -> StreamChunk (the per-chunk hot path)."""
+        usage = self._usage(obj) if "usage" in obj or "x_groq" in obj else None
         choices = obj.get("choices")
         choice = _first_choice(choices) if choices else None
         if choice is None:
             return make_chunk("", None, None, obj, index, usage, (), "", 0, {})
         delta = choice.get("delta") or _EMPTY
+        if type(delta) is not dict:
+            raise ProtocolError(f"{self.name} sent a choice delta that is not an object: {delta!r:.200}",
+                                provider=self.name)
         content = delta.get("content")
         if type(content) is str:
             text, thinking = content, ""
         else:
             text, thinking = _split_content(content)
-        if not delta.keys() <= _PLAIN_DELTA:  # rarer fields: reasoning, tools, refusal
+        calls: tuple[ToolCallDelta, ...]
+        metadata: dict[str, Any]
+        if (len(delta) == 1 and "content" in delta) or delta.keys() <= _PLAIN_DELTA:
+            reasoning, calls, metadata = thinking, (), {}
+        else:  # rarer fields: reasoning, tools, refusal
             reasoning = _reasoning_of(delta) or thinking
             raw_calls = delta.get("tool_calls")
-            calls = _tool_deltas(raw_calls) if raw_calls else ()
+            calls = _tool_deltas(raw_calls, self.name) if raw_calls else ()
             refusal = delta.get("refusal")
-            metadata: dict[str, Any] = {"refusal": refusal} if refusal else {}
-        else:
-            reasoning, calls, metadata = thinking, (), {}
+            metadata = {"refusal": refusal} if refusal else {}
         raw_finish = choice.get("finish_reason")
-        finish = None if raw_finish is None else normalize_finish_reason(raw_finish)
+        if raw_finish is None:
+            finish = None
+        else:
+            raw_finish = raw_finish if type(raw_finish) is str else str(raw_finish)
+            finish = normalize_finish_reason(raw_finish)
         tokens = estimate_tokens(text) if text else 0
         return make_chunk(text, finish, raw_finish, obj, index, usage, calls, reasoning, tokens, metadata)

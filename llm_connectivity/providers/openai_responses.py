@@ -24,6 +24,15 @@ line; OpenRouter sends none, so the JSON wins and the event name is only a fallb
 ``completed``), ``response.incomplete`` (``incomplete_details.reason``) or
 ``response.failed`` / ``error`` (raised as typed errors). A trailing ``data: [DONE]``
 (OpenRouter) is ignored; a stream that ends without a terminal event is interrupted.
+
+Finish reasons come from the response ``status``: ``completed`` is ``stop`` (``tool_calls``
+when function calls were made); ``incomplete`` is ``length`` for ``max_output_tokens`` and
+``content_filter`` for ``content_filter`` in ``incomplete_details.reason`` (an unknown
+incomplete reason is ``"length"``); ``failed`` and ``cancelled`` are ``error``, and an
+unknown raw value normalises to ``"error"`` too: any other terminal status
+(``response.failed`` itself raises the typed error). An ``event: error`` frame, JSON or not, raises the typed error (see
+:func:`~llm_connectivity.providers.base.error_from_event`); usage numbers that are not
+numbers count as 0.
 """
 
 from __future__ import annotations
@@ -33,10 +42,10 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import StreamInterruptedError
-from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens
+from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens, make_chunk
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent
-from .base import ProviderDriver, decode_json, error_from_payload, join_url
+from .base import ProviderDriver, as_count, decode_json, error_from_event, error_from_payload, join_url
 from .openai import OpenAIDriver
 
 __all__ = ["OpenAIResponsesDriver", "responses_usage"]
@@ -53,14 +62,26 @@ _EMPTY_SCHEMA: dict[str, Any] = {"type": "object", "properties": {}}
 
 def responses_usage(data: dict[str, Any]) -> Usage:
     """Translate a Responses ``usage`` object (input/output tokens and their details)."""
-    prompt = int(data.get("input_tokens") or 0)
-    completion = int(data.get("output_tokens") or 0)
+    prompt = as_count(data.get("input_tokens"))
+    completion = as_count(data.get("output_tokens"))
     total = data.get("total_tokens")
-    cached = (data.get("input_tokens_details") or {}).get("cached_tokens") or 0
-    reasoning = (data.get("output_tokens_details") or {}).get("reasoning_tokens") or 0
+    input_details = data.get("input_tokens_details")
+    output_details = data.get("output_tokens_details")
+    cached = input_details.get("cached_tokens") if isinstance(input_details, dict) else 0
+    reasoning = output_details.get("reasoning_tokens") if isinstance(output_details, dict) else 0
     return Usage(prompt_tokens=prompt, completion_tokens=completion,
-                 total_tokens=int(total) if total is not None else prompt + completion,
-                 cached_tokens=int(cached), reasoning_tokens=int(reasoning), raw=data)
+                 total_tokens=as_count(total) if total is not None else prompt + completion,
+                 cached_tokens=as_count(cached), reasoning_tokens=as_count(reasoning), raw=data)
+
+
+def _key(value: Any) -> Any:
+    """An event field (``output_index``, ``summary_index``) usable as a set or dict key."""
+    return value if value is None or isinstance(value, (int, str, float)) else repr(value)
+
+
+def _text_or_none(value: Any) -> str | None:
+    """An id or name field: None when empty, else a string."""
+    return (value if isinstance(value, str) else str(value)) if value else None
 
 
 def _finish(status: str | None, details: Any, has_calls: bool) -> str | None:
@@ -261,6 +282,8 @@ class OpenAIResponsesDriver(OpenAIDriver):
         """Translate Responses stream events; return after ``response.completed``/``incomplete``."""
         state = _StreamState(self.name)
         for event in events:
+            if event.event == "error":
+                raise error_from_event(event, self.name)
             data = event.data
             if data == "[DONE]" or not data.strip():
                 continue
@@ -352,7 +375,7 @@ class _StreamState:
         delta = str(obj.get("delta") or "")
         if kind != "response.reasoning_summary_text.delta":
             return delta
-        key = (obj.get("output_index"), obj.get("summary_index"))
+        key = (_key(obj.get("output_index")), _key(obj.get("summary_index")))
         first = key not in self.summaries
         self.summaries.add(key)
         return "\n\n" + delta if first and obj.get("summary_index") and delta else delta
@@ -377,8 +400,8 @@ class _StreamState:
             return None  # a done item repeating what was already sent
         if arguments:
             self.args_seen.add(key)
-        delta = ToolCallDelta(index=ordinal, id=item.get("call_id") or None,
-                              name=item.get("name") or None, arguments=arguments)
+        delta = ToolCallDelta(index=ordinal, id=_text_or_none(item.get("call_id")),
+                              name=_text_or_none(item.get("name")), arguments=arguments)
         return self._chunk(obj, tools=(delta,))
 
     def _arguments(self, obj: dict[str, Any], text: str, *, final: bool) -> StreamChunk | None:
@@ -394,7 +417,7 @@ class _StreamState:
         self.terminal = True
         response: dict[str, Any] = obj["response"] if isinstance(obj.get("response"), dict) else {}
         self._note_model(response)
-        status = response.get("status") or kind.removeprefix("response.")
+        status = str(response.get("status") or kind.removeprefix("response."))
         usage = response.get("usage")
         return self._chunk(
             obj,
@@ -413,8 +436,7 @@ class _StreamState:
         meta = dict(metadata or {})
         if self.index == 0 and self.model:
             meta.setdefault("model", self.model)
-        chunk = StreamChunk(content=content, finish_reason=finish, raw_finish_reason=raw_finish,
-                            raw_chunk=obj, index=self.index, usage=usage, tool_calls=tools,
-                            reasoning=reasoning, token_count=estimate_tokens(content), metadata=meta)
+        chunk = make_chunk(content, finish, raw_finish, obj, self.index, usage, tools, reasoning,
+                           estimate_tokens(content) if content else 0, meta)
         self.index += 1
         return chunk

@@ -6,7 +6,8 @@ It answers at the paths the official SDKs use, under any API version prefix:
 ``:generateContent`` (Gemini). Replies come from a queue of scripted :class:`Reply`
 objects (or a default answer), rendered in the format of the path that was called, with
 chunked, connection-close or Content-Length framing, per-event delays and scripted
-faults. Every request is recorded. Binds only to 127.0.0.1 on a free port.
+faults. Every request is recorded, with the number of the TCP connection it arrived on.
+Binds only to 127.0.0.1 on a free port.
 
     with FakeLLMServer() as server:
         server.add_reply("Hello there!")
@@ -34,11 +35,17 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"
             408: "Request Timeout", 409: "Conflict", 422: "Unprocessable Entity", 429: "Too Many Requests",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 529: "Overloaded"}
 _MAX_HEADER = 64 * 1024
+_POLL_SECONDS = 0.5  # how often a worker waiting for a request checks for stop()
 
 
 @dataclass
 class RecordedRequest:
-    """A request the server received: method, path (with query), lower-cased headers, body."""
+    """A request the server received: method, path (with query), lower-cased headers, body.
+
+    ``connection`` numbers the TCP connection it arrived on (1 for the server's first
+    accepted connection, 2 for the next...): requests with the same number reused one
+    connection.
+    """
 
     method: str
     path: str
@@ -46,6 +53,7 @@ class RecordedRequest:
     body: bytes
     json: Any = None
     received_at: float = field(default_factory=time.monotonic)
+    connection: int = 0
 
 
 def _api_for(path: str) -> str | None:
@@ -100,6 +108,7 @@ class FakeLLMServer:
         self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
         self._workers: set[threading.Thread] = set()
+        self._accepted = 0  # connections accepted so far: numbers RecordedRequest.connection
 
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> FakeLLMServer:
@@ -188,20 +197,30 @@ class FakeLLMServer:
             except (socket.timeout, OSError):
                 continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            worker = threading.Thread(target=self._serve_connection, args=(conn,), daemon=True)
+            self._accepted += 1
+            worker = threading.Thread(target=self._serve_connection, args=(conn, self._accepted), daemon=True)
             with self._lock:
                 self._conns.add(conn)
                 self._workers = {w for w in self._workers if w.is_alive()}
                 self._workers.add(worker)
             worker.start()
 
-    def _serve_connection(self, conn: socket.socket) -> None:
-        conn.settimeout(0.5)
+    def _serve_connection(self, conn: socket.socket, number: int) -> None:
+        """Serve requests on one connection until it closes or the server stops.
+
+        Reads poll with a short timeout so stop() is noticed; writes block (a slow reader
+        must not cut the answer), and stop() shuts the socket down, which ends them.
+        """
         buffer = b""
         try:
             while not self._stop.is_set():
+                conn.settimeout(_POLL_SECONDS)
                 request, buffer = self._read_request(conn, buffer)
-                if request is None or not self._answer(conn, request):
+                if request is None:
+                    return
+                request.connection = number
+                conn.settimeout(None)
+                if not self._answer(conn, request):
                     return
         except OSError:
             return

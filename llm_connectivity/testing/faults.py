@@ -28,7 +28,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .scripts import Action, Reply, split_tokens
+from .scripts import _ERROR_TYPES, Action, Reply, _sse, split_tokens
 
 __all__ = [
     "SSE_HEADERS",
@@ -53,16 +53,12 @@ SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8"}
 """The headers of an event-stream answer."""
 
 _DONE = b"data: [DONE]\n\n"
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                404: "not_found_error", 429: "rate_limit_error", 529: "overloaded_error"}
 
 
 # -- event bytes -----------------------------------------------------------------------------
 def sse_event(data: Any, event: str | None = None) -> bytes:
     """One server-sent event: ``data`` (a str, or an object written as compact JSON)."""
-    head = f"event: {event}\n" if event else ""
-    body = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
-    return f"{head}data: {body}\n\n".encode()
+    return _sse(data, event)
 
 
 def chat_chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:

@@ -100,6 +100,7 @@ def _usage_counts(reply: Reply, ctx: _Ctx) -> tuple[int, int]:
     return ctx.prompt_tokens, completion
 
 
+# The vendor error "type" of an HTTP status (also used by the faults module).
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                 404: "not_found_error", 429: "rate_limit_error", 529: "overloaded_error"}
 
@@ -116,6 +117,8 @@ def _error_body(status: int, api: str) -> bytes:
 
 
 def _sse(obj: Any, event: str | None = None, crlf: bool = False) -> bytes:
+    """One server-sent event frame: an ``event:`` line when named, then ``data:`` with
+    ``obj`` (a str as is, anything else as compact JSON); LF or CRLF line ends."""
     nl = "\r\n" if crlf else "\n"
     head = f"event: {event}{nl}" if event else ""
     data = obj if isinstance(obj, str) else json.dumps(obj, separators=(",", ":"))
