@@ -6,8 +6,10 @@ each piece is handed on the moment its bytes arrive, on chunked and on connectio
 bodies alike, with gzip decoded. Every ``requests`` / ``urllib3`` / socket failure is mapped
 to the library's own errors, during ``send`` and during the body read. Time limits are
 enforced per read against :class:`Deadline`: the socket timeout is set to the nearest of
-the read limit, the whole-request deadline and the content-idle deadline, so no read can
-block past any of them.
+the read limit, the whole-request deadline and the content-idle deadline. While the status
+line and headers arrive (read by http.client, one recv at a time), a watchdog timer aborts
+the connection when the total deadline passes, so a server that trickles header bytes
+cannot hold a request past ``total_timeout`` either (with our own Session).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import http.client
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -23,6 +26,7 @@ from urllib.parse import urlsplit
 import requests
 import requests.adapters
 import requests.utils
+import urllib3.connectionpool
 import urllib3.exceptions
 
 from .deadline import Deadline
@@ -196,6 +200,57 @@ class HTTPResponse:
             pass
 
 
+_current = threading.local()  # the connections the current thread's request checked out
+
+
+class _Watchdog:
+    """Shuts down the connections the current request uses if ``seconds`` pass first."""
+
+    def __init__(self, seconds: float) -> None:
+        self.connections: list[Any] = []
+        self.fired = False
+        _current.connections = self.connections
+        self._timer = threading.Timer(max(0.0, seconds), self._fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        for conn in list(self.connections):
+            sock = getattr(conn, "sock", None)
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cancel(self) -> None:
+        """The headers arrived (or the request failed): stop watching."""
+        self._timer.cancel()
+        _current.connections = None
+
+
+def _track(conn: Any) -> Any:
+    connections = getattr(_current, "connections", None)
+    if connections is not None:
+        connections.append(conn)
+    return conn
+
+
+class _TrackingHTTPConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
+    """Records the connection a request checks out, so a watchdog can abort it."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _track(super()._get_conn(timeout))
+
+
+class _TrackingHTTPSConnectionPool(urllib3.connectionpool.HTTPSConnectionPool):
+    """HTTPS twin of :class:`_TrackingHTTPConnectionPool`."""
+
+    def _get_conn(self, timeout: float | None = None) -> Any:
+        return _track(super()._get_conn(timeout))
+
+
 class RequestsTransport:
     """Sends requests through one pooled ``requests.Session`` (thread-safe for this use).
 
@@ -212,6 +267,8 @@ class RequestsTransport:
         if session is None:
             session = requests.Session()
             adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+            adapter.poolmanager.pool_classes_by_scheme = {
+                "http": _TrackingHTTPConnectionPool, "https": _TrackingHTTPSConnectionPool}
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.trust_env = False  # the environment is read once per origin in _settings
@@ -252,6 +309,7 @@ class RequestsTransport:
             left = max(0.001, deadline.total_at - time.monotonic())
             if connect_timeout is None or left < connect_timeout:
                 connect_timeout, connect_limited_by_total = left, True
+        watchdog = self._watchdog(deadline)
         try:
             response = self._request(request, (connect_timeout, read_timeout))
         except requests.exceptions.ConnectTimeout as exc:
@@ -259,8 +317,21 @@ class RequestsTransport:
                 raise deadline.timeout_error("total_timeout") from exc
             raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
         except NETWORK_ERRORS as exc:
+            if watchdog is not None and watchdog.fired:
+                raise deadline.timeout_error("total_timeout") from exc
             raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
         return HTTPResponse(response, provider)
+
+    def _watchdog(self, deadline: Deadline) -> _Watchdog | None:
+        """With a total deadline, a timer that aborts the connection if the status line and
+        headers are still arriving when it passes (a per-read timeout alone would let a
+        server that trickles header bytes run past it). Only for our own Session's pools."""
+        if deadline.total_at is None or not self._own:
+            return None
+        return _Watchdog(deadline.total_at - time.monotonic())
 
     def close(self) -> None:
         """Close the Session, and every pooled connection, if this transport created it."""

@@ -182,3 +182,17 @@ def test_estimated_usage_counts_tool_call_arguments(server: FakeLLMServer) -> No
         stream.text()
     usage = stream.response.usage
     assert usage.is_estimated and usage.completion_tokens >= 100
+
+
+def test_total_timeout_bounds_a_server_that_trickles_its_headers(server: FakeLLMServer) -> None:
+    from llm_connectivity.errors import TotalTimeoutError
+
+    drip = [a for i in range(60) for a in (Action("raw", f"X-Slow-{i}: x\r\n".encode()),
+                                           Action("sleep", seconds=0.1))]
+    server.add_reply(Reply(framing="none", actions=[Action("raw", b"HTTP/1.1 200 OK\r\n"), *drip]))
+    with LLMClient("openai/m", base_url=server.base_url, api_key=KEY, max_retries=0,
+                   timeout={"read_timeout": 1.0, "total_timeout": 0.5}) as client:
+        started = time.monotonic()
+        with pytest.raises(TotalTimeoutError):
+            client.chat_stream("hi").text()
+        assert time.monotonic() - started < 1.5  # not the 6 s the server would take
