@@ -100,18 +100,7 @@ class SSEDecoder:
         """Decode ``piece`` and return the events it completes (often none or one)."""
         if self._error is not None:
             raise self._error
-        if not self._bom_checked:
-            piece = self._strip_bom(piece)
-            if not piece:
-                return []
-        if self._skip_lf and piece:
-            self._skip_lf = False
-            if piece[0] == 0x0A:
-                piece = piece[1:]
-        if b"\r" in piece:
-            if piece[-1] == 0x0D:
-                self._skip_lf = True
-            piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        piece = self._normalize(piece)
         if b"\n" not in piece:
             self._add_pending(piece)
             return []
@@ -120,20 +109,9 @@ class SSEDecoder:
             lines[0] = b"".join(self._pending) + lines[0]
             self._pending.clear()
             self._pending_len = 0
-        tail = lines.pop()
         events: list[SSEEvent] = []
         try:
-            for line in lines:
-                if line:
-                    self._process_field(line)
-                    continue
-                self._last_id = self._id_buffer  # "dispatch the event", step 1: even without data
-                if self._data:
-                    events.append(self._dispatch())
-                else:
-                    self._event = b""
-            if tail:
-                self._add_pending(tail)
+            self._process_lines(lines, events)
         except ProtocolError as exc:
             if not events:
                 raise
@@ -141,6 +119,36 @@ class SSEDecoder:
             self._pending.clear()
             self._pending_len = 0
         return events
+
+    def _normalize(self, piece: bytes) -> bytes:
+        """Strip the BOM once, drop the LF of a CRLF split across reads, and turn every
+        line ending into LF (a CR ending this piece is remembered)."""
+        if not self._bom_checked:
+            piece = self._strip_bom(piece)
+        if self._skip_lf and piece:
+            self._skip_lf = False
+            if piece[0] == 0x0A:
+                piece = piece[1:]
+        if b"\r" in piece:
+            if piece[-1] == 0x0D:
+                self._skip_lf = True
+            piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        return piece
+
+    def _process_lines(self, lines: list[bytes], events: list[SSEEvent]) -> None:
+        """Interpret complete lines (all but the last item) and keep the unterminated tail."""
+        tail = lines.pop()
+        for line in lines:
+            if line:
+                self._process_field(line)
+                continue
+            self._last_id = self._id_buffer  # "dispatch the event", step 1: even without data
+            if self._data:
+                events.append(self._dispatch())
+            else:
+                self._event = b""
+        if tail:
+            self._add_pending(tail)
 
     def close(self) -> None:
         """End of stream: discard any incomplete event, as the standard requires (and
