@@ -68,11 +68,28 @@ def expected_arguments(call: dict[str, Any]) -> Any:
     return json.loads(call["arguments"]) if call["arguments"] else {}
 
 
+_LENGTH = {"length", "max_tokens", "MAX_TOKENS", "incomplete"}
+_FILTERED = {"content_filter", "refusal", "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"}
+
+
+def expected_finish_reason(fx: Fixture) -> str | None:
+    """The normalised finish reason a recorded stream must give (derived from its raw one)."""
+    raw = fx.expected["finish_reason"]
+    if raw is None:
+        return None
+    if raw in _LENGTH:
+        return "length"
+    if raw in _FILTERED:
+        return "content_filter"
+    return "tool_calls" if fx.expected.get("tool_calls") else "stop"
+
+
 def check_response(fx: Fixture, response: Any) -> None:
     """Assert that an aggregated ChatResponse matches the fixture's expected values."""
     exp = fx.expected
     assert response.content == exp["text"], fx.id
     assert response.raw_finish_reason == exp["finish_reason"], fx.id
+    assert response.finish_reason == expected_finish_reason(fx), fx.id
     if exp.get("reasoning_text"):
         assert response.reasoning == exp["reasoning_text"], fx.id
     calls = exp.get("tool_calls") or []
