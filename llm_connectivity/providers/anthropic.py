@@ -53,7 +53,14 @@ from .anthropic_request import (
     translate_tool_choice,
     translate_tools,
 )
-from .base import ProviderDriver, as_count, decode_json, error_from_event, error_from_payload
+from .base import (
+    ProviderDriver,
+    as_count,
+    decode_json,
+    error_from_event,
+    error_from_payload,
+    usage_or_unknown,
+)
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "AnthropicDriver", "anthropic_usage",
            "normalize_stop_reason", "translate_messages", "translate_tool_choice", "translate_tools"]
@@ -272,7 +279,7 @@ class AnthropicDriver(ProviderDriver):
             content="".join(text),
             finish_reason=normalize_stop_reason(raw_finish),
             raw_finish_reason=raw_finish,
-            usage=anthropic_usage(usage) if isinstance(usage, dict) else Usage(is_estimated=True, confidence=0.0),
+            usage=usage_or_unknown(usage, anthropic_usage),
             tool_calls=calls,
             reasoning="".join(thinking),
             model=payload.get("model") or spec.model,

@@ -22,11 +22,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from ..errors import APIStatusError, ConfigurationError, ProtocolError, StreamInterruptedError, error_for_status, snippet
-from ..models import ChatResponse, StreamChunk
+from ..models import ChatResponse, StreamChunk, Usage
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent, iter_sse
 
 __all__ = [
+    "UNKNOWN_USAGE",
+    "usage_or_unknown",
     "LLMErrorType",
     "ProviderDriver",
     "as_count",
@@ -92,6 +94,16 @@ def until_broken(events: Iterable[SSEEvent], finished: Callable[[], bool]) -> It
     except StreamInterruptedError:
         if not finished():
             raise
+
+
+#: What ``parse_response`` returns when the body carries no usage; the client replaces it
+#: with an estimate flagged ``is_estimated``.
+UNKNOWN_USAGE = Usage(is_estimated=True, confidence=0.0)
+
+
+def usage_or_unknown(data: Any, translate: Callable[[dict[str, Any]], Usage]) -> Usage:
+    """``translate(data)`` for a usage object, else :data:`UNKNOWN_USAGE`."""
+    return translate(data) if isinstance(data, dict) else UNKNOWN_USAGE
 
 
 def join_url(base_url: str, path: str) -> str:

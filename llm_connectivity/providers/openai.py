@@ -32,7 +32,15 @@ from ..errors import ProtocolError, StreamInterruptedError
 from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens, make_chunk
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent
-from .base import ProviderDriver, as_count, decode_json, error_from_event, error_from_payload, join_url
+from .base import (
+    ProviderDriver,
+    as_count,
+    decode_json,
+    error_from_event,
+    error_from_payload,
+    join_url,
+    usage_or_unknown,
+)
 
 __all__ = ["OpenAIDriver", "normalize_finish_reason", "openai_usage"]
 
@@ -257,7 +265,7 @@ class OpenAIDriver(ProviderDriver):
             content=text,
             finish_reason=normalize_finish_reason(raw_finish),
             raw_finish_reason=raw_finish,
-            usage=openai_usage(usage) if isinstance(usage, dict) else Usage(is_estimated=True, confidence=0.0),
+            usage=usage_or_unknown(usage, openai_usage),
             tool_calls=calls,
             reasoning=_reasoning_of(message) or thinking,
             model=payload.get("model") or spec.model,

@@ -37,7 +37,14 @@ from ..errors import StreamInterruptedError
 from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens, make_chunk
 from ..request import HTTPRequest, RequestSpec
 from ..sse import SSEEvent
-from .base import ProviderDriver, as_count, decode_json, error_from_event, error_from_payload
+from .base import (
+    ProviderDriver,
+    as_count,
+    decode_json,
+    error_from_event,
+    error_from_payload,
+    usage_or_unknown,
+)
 from .openai import OpenAIDriver
 from .openai_responses_request import build_body as _build_body
 from .openai_responses_request import responses_url
@@ -145,7 +152,7 @@ class OpenAIResponsesDriver(OpenAIDriver):
             content="".join(text),
             finish_reason=_finish(status, payload.get("incomplete_details"), bool(calls)),
             raw_finish_reason=status,
-            usage=responses_usage(usage) if isinstance(usage, dict) else Usage(is_estimated=True, confidence=0.0),
+            usage=usage_or_unknown(usage, responses_usage),
             tool_calls=calls,
             reasoning="".join(reasoning),
             model=payload.get("model") or spec.model,
