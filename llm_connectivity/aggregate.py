@@ -166,9 +166,15 @@ class ResponseAccumulator:
         text = self.content[self._segment_start:] if self._banked is not None else self.content
         return estimate_usage(self.prompt_estimate, text, self._reasoning.text(), self.tool_calls())
 
+    def _segment_is_empty(self) -> bool:
+        """A continuation attempt that produced nothing and reported nothing (e.g. refused)."""
+        return self._banked is not None and self.usage is None and not self.content[self._segment_start:]
+
     def final_usage(self) -> Usage:
         """The provider's last usage report (plus earlier segments of a continued stream),
         or an estimate flagged ``is_estimated``."""
+        if self._banked is not None and self._segment_is_empty():
+            return self._banked
         usage = self._segment_usage()
         return usage if self._banked is None else _add_usage(self._banked, usage)
 
@@ -176,6 +182,8 @@ class ResponseAccumulator:
         """A continuation starts: keep this segment's usage so the final usage counts both
         requests. The break came before the segment's final report, so its output is the
         larger of what was reported and an estimate of the text it produced."""
+        if self._segment_is_empty():
+            return
         produced = estimate_tokens(self.content[self._segment_start:])
         if self.usage is None:
             usage = estimate_usage(self.prompt_estimate, self.content[self._segment_start:])

@@ -113,7 +113,7 @@ class LLMClient:
         acc = ResponseAccumulator(model=call.spec.model, provider=call.target.provider,
                                   prompt_estimate=prompt_estimate(call.spec))
         handle = StreamHandle()
-        return ChatStream(self._engine.stream(call, acc, self._deadline(call), handle), acc, handle)
+        return ChatStream(self._engine.stream(call, acc, lambda: self._deadline(call), handle), acc, handle)
 
     def stream(self, messages: Any, **kwargs: Any) -> Iterator[str]:
         """Yield the answer as plain text pieces, as they arrive."""

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -70,20 +70,42 @@ class Call:
 
 
 class StreamHandle:
-    """Lets :meth:`ChatStream.close` from another thread unblock the read in progress."""
+    """Lets :meth:`ChatStream.close` from another thread stop the stream: it marks the
+    stream aborted, wakes a retry backoff, and shuts down a connection being read. The
+    reading thread then raises ``StreamInterruptedError("...closed by the caller")``."""
 
-    __slots__ = ("response", "aborted")
+    __slots__ = ("response", "owner", "connections", "_aborted")
 
     def __init__(self) -> None:
         self.response: HTTPResponse | None = None
-        self.aborted = False
+        self.owner: int | None = None  # the thread reading the stream
+        self.connections: list[Any] = []  # checked out by the request awaiting its headers
+        self._aborted = threading.Event()
+
+    @property
+    def aborted(self) -> bool:
+        """True once :meth:`abort` was called."""
+        return self._aborted.is_set()
 
     def abort(self) -> None:
-        """Shut the current connection down; the blocked read raises at once."""
-        self.aborted = True
+        """Stop the stream from another thread (see the class docstring)."""
+        self._aborted.set()
         response = self.response
         if response is not None:
             response.abort()
+        elif self.connections:
+            from .transport import shutdown_connections  # loaded already: a request is under way
+
+            shutdown_connections(self.connections)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep ``seconds`` unless aborted first; return True if aborted."""
+        return self._aborted.wait(seconds)
+
+    def check(self, provider: str) -> None:
+        """Raise if the stream was aborted."""
+        if self._aborted.is_set():
+            raise StreamInterruptedError("the stream was closed by the caller", provider=provider)
 
 
 def _shape_error(exc: Exception, provider: str) -> ProtocolError:
@@ -106,12 +128,18 @@ class Engine:
         return base_url in self._no_stream_options
 
     # -- one exchange -------------------------------------------------------------------------
-    def send(self, call: Call, deadline: Deadline) -> HTTPResponse:
+    def send(self, call: Call, deadline: Deadline, handle: StreamHandle | None = None) -> HTTPResponse:
         """Send once; return a 2xx response or raise the typed error for the status."""
         request = call.target.driver.build_request(call.spec)
         started = time.monotonic()
+        connections = None
+        if handle is not None:
+            connections = handle.connections = []
         response = self.transport.send(request, connect_timeout=call.options.connection_timeout,
-                                       deadline=deadline, provider=call.target.provider)
+                                       deadline=deadline, provider=call.target.provider,
+                                       connections=connections)
+        if handle is not None:
+            handle.connections = []
         logger.info("%s %s -> %d (%s, %.0f ms)", request.method, request.url, response.status_code,
                     call.target.provider, (time.monotonic() - started) * 1000)
         if 200 <= response.status_code < 300:
@@ -131,8 +159,10 @@ class Engine:
         error.headers = {k.lower(): v for k, v in response.headers.items()}
         raise error
 
-    def may_retry(self, call: Call, exc: LLMError, attempt: int, deadline: Deadline) -> bool:
-        """Sleep and return True if ``exc`` on try ``attempt`` should be retried."""
+    def may_retry(self, call: Call, exc: LLMError, attempt: int, deadline: Deadline,
+                  handle: StreamHandle | None = None) -> bool:
+        """Sleep and return True if ``exc`` on try ``attempt`` should be retried (False if
+        the stream was closed by the caller during the wait)."""
         if self._drop_stream_options(call, exc):
             return True
         decision = call.retry.decide(exc, attempt, getattr(exc, "headers", None))
@@ -142,6 +172,8 @@ class Engine:
             return False
         logger.info("retrying %s request (attempt %d of %d) in %.2fs: %s", call.target.provider,
                     attempt + 1, call.retry.max_retries + 1, decision.delay, decision.reason)
+        if handle is not None:
+            return not handle.wait(decision.delay)
         time.sleep(decision.delay)
         return True
 
@@ -177,9 +209,12 @@ class Engine:
                     raise scrub_error(exc, call.target.api_key) from exc.__cause__
 
     # -- streaming ----------------------------------------------------------------------------
-    def stream(self, call: Call, acc: ResponseAccumulator, deadline: Deadline,
+    def stream(self, call: Call, acc: ResponseAccumulator, make_deadline: Callable[[], Deadline],
                handle: StreamHandle) -> Iterator[StreamChunk]:
-        """Yield the chunks of ``call``: retries before content, opt-in continuation after."""
+        """Yield the chunks of ``call``: retries before content, opt-in continuation after.
+        The clock starts at the first ``next()``, when the request is sent."""
+        handle.owner = threading.get_ident()
+        deadline = make_deadline()
         original = call
         attempt = reconnects = 0
         while True:
@@ -187,23 +222,26 @@ class Engine:
             deadline.mark_content()  # each attempt gets the whole content-idle allowance
             response: HTTPResponse | None = None
             try:
-                response = handle.response = self.send(call, deadline)
-                yield from self._chunks(call, response, acc, deadline, reconnects)
+                handle.check(call.target.provider)
+                response = handle.response = self.send(call, deadline, handle)
+                handle.check(call.target.provider)
+                yield from self._chunks(call, response, acc, deadline, reconnects, handle)
                 acc.complete = True
                 yield StreamChunk(finish_reason=acc.finish_reason, raw_finish_reason=acc.raw_finish_reason,
                                   usage=acc.final_usage(), index=acc.chunk_count, is_complete=True)
                 response.drain(deadline)  # lets the connection go back to the pool
                 return
             except LLMError as exc:
+                if not handle.aborted and not acc.has_output and self.may_retry(call, exc, attempt, deadline,
+                                                                                 handle):
+                    continue
+                resumed = None if handle.aborted else self._continuation(original, exc, acc, reconnects,
+                                                                         deadline, handle)
+                if resumed is not None:
+                    call, attempt, reconnects = resumed, 0, reconnects + 1
+                    continue
                 if handle.aborted:
                     exc = StreamInterruptedError("the stream was closed by the caller", provider=call.target.provider)
-                elif not acc.has_output and self.may_retry(call, exc, attempt, deadline):
-                    continue
-                else:
-                    resumed = self._continuation(original, exc, acc, reconnects, deadline)
-                    if resumed is not None:
-                        call, attempt, reconnects = resumed, 0, reconnects + 1
-                        continue
                 raise self._final_error(exc, call, acc, response) from exc.__cause__
             finally:
                 handle.response = None
@@ -211,7 +249,7 @@ class Engine:
                     response.close()
 
     def _chunks(self, call: Call, response: HTTPResponse, acc: ResponseAccumulator, deadline: Deadline,
-                reconnects: int) -> Iterator[StreamChunk]:
+                reconnects: int, handle: StreamHandle) -> Iterator[StreamChunk]:
         """The driver's chunks for one response, folded into ``acc`` as they pass."""
         driver = call.target.driver
         events = driver.iter_events(response.iter_bytes(deadline), response.content_type)
@@ -220,8 +258,11 @@ class Engine:
             chunks = _mark_continuation(chunks, reconnects, _stripped_tail(acc.content))
         mark = deadline.mark_content if deadline.idle_timeout is not None else None
         add = acc.add
+        aborted = handle._aborted.is_set
         try:
             for chunk in chunks:
+                if aborted():  # closed by another thread while this one was away
+                    handle.check(call.target.provider)
                 if mark is not None and (chunk.content or chunk.reasoning or chunk.tool_calls):
                     mark()
                 add(chunk)
@@ -239,7 +280,7 @@ class Engine:
         return scrub_error(exc, call.target.api_key)
 
     def _continuation(self, call: Call, exc: LLMError, acc: ResponseAccumulator, reconnects: int,
-                      deadline: Deadline) -> Call | None:
+                      deadline: Deadline, handle: StreamHandle) -> Call | None:
         """Opt-in (``retry_on_connection_error``): after a dropped connection, re-request
         with the partial answer as an assistant prefix, where the provider can continue one."""
         opts = call.options
@@ -256,7 +297,8 @@ class Engine:
                     call.target.provider, len(acc.content), type(exc).__name__, opts.reconnect_delay,
                     reconnects + 1, opts.max_reconnect_attempts)
         acc.bank_segment()
-        time.sleep(opts.reconnect_delay)
+        if handle.wait(opts.reconnect_delay):
+            return None
         return dataclasses.replace(call, spec=dataclasses.replace(call.spec, messages=messages))
 
 

@@ -150,8 +150,8 @@ class APIStatusError(LLMError):
 
     @property
     def is_retryable(self) -> bool:  # type: ignore[override]
-        """True for 408, 409, 429 and 5xx, the statuses a repeat can fix."""
-        return self.status_code in (408, 409, 429) or self.status_code >= 500
+        """True for 408, 409, 429 and 5xx but 501, the statuses a repeat can fix."""
+        return self.status_code in (408, 409, 429) or (self.status_code >= 500 and self.status_code != 501)
 
 
 class BadRequestError(APIStatusError):

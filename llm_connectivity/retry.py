@@ -25,7 +25,8 @@ from .errors import (
 
 __all__ = ["RetryDecision", "RetryPolicy", "parse_retry_after"]
 
-RETRY_STATUSES = frozenset({408, 409, 429, 529}) | frozenset(range(500, 600))
+# 501 Not Implemented is the one 5xx a repeat cannot fix.
+RETRY_STATUSES = frozenset({408, 409, 429, 529}) | (frozenset(range(500, 600)) - {501})
 
 
 def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
@@ -66,9 +67,12 @@ class RetryDecision:
 class RetryPolicy:
     """When and how long to wait before repeating a failed request.
 
-    Defaults: 2 retries; backoff 0.5 s doubling to 8 s with jitter; retry on connect errors,
-    timeouts before any data, 408/409/429/5xx/529 and in-band overload or rate-limit
-    errors that arrive before any content; never on other 4xx. ``Retry-After`` /
+    Defaults: 2 retries; backoff 0.5 s doubling to 8 s with jitter; retry on connect errors
+    and connect timeouts, a connection lost before the response arrived, 408/409/429/5xx
+    (not 501)/529 and in-band overload or rate-limit errors that arrive before any content;
+    never on other 4xx. Read and content-idle timeouts are retried only with
+    ``retry_read_errors=True``: the server already has the request and may still be
+    working on it (and billing it). ``Retry-After`` /
     ``retry-after-ms`` are honoured up to ``max_retry_after`` seconds; a longer wait
     raises instead of sleeping. ``x-should-retry: true|false`` overrides the status rule.
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from types import TracebackType
 
+import threading
 from typing import TYPE_CHECKING
 
 from .aggregate import ResponseAccumulator
@@ -54,11 +55,11 @@ class ChatStream:
         """Stop the stream and release its connection; safe to call more than once, and
         from another thread (a web back end whose client went away): a read blocked in the
         consuming thread then ends at once with StreamInterruptedError."""
-        try:
-            self._chunks.close()  # type: ignore[attr-defined]
-        except ValueError:  # "generator already executing": another thread is reading
-            if self._handle is not None:
-                self._handle.abort()
+        handle = self._handle
+        if handle is not None and handle.owner not in (None, threading.get_ident()):
+            handle.abort()  # another thread reads this stream: let it stop itself
+            return
+        self._chunks.close()  # type: ignore[attr-defined]
 
     @property
     def is_complete(self) -> bool:

@@ -203,31 +203,35 @@ class HTTPResponse:
 _current = threading.local()  # the connections the current thread's request checked out
 
 
-class _Watchdog:
-    """Shuts down the connections the current request uses if ``seconds`` pass first."""
+def shutdown_connections(connections: list[Any]) -> None:
+    """Shut down the sockets of urllib3 connections (unblocks a read in another thread)."""
+    for conn in list(connections):
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
-    def __init__(self, seconds: float) -> None:
-        self.connections: list[Any] = []
+
+class _Watchdog:
+    """Shuts down ``connections`` (those the current request checked out) if ``seconds``
+    pass before it is cancelled."""
+
+    def __init__(self, seconds: float, connections: list[Any]) -> None:
         self.fired = False
-        _current.connections = self.connections
+        self._connections = connections
         self._timer = threading.Timer(max(0.0, seconds), self._fire)
         self._timer.daemon = True
         self._timer.start()
 
     def _fire(self) -> None:
         self.fired = True
-        for conn in list(self.connections):
-            sock = getattr(conn, "sock", None)
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        shutdown_connections(self._connections)
 
     def cancel(self) -> None:
         """The headers arrived (or the request failed): stop watching."""
         self._timer.cancel()
-        _current.connections = None
 
 
 def _track(conn: Any) -> Any:
@@ -298,10 +302,12 @@ class RequestsTransport:
         return settings
 
     def send(self, request: HTTPRequest, *, connect_timeout: float | None, deadline: Deadline,
-             provider: str | None = None) -> HTTPResponse:
+             provider: str | None = None, connections: list[Any] | None = None) -> HTTPResponse:
         """Send ``request``; return as soon as the status line and headers arrived.
 
         The connect limit is ``connect_timeout`` capped by what is left of the total deadline.
+        ``connections`` (our own Session only) receives the urllib3 connection the request
+        checks out, so another thread can abort it while the headers are awaited.
         """
         read_timeout, limit = deadline.next_timeout()
         connect_limited_by_total = False
@@ -309,8 +315,11 @@ class RequestsTransport:
             left = max(0.001, deadline.total_at - time.monotonic())
             if connect_timeout is None or left < connect_timeout:
                 connect_timeout, connect_limited_by_total = left, True
-        watchdog = self._watchdog(deadline)
+        connections = connections if connections is not None else []
+        watchdog = None
         try:
+            _current.connections = connections
+            watchdog = self._watchdog(deadline, connections)
             response = self._request(request, (connect_timeout, read_timeout))
         except requests.exceptions.ConnectTimeout as exc:
             if connect_limited_by_total:
@@ -321,17 +330,18 @@ class RequestsTransport:
                 raise deadline.timeout_error("total_timeout") from exc
             raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
         finally:
+            _current.connections = None
             if watchdog is not None:
                 watchdog.cancel()
         return HTTPResponse(response, provider)
 
-    def _watchdog(self, deadline: Deadline) -> _Watchdog | None:
+    def _watchdog(self, deadline: Deadline, connections: list[Any]) -> _Watchdog | None:
         """With a total deadline, a timer that aborts the connection if the status line and
         headers are still arriving when it passes (a per-read timeout alone would let a
         server that trickles header bytes run past it). Only for our own Session's pools."""
         if deadline.total_at is None or not self._own:
             return None
-        return _Watchdog(deadline.total_at - time.monotonic())
+        return _Watchdog(deadline.total_at - time.monotonic(), connections)
 
     def close(self) -> None:
         """Close the Session, and every pooled connection, if this transport created it."""

@@ -196,3 +196,52 @@ def test_total_timeout_bounds_a_server_that_trickles_its_headers(server: FakeLLM
         with pytest.raises(TotalTimeoutError):
             client.chat_stream("hi").text()
         assert time.monotonic() - started < 1.5  # not the 6 s the server would take
+
+
+def test_total_timeout_starts_when_the_stream_is_first_read(server: FakeLLMServer) -> None:
+    with LLMClient("openai/m", base_url=server.base_url, api_key=KEY, timeout={"total_timeout": 0.5}) as client:
+        stream = client.chat_stream("hi")
+        time.sleep(0.7)  # created now, read later (a job queue, a web framework)
+        assert stream.text().startswith("Hello from FakeLLMServer")
+
+
+def test_close_from_another_thread_while_the_reader_is_busy_elsewhere(server: FakeLLMServer) -> None:
+    server.add_reply(Reply(text=" ".join(["word"] * 2000)))
+    with LLMClient("openai/m", base_url=server.base_url, api_key=KEY) as client:
+        stream = client.chat_stream("hi")
+        received = []
+        with pytest.raises(StreamInterruptedError, match="closed by the caller") as info:
+            for chunk in stream:
+                received.append(chunk.content)
+                if len(received) == 10:
+                    closer = threading.Thread(target=stream.close)
+                    closer.start()
+                    closer.join()  # closed while this thread is outside the generator
+        assert len(received) == 10
+    assert info.value.partial_response.content == "".join(received)
+
+
+def test_close_from_another_thread_while_waiting_for_headers(server: FakeLLMServer) -> None:
+    server.add_reply(faults.hang_before_headers())
+    with LLMClient("openai/m", base_url=server.base_url, api_key=KEY, timeout=30) as client:
+        stream = client.chat_stream("hi")
+        threading.Timer(0.3, stream.close).start()
+        started = time.monotonic()
+        with pytest.raises(StreamInterruptedError, match="closed by the caller"):
+            stream.text()
+        assert time.monotonic() - started < 3
+
+
+def test_close_from_another_thread_during_a_retry_backoff(server: FakeLLMServer) -> None:
+    from llm_connectivity import RetryPolicy
+
+    server.add_replies([faults.status(503, headers={"Retry-After": "5"}), Reply(text="too late")])
+    with LLMClient("openai/m", base_url=server.base_url, api_key=KEY,
+                   max_retries=RetryPolicy(max_retries=1)) as client:
+        stream = client.chat_stream("hi")
+        threading.Timer(0.3, stream.close).start()
+        started = time.monotonic()
+        with pytest.raises(StreamInterruptedError, match="closed by the caller"):
+            stream.text()
+        assert time.monotonic() - started < 2
+    assert len(server.requests) == 1
