@@ -32,6 +32,8 @@ from .validation import normalize_messages, validate_params
 if TYPE_CHECKING:
     import requests
 
+    from .transport import Transport
+
 __all__ = ["LLMClient"]
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
@@ -54,6 +56,9 @@ class LLMClient:
         streaming_options: a StreamingOptions (timeouts, reconnects); ``timeout`` wins.
         session: your own ``requests.Session`` (proxies, CA bundle, ``responses`` mocks).
         max_concurrency: connection pool size per host (threads that may stream at once).
+        transport: any :class:`~llm_connectivity.transport.Transport` (e.g.
+            ``llm_connectivity.testing.MemoryTransport``); default a pooled requests
+            transport. A transport you pass is yours: ``close()`` leaves it open.
         **default_params: generation parameters sent on every call (``max_tokens``...).
     """
 
@@ -69,6 +74,7 @@ class LLMClient:
         streaming_options: StreamingOptions | None = None,
         session: requests.Session | None = None,
         max_concurrency: int = 16,
+        transport: Transport | None = None,
         **default_params: Any,
     ) -> None:
         options = streaming_options or StreamingOptions()
@@ -86,10 +92,16 @@ class LLMClient:
         self._provider = split_model(model)[0]  # api_key / base_url belong to this provider only
         self.target = self._resolve(model)
         self.model = model
-        from .transport import RequestsTransport  # imports requests: paid on first client, not on import
+        if transport is not None and session is not None:
+            raise ConfigurationError("pass either session= or transport=, not both (a session belongs to "
+                                     "the default requests transport)")
+        self._own_transport = transport is None
+        if transport is None:
+            from .transport.requests_transport import RequestsTransport  # imports requests: paid here, not on import
 
-        self._transport = RequestsTransport(session, pool_size=max_concurrency)
-        self._engine = Engine(self._transport)
+            transport = RequestsTransport(session, pool_size=max_concurrency)
+        self._transport: Transport = transport
+        self._engine = Engine(transport)
 
     # -- public API ---------------------------------------------------------------------------
     @staticmethod
@@ -123,8 +135,9 @@ class LLMClient:
                     yield chunk.content
 
     def close(self) -> None:
-        """Close the connection pool (if the client created it)."""
-        self._transport.close()
+        """Close the connection pool (if the client created its transport)."""
+        if self._own_transport:
+            self._transport.close()
 
     def __enter__(self) -> LLMClient:
         return self

@@ -34,9 +34,11 @@ from .providers.base import ProviderDriver, decode_json
 from .request import RequestSpec
 from .retry import RetryPolicy
 from .security import scrub_error
+from .transport import Cancellation
 
 if TYPE_CHECKING:
-    from .transport import HTTPResponse, RequestsTransport
+    from .transport import Response as HTTPResponse
+    from .transport import Transport
 
 __all__ = ["Call", "Engine", "StreamHandle", "Target"]
 
@@ -69,42 +71,30 @@ class Call:
     retry: RetryPolicy
 
 
-class StreamHandle:
+class StreamHandle(Cancellation):
     """Lets :meth:`ChatStream.close` from another thread stop the stream: it marks the
-    stream aborted, wakes a retry backoff, and shuts down a connection being read. The
-    reading thread then raises ``StreamInterruptedError("...closed by the caller")``."""
+    stream aborted, wakes a retry backoff, and (through the callbacks the transport and
+    the engine register) shuts down the connection being read or awaited. The reading
+    thread then raises ``StreamInterruptedError("...closed by the caller")``."""
 
-    __slots__ = ("response", "owner", "connections", "_aborted")
+    __slots__ = ("owner",)
 
     def __init__(self) -> None:
-        self.response: HTTPResponse | None = None
+        super().__init__()
         self.owner: int | None = None  # the thread reading the stream
-        self.connections: list[Any] = []  # checked out by the request awaiting its headers
-        self._aborted = threading.Event()
 
     @property
     def aborted(self) -> bool:
         """True once :meth:`abort` was called."""
-        return self._aborted.is_set()
+        return self.cancelled
 
     def abort(self) -> None:
         """Stop the stream from another thread (see the class docstring)."""
-        self._aborted.set()
-        response = self.response
-        if response is not None:
-            response.abort()
-        elif self.connections:
-            from .transport import shutdown_connections  # loaded already: a request is under way
-
-            shutdown_connections(self.connections)
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep ``seconds`` unless aborted first; return True if aborted."""
-        return self._aborted.wait(seconds)
+        self.cancel()
 
     def check(self, provider: str) -> None:
         """Raise if the stream was aborted."""
-        if self._aborted.is_set():
+        if self.cancelled:
             raise StreamInterruptedError("the stream was closed by the caller", provider=provider)
 
 
@@ -118,7 +108,7 @@ def _shape_error(exc: Exception, provider: str) -> ProtocolError:
 class Engine:
     """Sends calls through one transport; see the module docstring."""
 
-    def __init__(self, transport: RequestsTransport) -> None:
+    def __init__(self, transport: Transport) -> None:
         self.transport = transport
         self._lock = threading.Lock()
         self._no_stream_options: set[str] = set()
@@ -132,14 +122,8 @@ class Engine:
         """Send once; return a 2xx response or raise the typed error for the status."""
         request = call.target.driver.build_request(call.spec)
         started = time.monotonic()
-        connections = None
-        if handle is not None:
-            connections = handle.connections = []
         response = self.transport.send(request, connect_timeout=call.options.connection_timeout,
-                                       deadline=deadline, provider=call.target.provider,
-                                       connections=connections)
-        if handle is not None:
-            handle.connections = []
+                                       deadline=deadline, provider=call.target.provider, cancel=handle)
         logger.info("%s %s -> %d (%s, %.0f ms)", request.method, request.url, response.status_code,
                     call.target.provider, (time.monotonic() - started) * 1000)
         if 200 <= response.status_code < 300:
@@ -223,7 +207,8 @@ class Engine:
             response: HTTPResponse | None = None
             try:
                 handle.check(call.target.provider)
-                response = handle.response = self.send(call, deadline, handle)
+                response = self.send(call, deadline, handle)
+                handle.add_callback(response.abort)
                 handle.check(call.target.provider)
                 yield from self._chunks(call, response, acc, deadline, reconnects, handle)
                 acc.complete = True
@@ -244,8 +229,8 @@ class Engine:
                     exc = StreamInterruptedError("the stream was closed by the caller", provider=call.target.provider)
                 raise self._final_error(exc, call, acc, response) from exc.__cause__
             finally:
-                handle.response = None
                 if response is not None:
+                    handle.remove_callback(response.abort)
                     response.close()
 
     def _chunks(self, call: Call, response: HTTPResponse, acc: ResponseAccumulator, deadline: Deadline,
@@ -258,7 +243,7 @@ class Engine:
             chunks = _mark_continuation(chunks, reconnects, _stripped_tail(acc.content))
         mark = deadline.mark_content if deadline.idle_timeout is not None else None
         add = acc.add
-        aborted = handle._aborted.is_set
+        aborted = handle._event.is_set
         try:
             for chunk in chunks:
                 if aborted():  # closed by another thread while this one was away

@@ -143,7 +143,7 @@ def test_only_init_imports_client() -> None:
 def test_only_transport_imports_requests() -> None:
     offenders = [
         (_module_name(path), name)
-        for path in SOURCES if _module_name(path) != "llm_connectivity.transport"
+        for path in SOURCES if _module_name(path) != "llm_connectivity.transport.requests_transport"
         for name, type_checking in _imports(path)
         if (_imports_module(name, "requests") or _imports_module(name, "urllib3")) and not type_checking
     ]

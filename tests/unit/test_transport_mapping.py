@@ -26,7 +26,7 @@ from llm_connectivity.errors import (
     TotalTimeoutError,
 )
 from llm_connectivity.request import HTTPRequest
-from llm_connectivity.transport import Deadline, RequestsTransport, map_exception
+from llm_connectivity.transport.requests_transport import Deadline, RequestsTransport, map_exception
 
 _ARG_CANDIDATES: tuple[tuple[Any, ...], ...] = (
     ("boom",),

@@ -29,8 +29,8 @@ import requests.utils
 import urllib3.connectionpool
 import urllib3.exceptions
 
-from .deadline import Deadline
-from .errors import (
+from ..deadline import Deadline
+from ..errors import (
     ConfigurationError,
     ConnectError,
     ConnectTimeoutError,
@@ -39,7 +39,8 @@ from .errors import (
     ReadTimeoutError,
     StreamInterruptedError,
 )
-from .request import HTTPRequest
+from ..request import HTTPRequest
+from . import Cancellation
 
 __all__ = ["Deadline", "HTTPResponse", "RequestsTransport", "map_exception"]
 
@@ -301,13 +302,13 @@ class RequestsTransport:
             self._env[origin] = settings
         return settings
 
-    def send(self, request: HTTPRequest, *, connect_timeout: float | None, deadline: Deadline,
-             provider: str | None = None, connections: list[Any] | None = None) -> HTTPResponse:
+    def send(self, request: HTTPRequest, *, deadline: Deadline, connect_timeout: float | None,
+             provider: str | None = None, cancel: Cancellation | None = None) -> HTTPResponse:
         """Send ``request``; return as soon as the status line and headers arrived.
 
         The connect limit is ``connect_timeout`` capped by what is left of the total deadline.
-        ``connections`` (our own Session only) receives the urllib3 connection the request
-        checks out, so another thread can abort it while the headers are awaited.
+        While the headers are awaited, ``cancel`` (our own Session only) can shut down the
+        connection the request checked out, from another thread.
         """
         read_timeout, limit = deadline.next_timeout()
         connect_limited_by_total = False
@@ -315,7 +316,12 @@ class RequestsTransport:
             left = max(0.001, deadline.total_at - time.monotonic())
             if connect_timeout is None or left < connect_timeout:
                 connect_timeout, connect_limited_by_total = left, True
-        connections = connections if connections is not None else []
+        connections: list[Any] = []
+        abort = None
+        if cancel is not None:
+            def abort() -> None:
+                shutdown_connections(connections)
+            cancel.add_callback(abort)
         watchdog = None
         try:
             _current.connections = connections
@@ -333,6 +339,8 @@ class RequestsTransport:
             _current.connections = None
             if watchdog is not None:
                 watchdog.cancel()
+            if cancel is not None and abort is not None:
+                cancel.remove_callback(abort)
         return HTTPResponse(response, provider)
 
     def _watchdog(self, deadline: Deadline, connections: list[Any]) -> _Watchdog | None:
