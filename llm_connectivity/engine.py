@@ -34,7 +34,7 @@ from .providers.base import ProviderDriver, decode_json
 from .request import RequestSpec
 from .retry import RetryPolicy
 from .security import scrub_error
-from .transport import Cancellation
+from .transport import Cancellation, get_interceptor
 
 if TYPE_CHECKING:
     from .transport import Response as HTTPResponse
@@ -122,8 +122,13 @@ class Engine:
         """Send once; return a 2xx response or raise the typed error for the status."""
         request = call.target.driver.build_request(call.spec)
         started = time.monotonic()
-        response = self.transport.send(request, connect_timeout=call.options.connection_timeout,
-                                       deadline=deadline, provider=call.target.provider, cancel=handle)
+        interceptor = get_interceptor()
+        if interceptor is None:
+            response = self.transport.send(request, connect_timeout=call.options.connection_timeout,
+                                           deadline=deadline, provider=call.target.provider, cancel=handle)
+        else:
+            response = interceptor.send(self.transport, request, connect_timeout=call.options.connection_timeout,
+                                        deadline=deadline, provider=call.target.provider, cancel=handle)
         logger.info("%s %s -> %d (%s, %.0f ms)", request.method, request.url, response.status_code,
                     call.target.provider, (time.monotonic() - started) * 1000)
         if 200 <= response.status_code < 300:

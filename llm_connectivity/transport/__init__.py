@@ -37,7 +37,8 @@ from ..request import HTTPRequest
 if TYPE_CHECKING:
     from .requests_transport import HTTPResponse, RequestsTransport
 
-__all__ = ["Cancellation", "HTTPResponse", "RequestsTransport", "Response", "Transport"]
+__all__ = ["Cancellation", "HTTPResponse", "Interceptor", "RequestsTransport", "Response", "Transport",
+           "get_interceptor", "set_interceptor"]
 
 
 class Cancellation:
@@ -132,6 +133,35 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Release pooled connections the transport owns."""
+
+
+class Interceptor(Protocol):
+    """Process-wide hook around every client's transport (the cassette recorder uses it):
+    while one is set, the engine sends each request through ``interceptor.send(transport,
+    request, ...)`` instead of ``transport.send(request, ...)``, so clients created before
+    it was set are covered too."""
+
+    def send(self, transport: Transport, request: HTTPRequest, *, deadline: Deadline,
+             connect_timeout: float | None, provider: str | None = None,
+             cancel: Cancellation | None = None) -> Response:
+        """Send ``request`` (through ``transport`` or not) and return its response."""
+
+
+_interceptor: Interceptor | None = None
+_interceptor_lock = threading.Lock()
+
+
+def get_interceptor() -> Interceptor | None:
+    """The interceptor in force, or None (one attribute read: free on the request path)."""
+    return _interceptor
+
+
+def set_interceptor(interceptor: Interceptor | None) -> Interceptor | None:
+    """Install ``interceptor`` (None removes it) for every client; return the previous one."""
+    global _interceptor
+    with _interceptor_lock:
+        previous, _interceptor = _interceptor, interceptor
+    return previous
 
 
 def __getattr__(name: str) -> Any:  # lazy: importing requests costs ~100 ms
