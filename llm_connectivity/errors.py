@@ -212,6 +212,13 @@ class ConnectError(NetworkError, ConnectionError):
     """The connection could not be opened (refused, DNS, TLS): the server never saw it."""
 
 
+class TLSCertificateError(ConnectError):
+    """The server's TLS certificate could not be verified (wrong host, unknown CA, expired).
+    Repeating cannot fix it: set ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE`` or fix the host."""
+
+    is_retryable = False
+
+
 class TimeoutError(NetworkError, builtins.TimeoutError):
     """A time limit fired. ``limit`` names it and ``seconds`` gives its value."""
 

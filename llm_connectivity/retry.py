@@ -20,6 +20,7 @@ from .errors import (
     LLMError,
     NetworkError,
     ReadTimeoutError,
+    TLSCertificateError,
     TotalTimeoutError,
 )
 
@@ -141,6 +142,8 @@ def _classify(error: LLMError, headers: Mapping[str, str] | None,
         return ok, f"HTTP {error.status_code} {type(error).__name__}"
     if isinstance(error, TotalTimeoutError):
         return False, "total_timeout expired"
+    if isinstance(error, TLSCertificateError):
+        return False, "TLS certificate verification failed"
     if isinstance(error, (ReadTimeoutError, ContentIdleTimeoutError)) and not retry_read_errors:
         # the server has the request and may be working (and billing): not repeated by default
         return False, f"{type(error).__name__} (set RetryPolicy(retry_read_errors=True) to retry)"
