@@ -17,6 +17,7 @@ Every error the library raises derives from :class:`LLMError`::
     │       └── OverloadedError    529 (Anthropic ``overloaded_error``)
     ├── NetworkError                           no usable response, or the body broke
     │   ├── ConnectError (ConnectionError)     the server never saw the request
+    │   │   └── TLSCertificateError            certificate not verified (not retried)
     │   ├── TimeoutError (builtins.TimeoutError)
     │   │   ├── ConnectTimeoutError
     │   │   ├── ReadTimeoutError               silence between bytes longer than read_timeout
@@ -59,6 +60,7 @@ __all__ = [
     "ReadTimeoutError",
     "ServerError",
     "StreamInterruptedError",
+    "TLSCertificateError",
     "TimeoutError",
     "TotalTimeoutError",
     "error_for_status",
