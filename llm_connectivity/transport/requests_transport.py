@@ -21,6 +21,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -67,17 +68,31 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
-def _protocol_problem(root: BaseException) -> str | None:
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and its causes, outermost first (bounded)."""
+    for _ in range(10):
+        yield exc
+        nxt = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
+        if not isinstance(nxt, BaseException) or nxt is exc:
+            return
+        exc = nxt
+
+
+def _protocol_problem(exc: BaseException) -> str | None:
     """Words for a response the server framed wrongly (not a lost connection), or None."""
-    if isinstance(root, http.client.LineTooLong):
-        return f"the server sent a {root.args[0] if root.args else 'line'} longer than 65536 bytes"
-    if isinstance(root, urllib3.exceptions.InvalidChunkLength) and root.length:
-        return f"the chunked body is malformed: invalid chunk size {root.length[:40]!r}"
-    if type(root) is http.client.HTTPException and root.args and "more than" in str(root.args[0]):
-        text = str(root.args[0]).replace("got more than", "the server sent more than")
-        return f"{text} in one response" if text.endswith("headers") else text
-    if isinstance(root, http.client.BadStatusLine) and not isinstance(root, http.client.RemoteDisconnected):
-        return f"the server did not answer with an HTTP/1.x status line ({str(root)[:60]!r})"
+    for cause in _chain(exc):
+        if isinstance(cause, http.client.LineTooLong):
+            return f"the server sent a {cause.args[0] if cause.args else 'line'} longer than 65536 bytes"
+        if isinstance(cause, urllib3.exceptions.InvalidChunkLength) and cause.length:
+            return f"the chunked body is malformed: invalid chunk size {cause.length[:40]!r}"
+        if isinstance(cause, ValueError) and "with base 16" in str(cause):  # http.client's chunk-size parse
+            return f"the chunked body is malformed: invalid chunk size {str(cause).rpartition(': ')[2][:40]}"
+        if type(cause) is http.client.HTTPException and cause.args and "more than" in str(cause.args[0]):
+            text = str(cause.args[0]).replace("got more than", "the server sent more than")
+            return f"{text} in one response" if text.endswith("headers") else text
+        if (isinstance(cause, http.client.BadStatusLine) and not isinstance(cause, http.client.RemoteDisconnected)
+                and cause.line.endswith("\n")):  # a whole line that is not a status line (not a cut one)
+            return f"the server did not answer with an HTTP/1.x status line ({str(cause)[:60]!r})"
     return None
 
 
@@ -107,7 +122,7 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
         return TLSCertificateError(f"the server's TLS certificate could not be verified ({root.verify_message}); "
                                    "if it is signed by your own CA, point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at "
                                    "that CA's certificate", provider=provider)
-    problem = _protocol_problem(root)
+    problem = _protocol_problem(exc)
     if problem is not None:
         return ProtocolError(problem, provider=provider)
     if not during_body and isinstance(root, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError,
