@@ -17,11 +17,13 @@ body ended cleanly (``complete``; ``reusable`` when the connection is clean), an
 from __future__ import annotations
 
 import http.client
+import zlib
 from typing import Any, Protocol
 
-from .chunked import ChunkedDecoder, ChunkedError
+from .chunked import BodyError, ChunkedDecoder, ChunkedError
 
-__all__ = ["READ_SIZE", "BodyCut", "BodyReader", "ChunkedError", "direct_reader"]
+__all__ = ["READ_SIZE", "BodyCut", "BodyError", "BodyReader", "ChunkedError", "body_reader", "direct_reader",
+           "encoding_of"]
 
 READ_SIZE = 65536
 
@@ -33,8 +35,9 @@ class BodyCut(Exception):
 class BodyReader(Protocol):
     """One body, read piece by piece (see the module docstring)."""
 
-    complete: bool
-    reusable: bool
+    @property
+    def reusable(self) -> bool:
+        """After the end of the body: the connection carries nothing more of it."""
 
     def read(self) -> bytes:
         """The next payload piece; b"" at the end of the body."""
@@ -96,6 +99,62 @@ class _CloseBody:
         if not data:
             self.complete = True  # the connection is gone with the body: never reused
         return data
+
+
+class _DecodedBody:
+    """gzip / deflate (zlib-wrapped) Content-Encoding over another reader."""
+
+    __slots__ = ("_inner", "_zlib", "_name", "_ended")
+
+    def __init__(self, inner: BodyReader, name: str) -> None:
+        self._inner = inner
+        self._zlib = zlib.decompressobj(32 + zlib.MAX_WBITS)  # either header
+        self._name = name
+        self._ended = False
+
+    @property
+    def reusable(self) -> bool:
+        return self._inner.reusable
+
+    def read(self) -> bytes:
+        while not self._ended:
+            data = self._inner.read()
+            try:
+                if not data:
+                    self._ended = True
+                    return self._zlib.flush()
+                out = self._zlib.decompress(data)
+            except zlib.error as exc:
+                raise BodyError(f"could not decode the response body (Content-Encoding: {self._name}): {exc}") from exc
+            if out:
+                return out
+        return b""
+
+
+def encoding_of(value: str | None) -> str | None:
+    """The Content-Encoding to undo ("gzip"/"deflate"), None for none; raises BodyError
+    for one this reader cannot decode."""
+    if not value:
+        return None
+    name = value.strip().lower()
+    if name in ("identity", ""):
+        return None
+    if name in ("gzip", "x-gzip", "deflate"):
+        return name
+    raise BodyError(f"the server sent a body with Content-Encoding {value!r}, which this client does not "
+                    "decode (it asks for identity)")
+
+
+def body_reader(fp: Any, *, chunked: bool, length: int | None, encoding: str | None) -> BodyReader:
+    """A reader for a body framed as given (no length and not chunked: until the close)."""
+    reader: BodyReader
+    if chunked:
+        reader = _ChunkedBody(fp)
+    elif length is not None:
+        reader = _LengthBody(fp, length)
+    else:
+        reader = _CloseBody(fp)
+    return _DecodedBody(reader, encoding) if encoding else reader
 
 
 def direct_reader(original: Any, raw: Any) -> BodyReader | None:

@@ -10,13 +10,17 @@ bytes are returned the moment they are fed, even the first bytes of an unfinishe
 
 from __future__ import annotations
 
-__all__ = ["ChunkedDecoder", "ChunkedError"]
+__all__ = ["BodyError", "ChunkedDecoder", "ChunkedError"]
 
 _MAX_LINE = 4096  # a chunk-size line or trailer line longer than this is not HTTP
 
 
-class ChunkedError(ValueError):
-    """The chunked framing is broken; the message says how, in words."""
+class BodyError(ValueError):
+    """The body's framing or encoding is broken; the message says how, in words."""
+
+
+class ChunkedError(BodyError):
+    """The chunked framing is broken."""
 
 
 class ChunkedDecoder:

@@ -45,6 +45,9 @@ from ..errors import (
 )
 from ..request import HTTPRequest
 from . import Cancellation
+from .adapted import RequestsExchange
+from .body import BodyError
+from .direct import request_head, start
 from .http11 import FinalResponse, RequestState, Watchdog, checked_out, set_current, shutdown_sockets
 from .prepare import USER_AGENT, apply_userinfo, has_header
 from .response import PooledResponse
@@ -91,9 +94,17 @@ def _protocol_problem(exc: BaseException) -> str | None:
             text = str(cause.args[0]).replace("got more than", "the server sent more than")
             return f"{text} in one response" if text.endswith("headers") else text
         if (isinstance(cause, http.client.BadStatusLine) and not isinstance(cause, http.client.RemoteDisconnected)
-                and cause.line.endswith("\n")):  # a whole line that is not a status line (not a cut one)
+                and str(cause.args[0] if cause.args else "").endswith("\n")):  # a whole line that is not a status line (not a cut one)
             return f"the server did not answer with an HTTP/1.x status line ({str(cause)[:60]!r})"
     return None
+
+
+def _is_connect_timeout(exc: BaseException) -> bool:
+    """requests' or urllib3's connect timeout (urllib3's NewConnectionError, a refusal,
+    subclasses its ConnectTimeoutError)."""
+    return isinstance(exc, requests.exceptions.ConnectTimeout) or (
+        isinstance(exc, urllib3.exceptions.ConnectTimeoutError)
+        and not isinstance(exc, urllib3.exceptions.NewConnectionError))
 
 
 def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, provider: str | None,
@@ -102,7 +113,7 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
     if isinstance(exc, LLMError):
         return exc
     root = _root_cause(exc)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    if _is_connect_timeout(exc):
         elapsed = f"{time.monotonic() - deadline.started:.2f}s elapsed" if deadline is not None else "timed out"
         limit_text = f"{connect_timeout:g}s" if connect_timeout is not None else "the operating system's limit"
         return ConnectTimeoutError(f"could not connect within connection_timeout ({limit_text}; {elapsed}): {root}",
@@ -127,7 +138,7 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
         return ProtocolError(problem, provider=provider)
     if not during_body and isinstance(root, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError,
                                              urllib3.exceptions.NameResolutionError, socket.gaierror,
-                                             requests.exceptions.SSLError, urllib3.exceptions.SSLError,
+                                             requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError,
                                              urllib3.exceptions.ProxyError)):
         return ConnectError(f"could not connect: {root}", provider=provider)
     if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)) and not during_body:
@@ -200,7 +211,8 @@ class RequestsTransport:
         self._pool_size = pool_size
         self._pid = os.getpid()
         self._fork_lock = threading.Lock()
-        self._abandoned: list[requests.Session] = []  # pools inherited through fork(): never touched
+        self._abandoned: list[Any] = []  # sessions and pools inherited through fork(): never touched
+        self._pools: list[Any] = []  # the direct exchange's pools (closed by close())
         self.session = session if session is not None else _own_session(pool_size)
 
     def _check_fork(self) -> None:
@@ -208,37 +220,61 @@ class RequestsTransport:
         sockets are shared with the parent, which may be using them)."""
         with self._fork_lock:
             if self._pid != os.getpid():
-                self._abandoned.append(self.session)
+                self._abandoned.append((self.session, self._pools))
                 self.session = _own_session(self._pool_size)
-                self._env = {}
+                self._env, self._pools = {}, []
                 self._pid = os.getpid()
 
     def _request(self, request: HTTPRequest, url: str, headers: dict[str, str],
-                 timeout: tuple[float | None, float | None]) -> requests.Response:
+                 timeout: tuple[float | None, float | None], provider: str | None,
+                 state: RequestState) -> HTTPResponse:
         if not self._own:  # the user's Session: its hooks, auth and cookies apply; redirects never
             if not has_header(headers, "user-agent") and self.session.headers.get(
                     "User-Agent") in (None, requests.utils.default_user_agent()):
                 headers = {**headers, "User-Agent": USER_AGENT}
-            return self.session.request(request.method, url, headers=headers, data=request.body, stream=True,
-                                        timeout=timeout, allow_redirects=False)
-        # Our own Session has no cookies, auth or hooks to merge: prepare and send directly.
+            response = self.session.request(request.method, url, headers=headers, data=request.body, stream=True,
+                                            timeout=timeout, allow_redirects=False)
+            return self._wrap(response, provider)
+        settings = self._settings(url)
+        if settings["pool"] is not None:  # no proxy: the direct HTTP/1.1 exchange
+            parts = urlsplit(url)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            head = request_head(request.method, target, parts.netloc, headers, request.body, USER_AGENT)
+            status, response_headers, sock, exchange = start(settings["pool"], request.method, head, request.body,
+                                                             timeout[0], timeout[1], state)
+            return HTTPResponse(status, response_headers, provider, sock=sock, exchange=exchange)
+        # Through a proxy: requests' adapter (our own Session has no cookies, auth or hooks).
         prepared = requests.PreparedRequest()
         prepared.prepare(method=request.method, url=url, headers=headers, data=request.body)
         if "User-Agent" not in prepared.headers:
             prepared.headers["User-Agent"] = USER_AGENT
         adapter = self.session.get_adapter(url)
-        return adapter.send(prepared, stream=True, timeout=timeout,  # type: ignore[arg-type]  # None = no limit
-                            **self._settings(url))
+        response = adapter.send(prepared, stream=True, timeout=timeout,  # type: ignore[arg-type]  # None = no limit
+                                proxies=settings["proxies"], verify=settings["verify"])
+        return self._wrap(response, provider)
+
+    @staticmethod
+    def _wrap(response: requests.Response, provider: str | None) -> HTTPResponse:
+        exchange = RequestsExchange(response)
+        return HTTPResponse(response.status_code, response.headers, provider, sock=exchange.sock, exchange=exchange)
 
     def _settings(self, url: str) -> dict[str, Any]:
-        """Proxy / CA settings for ``url`` from the environment, read once per origin."""
+        """Proxy / CA settings for ``url`` from the environment, read once per origin, and
+        the connection pool for the direct exchange (None when a proxy applies)."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         settings = self._env.get(origin)
         if settings is None:
             ca_bundle = next((os.environ[name] for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
                               if os.environ.get(name)), None)
-            settings = {"proxies": requests.utils.get_environ_proxies(origin), "verify": ca_bundle or True}
+            settings = {"proxies": requests.utils.get_environ_proxies(origin), "verify": ca_bundle or True,
+                        "pool": None}
+            if not settings["proxies"] and parts.scheme in ("http", "https"):
+                stub = requests.PreparedRequest()
+                stub.prepare(method="GET", url=origin + "/")
+                adapter: Any = self.session.get_adapter(origin)  # our own HTTPAdapter
+                settings["pool"] = adapter.get_connection_with_tls_context(stub, settings["verify"])
+                self._pools.append(settings["pool"])
             self._env[origin] = settings
         return settings
 
@@ -287,13 +323,15 @@ class RequestsTransport:
         try:
             set_current(state)
             watchdog = self._watchdog(deadline, connections)
-            response = self._request(request, url, headers, (connect_timeout, read_timeout))
-        except requests.exceptions.ConnectTimeout as exc:
-            if connect_limited_by_total:
-                raise deadline.timeout_error("total_timeout") from exc
-            raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False,
-                                connect_timeout=connect_timeout) from exc
+            response = self._request(request, url, headers, (connect_timeout, read_timeout), provider, state)
+        except BodyError as exc:
+            raise ProtocolError(str(exc), provider=provider) from exc
         except NETWORK_ERRORS as exc:
+            if _is_connect_timeout(exc):
+                if connect_limited_by_total:
+                    raise deadline.timeout_error("total_timeout") from exc
+                raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False,
+                                    connect_timeout=connect_timeout) from exc
             if watchdog is not None and watchdog.fired:
                 raise deadline.timeout_error("total_timeout") from exc
             if (state.reused and not state.started and not state.fresh and isinstance(_root_cause(exc), ConnectionError)
@@ -306,7 +344,7 @@ class RequestsTransport:
                 watchdog.cancel()
             if cancel is not None and abort is not None:
                 cancel.remove_callback(abort)
-        return HTTPResponse(response, provider)
+        return response
 
     def _watchdog(self, deadline: Deadline, connections: list[Any]) -> Watchdog | None:
         """With a total deadline, a timer that aborts the connection if the status line and
@@ -319,6 +357,8 @@ class RequestsTransport:
         """Close the Session, and every pooled connection, if this transport created it."""
         if not self._own or self._pid != os.getpid():
             return  # a forked child never closes what it shares with its parent
+        for pool in self._pools:
+            pool.close()
         for adapter in self.session.adapters.values():
             manager = getattr(adapter, "poolmanager", None)
             if manager is None:

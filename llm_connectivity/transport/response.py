@@ -1,13 +1,12 @@
 """A response whose body is read piece by piece, and the connection's way back to the pool.
 
-:class:`PooledResponse` works on a ``requests.Response`` whose ``raw`` is urllib3's
-response: it reads the body straight from the socket file (:mod:`.body`) when it can, else
-through urllib3's ``read1``; it sets the socket timeout before each read from the
-:class:`~llm_connectivity.deadline.Deadline`, on the socket the *response* reads from; it
-gives the connection back to the pool itself, only after the body was read to its end, and
-closes it in every other case (early stop, error, drain limit, abort). The transport
-subclasses it to map its library's exceptions (this module imports neither requests nor
-urllib3).
+:class:`PooledResponse` reads through an :class:`Exchange` (how the body is read and how
+the connection is returned: the transport provides one per way of sending); it sets the
+socket timeout before each read from the :class:`~llm_connectivity.deadline.Deadline`,
+on the socket the *response* reads from; it gives the connection back only after the body
+was read to its end, and closes it in every other case (early stop, error, drain limit,
+abort). The transport subclasses it to map its library's exceptions (this module imports
+neither requests nor urllib3).
 """
 
 from __future__ import annotations
@@ -17,22 +16,29 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import ClassVar, Protocol
 
 from ..deadline import Deadline
 from ..errors import LLMError, ProtocolError, StreamInterruptedError
-from .body import READ_SIZE, BodyCut, BodyReader, ChunkedError, direct_reader
+from .body import BodyCut, ChunkedError
 
-__all__ = ["PooledResponse"]
+__all__ = ["Exchange", "PooledResponse"]
 
 
-def _socket_of(original: Any) -> socket.socket | None:
-    """The socket an ``http.client`` response reads from (its own, even when the response
-    ended the connection and the pooled connection no longer holds it)."""
-    sock = getattr(original, "llm_sock", None)
-    if sock is None:  # a plain http.client response (a user's Session): through its file
-        sock = getattr(getattr(getattr(original, "fp", None), "raw", None), "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
+class Exchange(Protocol):
+    """How a :class:`PooledResponse` reads its body and hands its connection back."""
+
+    def read(self) -> bytes:
+        """The next body piece (transfer- and content-decoded); b"" at the end."""
+
+    def clean(self) -> bool:
+        """After the end of the body: may the connection carry another request?"""
+
+    def give_back(self) -> None:
+        """Return the (clean) connection to its pool."""
+
+    def discard(self) -> None:
+        """Close the connection (its framing is in doubt) and free its pool slot."""
 
 
 class PooledResponse:
@@ -40,31 +46,26 @@ class PooledResponse:
 
     The connection goes back to the pool only after the body was read to its end (and no
     stray bytes followed it); on an early stop, an error or :meth:`abort` it is closed.
+    ``sock`` is the socket the body is read from: each read sets its timeout, and
+    :meth:`abort` shuts it down (never once the connection went back to the pool).
     """
 
-    __slots__ = ("_response", "_raw", "status_code", "headers", "provider", "_closed", "_sock", "_reader",
-                 "_pool", "_lock", "_released")
+    __slots__ = ("status_code", "headers", "provider", "_sock", "_exchange", "_read", "_lock", "_closed",
+                 "_released")
 
     #: What the network stack may raise while reading (the transport adds its library's errors).
     network_errors: ClassVar[tuple[type[BaseException], ...]] = (OSError, http.client.HTTPException)
 
-    def __init__(self, response: Any, provider: str | None) -> None:
-        self._response = response
-        self._raw = raw = response.raw
-        self.status_code: int = response.status_code
-        self.headers: Mapping[str, str] = response.headers
+    def __init__(self, status_code: int, headers: Mapping[str, str], provider: str | None, *,
+                 sock: socket.socket | None, exchange: Exchange) -> None:
+        self.status_code = status_code
+        self.headers = headers
         self.provider = provider
+        self._sock = sock
+        self._exchange = exchange
+        self._read = exchange.read
         self._closed = self._released = False
         self._lock = threading.Lock()
-        original = getattr(raw, "_original_response", None)
-        self._sock = _socket_of(original)
-        self._pool: Any = None
-        self._reader: BodyReader | None = None
-        if getattr(raw, "_pool", None) is not None and hasattr(raw, "_connection"):  # urllib3's response
-            # We give the connection back ourselves (under _lock, so that abort() from another
-            # thread can never shut down a socket that already serves the next request).
-            self._pool, raw._pool = raw._pool, None
-            self._reader = direct_reader(original, raw)
 
     @property
     def content_type(self) -> str:
@@ -73,12 +74,6 @@ class PooledResponse:
 
     def _read_errors(self) -> tuple[type[BaseException], ...]:
         return (*self.network_errors, BodyCut, ChunkedError)
-
-    def _read(self) -> bytes:
-        reader = self._reader
-        if reader is not None:
-            return reader.read()
-        return self._raw.read1(READ_SIZE, decode_content=True)  # type: ignore[no-any-return]
 
     def _fail(self, exc: BaseException, deadline: Deadline | None, limit: str) -> LLMError:
         """Close (the connection is in doubt) and map ``exc``."""
@@ -148,24 +143,15 @@ class PooledResponse:
 
     def _finish(self) -> None:
         """The body ended: give a clean connection back to the pool, else close it."""
-        reader, raw = self._reader, self._raw
-        original = getattr(raw, "_original_response", None)
-        if reader is not None:
-            if not reader.reusable or original is None:
-                self.close()
-                return
-            original.close()  # http.client refuses the next request until its response is closed
-        elif original is not None and not original.isclosed():
+        exchange = self._exchange
+        if not exchange.clean():
             self.close()
             return
-        with self._lock:
+        with self._lock:  # abort() holds this lock: it can never hit a pooled socket
             if self._released:
                 return
-            self._released = True
-            conn, raw._connection = raw._connection, None
-        if self._pool is not None and conn is not None:
-            self._pool._put_conn(conn)
-        self.close()
+            self._released = self._closed = True
+        exchange.give_back()
 
     def abort(self) -> None:
         """Unblock a read in progress in another thread (shut the socket down)."""
@@ -194,13 +180,12 @@ class PooledResponse:
         if self._closed:
             return
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             released, self._released = self._released, True
-        raw = self._raw
-        conn = None if released else getattr(raw, "_connection", None)
-        self._response.close()  # closes the connection, if the response still holds it
-        if conn is not None and self._pool is not None:
-            self._pool._put_conn(conn)  # closed: the pool's next checkout connects anew
+        if not released:
+            self._exchange.discard()
 
     def __del__(self) -> None:
         try:

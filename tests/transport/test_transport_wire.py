@@ -106,11 +106,16 @@ def test_cut_or_broken_chunked_body_names_the_problem(cut: bytes, error: type[Ex
     assert info.value.partial_response.content == "Hello"  # type: ignore[attr-defined]
 
 
-def test_invalid_chunk_size_under_gzip_names_the_problem() -> None:
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session (urllib3 path)"])
+def test_invalid_chunk_size_under_gzip_names_the_problem(own_session: bool) -> None:
+    session = None if own_session else requests.Session()
     with RawServer(default=[_head(GZIP), b"zz\r\nbroken\r\n", CLOSE]) as server:
-        with _client(server.base_url) as client, pytest.raises(ProtocolError) as info:
+        with _client(server.base_url, session=session) as client, pytest.raises(ProtocolError) as info:
             _stream_text(client)
-    assert "the chunked body is malformed: invalid chunk size b'zz" in str(info.value)
+    if session is not None:
+        session.close()
+    assert str(info.value).startswith("the chunked body is malformed: invalid chunk size ")
+    assert "zz" in str(info.value)
 
 
 # -- a stale keep-alive connection: the request is sent once more, at once ------------------------------
