@@ -12,7 +12,8 @@ from __future__ import annotations
 
 __all__ = ["BodyError", "ChunkedDecoder", "ChunkedError"]
 
-_MAX_LINE = 4096  # a chunk-size line or trailer line longer than this is not HTTP
+_MAX_LINE = 4096
+_NOT_PLAIN = frozenset(b" \t+-_xX")  # first bytes int(..., 16) accepts that are not a plain hex size  # a chunk-size line or trailer line longer than this is not HTTP
 
 
 class BodyError(ValueError):
@@ -106,7 +107,12 @@ class ChunkedDecoder:
                     return
                 pos = i + 2
                 continue
-            size = _chunk_size(data[pos:i])
+            try:  # the common case: plain hex digits
+                size = int(data[pos:i], 16)
+            except ValueError:
+                size = -1
+            if size < 0 or data[pos] in _NOT_PLAIN:  # extensions, signs, spaces, "0x", "_": check strictly
+                size = _chunk_size(data[pos:i])
             pos = i + 2
             if size:
                 self._left = size
