@@ -1,16 +1,16 @@
 """HTTP transport: the only module that imports ``requests`` and ``urllib3``.
 
 It sends an :class:`~llm_connectivity.request.HTTPRequest` through a pooled
-``requests.Session`` (our own, or the caller's) and reads the body piece by piece as its
-bytes arrive: straight from the buffered socket file with our own framing decoder
-(:mod:`.body`) when the response is plain, else through urllib3's ``read1`` (gzip...).
-Every ``requests`` / ``urllib3`` / socket failure is mapped to the library's own errors,
-during ``send`` and during the body read. Time limits are enforced per read against
-:class:`Deadline` on the socket the *response* reads from (for bodies that end the
-connection, ``http.client`` detaches it from the pooled connection), and a watchdog bounds
-the status line and headers by the total deadline. Our own pools skip interim ``1xx``
-responses (:mod:`.http11`); a connection is given back to the pool only when its response
-was read to the end, and after ``os.fork()`` the child starts with a fresh pool.
+``requests.Session``. With our own Session and no proxy for the origin, urllib3 opens the
+connection and :mod:`.direct` writes the request and parses the answer itself (the cheap
+path); a caller's Session and proxied origins go through requests. Either way the body is
+read piece by piece as its bytes arrive (:mod:`.response`, :mod:`.body`). Every
+``requests`` / ``urllib3`` / socket failure is mapped to the library's own errors, during
+``send`` and during the body read. Time limits are enforced per read against
+:class:`Deadline` on the socket the *response* reads from, and a watchdog bounds the status
+line and headers by the total deadline. Interim ``1xx`` responses are skipped
+(:mod:`.direct`, :mod:`.http11`); a connection is given back to the pool only when its
+response was read to the end, and after ``os.fork()`` the child starts with a fresh pool.
 """
 
 from __future__ import annotations

@@ -16,23 +16,17 @@ import socket
 import ssl
 import threading
 from collections import deque
-from dataclasses import dataclass
 from typing import Any, Union
+
+from llm_connectivity.testing import FakeLLMServer
+from llm_connectivity.testing.fake_server import RecordedRequest
 
 CLOSE = "close"
 HANG = "hang"
 Step = Union[bytes, float, str]
 
 
-@dataclass
-class Seen:
-    """A request the server received."""
-
-    method: str
-    path: str
-    headers: dict[str, str]  # lower-cased names
-    body: bytes
-    connection: int
+Seen = RecordedRequest  # a request the server received (method, path, lower-cased headers, body, connection)
 
 
 def sse_response(text: str, *, headers: str = "", status: str = "200 OK") -> bytes:
@@ -136,6 +130,8 @@ class RawServer:
                     script = self._scripts.popleft() if self._scripts else self.default
                 if script is None or not self._play(conn, script):
                     return
+        except OSError:  # the client reset the connection
+            return
         finally:
             conn.close()
 
@@ -159,32 +155,11 @@ class RawServer:
         return True
 
     def _read_request(self, conn: socket.socket, buffer: bytes, number: int) -> tuple[Seen | None, bytes]:
-        while b"\r\n\r\n" not in buffer:
-            data = self._recv(conn)
-            if not data:
-                return None, b""
-            buffer += data
-        head, _, rest = buffer.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, path = lines[0].split(" ")[:2]
-        headers = {}
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        length = int(headers.get("content-length", "0") or 0)
-        while len(rest) < length:
-            data = self._recv(conn)
-            if not data:
-                return None, b""
-            rest += data
-        return Seen(method, path, headers, rest[:length], number), rest[length:]
+        # FakeLLMServer's request reader needs only self._recv and self._stop, which this class has.
+        request, rest = FakeLLMServer._read_request(self, conn, buffer)  # type: ignore[arg-type]
+        if request is None:
+            return None, b""
+        request.connection = number
+        return request, rest
 
-    def _recv(self, conn: socket.socket) -> bytes:
-        while not self._stop.is_set():
-            try:
-                return conn.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return b""
-        return b""
+    _recv = FakeLLMServer._recv  # poll until data or stop()
