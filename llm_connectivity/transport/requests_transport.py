@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 import requests.adapters
@@ -239,6 +239,8 @@ class RequestsTransport:
         if settings["pool"] is not None:  # no proxy: the direct HTTP/1.1 exchange
             parts = urlsplit(url)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            if not target.isascii() or " " in target:  # as requests would: percent-encode what HTTP cannot carry
+                target = quote(target, safe="/:@!$&'()*+,;=-._~%?")
             head = request_head(request.method, target, parts.netloc, headers, request.body, USER_AGENT)
             status, response_headers, sock, exchange = start(settings["pool"], request.method, head, request.body,
                                                              timeout[0], timeout[1], state)
