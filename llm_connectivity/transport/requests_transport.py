@@ -236,7 +236,7 @@ class RequestsTransport:
                                             timeout=timeout, allow_redirects=False)
             return self._wrap(response, provider)
         settings = self._settings(url)
-        if settings["pool"] is not None:  # no proxy: the direct HTTP/1.1 exchange
+        if settings["pool"] is not None and not _adapter_patched():  # no proxy, no mock: the direct exchange
             parts = urlsplit(url)
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             if not target.isascii() or " " in target:  # as requests would: percent-encode what HTTP cannot carry
@@ -372,6 +372,12 @@ class RequestsTransport:
                     pool.close()
             manager.clear()
         self.session.close()
+
+
+def _adapter_patched() -> bool:
+    """True while something (``responses``, a test double) replaced requests' adapter
+    ``send``: then requests must carry the request, or the patch would be bypassed."""
+    return getattr(requests.adapters.HTTPAdapter.send, "__module__", None) != "requests.adapters"
 
 
 class _Resend(Exception):

@@ -75,3 +75,17 @@ def test_read_head_skips_interim_responses_and_folds_headers() -> None:
     assert headers.get("Content-Type") == headers["CONTENT-TYPE"] == "text/event-stream"
     assert "X-Long" in headers
     assert fp.read() == b"body"
+
+
+def test_responses_mocks_apply_without_a_session() -> None:
+    """``responses`` patches requests' adapter: the transport then sends through requests."""
+    responses = pytest.importorskip("responses")
+    from llm_connectivity import LLMClient
+
+    body = {"id": "x", "object": "chat.completion", "model": "m",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "mocked"}, "finish_reason": "stop"}]}
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, "http://127.0.0.1:9/v1/chat/completions", json=body)
+        with LLMClient("openai/gpt-4o-mini", base_url="http://127.0.0.1:9/v1", api_key="sk-test-mock-0000",
+                       max_retries=0) as client:
+            assert client.chat("hi").content == "mocked"
