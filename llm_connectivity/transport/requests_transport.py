@@ -181,11 +181,25 @@ class _TrackingHTTPSConnectionPool(urllib3.connectionpool.HTTPSConnectionPool):
         return checked_out(super()._get_conn(timeout))
 
 
+_POOL_CLASSES = {"http": _TrackingHTTPConnectionPool, "https": _TrackingHTTPSConnectionPool}
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """Our pools (interim 1xx skipped, checkouts tracked) directly and through proxies."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _POOL_CLASSES
+        return manager
+
+
 def _own_session(pool_size: int) -> requests.Session:
     session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-    adapter.poolmanager.pool_classes_by_scheme = {"http": _TrackingHTTPConnectionPool,
-                                                  "https": _TrackingHTTPSConnectionPool}
+    adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.trust_env = False  # the environment is read once per origin in _settings

@@ -235,3 +235,18 @@ def test_only_fully_read_connections_are_reused(how: str) -> None:
             stream.close()
             assert _stream_text(client) == "next"
     assert [s.connection for s in server.seen] == ([1, 1] if how == "complete" else [1, 2])
+
+
+# -- through a proxy (the requests path with our pools) ------------------------------------------------
+def test_through_an_http_proxy_interim_responses_are_skipped_and_the_connection_reused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with RawServer() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+        proxy.queue([INTERIMS["103 with headers"] + sse_response("via proxy 1")],
+                    [INTERIMS["102"] + sse_response("via proxy 2")])
+        with _client("http://127.0.0.1:9/v1") as client:  # port 9: only the proxy can answer
+            answers = [_stream_text(client) for _ in range(2)]
+    assert answers == ["via proxy 1", "via proxy 2"]
+    assert [(s.path, s.connection) for s in proxy.seen] == [("http://127.0.0.1:9/v1/chat/completions", 1)] * 2
