@@ -101,9 +101,9 @@ def _read_headers(fp: Any) -> Headers:
 
 def _status(line: bytes) -> tuple[str, int]:
     text = line.decode("latin-1")
-    version, _, rest = text.partition(" ")
+    version, _, rest = text.rstrip("\r\n").partition(" ")
     code = rest[:3]
-    if not version.startswith("HTTP/1.") or not code.isdigit() or (len(rest) > 3 and rest[3] != " "):
+    if not version.startswith("HTTP/1.") or len(code) != 3 or not code.isdigit() or (len(rest) > 3 and rest[3] != " "):
         raise http.client.BadStatusLine(text)
     return version, int(code)
 

@@ -89,3 +89,21 @@ def test_responses_mocks_apply_without_a_session() -> None:
         with LLMClient("openai/gpt-4o-mini", base_url="http://127.0.0.1:9/v1", api_key="sk-test-mock-0000",
                        max_retries=0) as client:
             assert client.chat("hi").content == "mocked"
+
+
+@pytest.mark.parametrize("line, expected", [
+    (b"HTTP/1.1 200 OK\r\n", ("HTTP/1.1", 200)),
+    (b"HTTP/1.1 200\r\n", ("HTTP/1.1", 200)),
+    (b"HTTP/1.0 404 Not Found\n", ("HTTP/1.0", 404)),
+])
+def test_status_lines(line: bytes, expected: tuple[str, int]) -> None:
+    fp = io.BufferedReader(io.BytesIO(line + b"\r\n"))  # type: ignore[arg-type]
+    assert read_head(fp, RequestState())[:2] == expected
+
+
+@pytest.mark.parametrize("line", [b"HTTP/2 200 OK\r\n", b"ICY 200 OK\r\n", b"HTTP/1.1 2000 OK\r\n", b"HTTP/1.1 20\r\n"])
+def test_bad_status_lines(line: bytes) -> None:
+    import http.client
+    fp = io.BufferedReader(io.BytesIO(line + b"\r\n"))  # type: ignore[arg-type]
+    with pytest.raises(http.client.BadStatusLine):
+        read_head(fp, RequestState())
