@@ -12,8 +12,8 @@ from __future__ import annotations
 
 __all__ = ["BodyError", "ChunkedDecoder", "ChunkedError"]
 
-_MAX_LINE = 4096
-_NOT_PLAIN = frozenset(b" \t+-_xX")  # first bytes int(..., 16) accepts that are not a plain hex size  # a chunk-size line or trailer line longer than this is not HTTP
+_MAX_LINE = 4096  # a chunk-size line or trailer line longer than this is not HTTP
+_NOT_PLAIN = frozenset(b" \t+-_xX")  # first bytes int(..., 16) accepts that are not a plain hex size
 
 
 class BodyError(ValueError):

@@ -7,7 +7,8 @@ pools and connections in :mod:`.requests_transport` plug these in).
   real answer never stays unread on a pooled connection. It keeps the socket it reads from
   (``llm_sock``): for responses that end the connection, ``http.client`` detaches the
   socket from the connection, so limits and aborts must go through the response.
-- our urllib3 pools call :func:`checked_out`, which records, per thread, the connection the current request checked out and whether it was an idle
+- our urllib3 pools call :func:`checked_out`, which records, per thread, the connection
+  the current request checked out and whether it was an idle
   pooled one (``reused``); :class:`FinalResponse` records whether any byte of the response
   arrived (``started``). Together they tell the transport when a request is safe to send
   once more: the server closed an idle keep-alive connection before reading our request.

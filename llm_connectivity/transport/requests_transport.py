@@ -94,7 +94,7 @@ def _protocol_problem(exc: BaseException) -> str | None:
             text = str(cause.args[0]).replace("got more than", "the server sent more than")
             return f"{text} in one response" if text.endswith("headers") else text
         if (isinstance(cause, http.client.BadStatusLine) and not isinstance(cause, http.client.RemoteDisconnected)
-                and str(cause.args[0] if cause.args else "").endswith("\n")):  # a whole line that is not a status line (not a cut one)
+                and str(cause.args[0] if cause.args else "").endswith("\n")):  # a whole line, not a cut one
             return f"the server did not answer with an HTTP/1.x status line ({str(cause)[:60]!r})"
     return None
 
