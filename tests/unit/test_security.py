@@ -178,7 +178,8 @@ PASSWORD = "s3cret-hunter2-pass"
     ("https://alice:@host/v1", "https://alice:***@host/v1"),
     (f"https://host/v1beta/models/m:generateContent?key={PASSWORD}&alt=sse",
      "https://host/v1beta/models/m:generateContent?key=***&alt=sse"),
-    (f"https://host/v1?api-version=2024-06-01&api_key={PASSWORD}", "https://host/v1?api-version=2024-06-01&api_key=***"),
+    (f"https://host/v1?api-version=2024-06-01&api_key={PASSWORD}",
+     "https://host/v1?api-version=2024-06-01&api_key=***"),
     ("https://api.openai.com/v1", "https://api.openai.com/v1"),
     ("https://host/v1?api-version=2024-06-01", "https://host/v1?api-version=2024-06-01"),
     (f"http://alice:{PASSWORD}@[::1", "http://alice:***@[::1"),  # not parseable: password still hidden
