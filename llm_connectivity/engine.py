@@ -60,6 +60,9 @@ class Target:
     base_url: str
     api_key: str | None = field(repr=False)
 
+    def __repr__(self) -> str:
+        return f"Target({self.provider!r}, {self.model!r}, base_url={redact_url(self.base_url)!r})"
+
 
 @dataclass(frozen=True, slots=True)
 class Call:

@@ -346,3 +346,9 @@ def test_partial_response_raw_is_scrubbed_on_a_broken_stream() -> None:
     partial = info.value.partial_response
     assert partial.content == "Hello"
     assert partial.raw["system_fingerprint"] == "sk-...1234"
+
+
+def test_client_target_repr_redacts_url_userinfo() -> None:
+    client = LLMClient("vllm/m", base_url=f"http://alice:{PASSWORD}@127.0.0.1:9/v1", api_key=KEY)
+    assert repr(client.target) == "Target('vllm', 'm', base_url='http://alice:***@127.0.0.1:9/v1')"
+    client.close()
