@@ -16,7 +16,6 @@ own (the transport decides; see docs/tutorials/03-error-handling.md, "Secrets").
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import re
 import sys
 import warnings
@@ -170,6 +169,8 @@ def check_key(key: str, source: str, provider: str) -> str:
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
+    import ipaddress  # lazy: only for a plain-HTTP base_url, and it costs an import
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
