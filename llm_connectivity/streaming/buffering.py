@@ -1,0 +1,124 @@
+"""The loop every text buffer shares: feed chunk text to a segmenter, emit its pieces.
+
+A *segmenter* is a small object with ``feed(text) -> list[str]`` (the pieces that are now
+complete) and ``flush() -> list[str]`` (everything still held), plus a ``held`` flag. It
+knows nothing about chunks or generators, so it can be driven from a callback too.
+:func:`run_segmenter` turns one into a chunk wrapper with the rules all buffers follow:
+
+* text pieces become new chunks (``content`` = the piece, ``index`` = the index of the
+  chunk whose arrival completed it, ``token_count`` from the token-counter seam);
+* a chunk that carries anything besides text (finish reason, usage, tool-call deltas,
+  reasoning, ``is_complete``) is passed through unchanged, after the text held before it
+  has been flushed; if it also carries text, that text is fed first and the chunk passes
+  on with ``content=""``. Chunks with nothing at all (e.g. a role-only event) pass through
+  as they are, without flushing;
+* ``max_delay``: on each incoming chunk, text held for ``max_delay`` seconds or more is
+  released (a generator can only act when its source yields, so with a silent source the
+  release happens when the next chunk arrives; see ``to_sse(keepalive=...)`` for a timer
+  thread);
+* at the end of the stream, and before an exception from the source propagates, held
+  text is flushed;
+* closing the wrapper closes the source (``finally``), freeing a ChatStream's connection.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
+
+from ..errors import ConfigurationError
+from ..models import StreamChunk, make_chunk
+from ..tokens import TokenCounter, get_counter
+from .chain import close_source, link
+
+__all__ = ["Segmenter", "check_positive", "has_signal", "run_segmenter", "wrap"]
+
+
+class Segmenter(Protocol):
+    """Splits streamed text into pieces; see the module docstring."""
+
+    @property
+    def held(self) -> bool:
+        """True while some text is held back."""
+
+    def feed(self, text: str) -> list[str]:
+        """Add ``text``; return the pieces now complete (possibly none)."""
+
+    def flush(self) -> list[str]:
+        """Return everything held, as pieces, and start afresh."""
+
+
+def check_positive(name: str, value: float | None, *, allow_none: bool = True, integer: bool = False) -> None:
+    """Raise ConfigurationError unless ``value`` is a positive number (or None when allowed)."""
+    if value is None and allow_none:
+        return
+    kind = int if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
+        what = "a positive integer" if integer else "a positive number"
+        raise ConfigurationError(f"{name} must be {what}" + (" or None" if allow_none else "") + f", got {value!r}")
+
+
+def has_signal(chunk: StreamChunk) -> bool:
+    """True if ``chunk`` carries anything besides answer text."""
+    return (chunk.finish_reason is not None or chunk.usage is not None or bool(chunk.tool_calls)
+            or bool(chunk.reasoning) or chunk.is_complete or chunk.raw_finish_reason is not None)
+
+
+def _pieces(pieces: list[str], chunk: StreamChunk, count: Callable[[str], int]) -> Iterator[StreamChunk]:
+    index = chunk.index
+    for piece in pieces:
+        if piece:
+            yield make_chunk(piece, None, None, None, index, None, (), "", count(piece), {})
+
+
+def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: float | None = None,
+                  clock: Callable[[], float] = time.monotonic,
+                  counter: TokenCounter | None = None) -> Iterator[StreamChunk]:
+    """Drive ``seg`` over ``chunks`` (see the module docstring)."""
+    count = (counter or get_counter()).count
+    held_since: float | None = None
+    last: StreamChunk = StreamChunk()
+    source = iter(chunks)
+    try:
+        while True:
+            try:
+                chunk = next(source)
+            except StopIteration:
+                break
+            except Exception:
+                yield from _pieces(seg.flush(), last, count)
+                raise
+            last = chunk
+            text = chunk.content
+            if text:
+                pieces = seg.feed(text)
+                if pieces:
+                    yield from _pieces(pieces, chunk, count)
+                    held_since = None
+                if max_delay is not None and seg.held:
+                    now = clock()
+                    if held_since is None:
+                        held_since = now
+                    elif now - held_since >= max_delay:
+                        yield from _pieces(seg.flush(), chunk, count)
+                        held_since = None
+            if has_signal(chunk):
+                yield from _pieces(seg.flush(), chunk, count)
+                held_since = None
+                yield dataclasses.replace(chunk, content="", token_count=0) if text else chunk
+            elif not text:
+                if held_since is not None and clock() - held_since >= max_delay:  # type: ignore[operator]
+                    yield from _pieces(seg.flush(), chunk, count)
+                    held_since = None
+                yield chunk
+        yield from _pieces(seg.flush(), last, count)
+    finally:
+        close_source(chunks)
+
+
+def wrap(chunks: Iterable[StreamChunk], gen: Iterator[StreamChunk]) -> Iterator[StreamChunk]:
+    """Record that ``gen`` wraps ``chunks`` (for :func:`~.chain.find_attr`) and return it."""
+    link(gen, chunks)
+    return gen
