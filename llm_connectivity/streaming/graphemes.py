@@ -71,8 +71,8 @@ def _boundaries(text: str) -> list[int]:
 def split_graphemes(text: str) -> list[str]:
     """Split ``text`` into grapheme clusters; ``"".join`` of the result is ``text``.
 
-    >>> split_graphemes("e\\u0301a👍🏽")
-    ['é', 'a', '👍🏽']
+    >>> [len(g) for g in split_graphemes("e\\u0301a\\U0001F44D\\U0001F3FD")]   # e + accent, thumbs + tone
+    [2, 1, 2]
     """
     if not text:
         return []

@@ -7,8 +7,8 @@ whitespace after them):
   character that is not a lowercase letter. So decimals (``3.14``), versions (``1.2.3``),
   URLs and e-mail addresses (no whitespace after their dots) and an ellipsis followed by
   lowercase never split;
-* a single ``.`` after a known abbreviation (``Dr.``, ``Mr.``, ``vs.``...), a single letter
-  or dotted initials (``J.``, ``e.g.``, ``i.e.``, ``U.S.``), or a list number at the start of
+* a single ``.`` after a known abbreviation (``Dr.``, ``Mr.``, ``vs.``...), a capital
+  letter or dotted initials (``J.``, ``e.g.``, ``i.e.``, ``U.S.``), or a list number at the start of
   a line (``1.``) is not a boundary (so "... in the U.S. The ..." stays one piece);
 * CJK full stops ``。！？`` (and their closing brackets) end a sentence with or without a space;
 * a paragraph break (a blank line);
@@ -37,7 +37,7 @@ _CANDIDATE = re.compile(r"[.!?…。！？]+|\n")
 _CLOSERS = "\"')]}»”’」』）〕】》〉"
 _CJK_STOPS = "。！？"
 _FENCE_CLOSE = re.compile(r"\n[ ]{0,3}(?:```|~~~)")
-_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]|[A-Z]")  # e.g, U.S, J (not a lowercase unit: 5 m.)
 ABBREVIATIONS = frozenset(
     "mr mrs ms mx dr prof sr jr st mt ft vs cf al approx dept est fig figs gen gov lt col sgt capt cmdr "
     "rev hon no nos vol vols pp ch sec op ed eds inc ltd co corp bros assn univ jan feb mar apr jun jul aug "

@@ -93,7 +93,7 @@ def buffer_tokens(chunks: Iterable[StreamChunk], *, n: int = 16, model: str | No
 
     >>> from llm_connectivity.streaming import replay
     >>> [c.content for c in buffer_tokens(replay("aaaa bbbb cccc dddd"), n=2) if c.content]
-    ['aaaa bbbb ', 'cccc dddd']
+    ['aaaa bbbb', ' cccc dddd']
     """
     check_positive("max_delay", max_delay)
     counter = counter or get_counter(model)
