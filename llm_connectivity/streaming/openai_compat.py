@@ -11,6 +11,7 @@ final ``{"choices": [], "usage": ...}`` chunk (as with ``stream_options.include_
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -33,7 +34,7 @@ def openai_error(exc: BaseException, message: str) -> dict[str, Any]:
     """An in-band OpenAI error object; ``code`` is the HTTP status when there is one, so
     OpenAI-style clients (this library's driver included) raise the matching class."""
     code = exc.status_code if isinstance(exc, APIStatusError) else None
-    kind = "api_error" if code is not None else "api_connection_error"
+    kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()  # RateLimitError -> rate_limit_error
     return {"error": {"message": message, "type": kind, "code": code}}
 
 
