@@ -6,7 +6,8 @@ knows nothing about chunks or generators, so it can be driven from a callback to
 :func:`run_segmenter` turns one into a chunk wrapper with the rules all buffers follow:
 
 * text pieces become new chunks (``content`` = the piece, ``index`` = the index of the
-  chunk whose arrival completed it, ``token_count`` from the token-counter seam);
+  chunk whose arrival completed it, ``token_count`` from the token-counter seam), except
+  that a piece that is exactly the whole text of one chunk is that chunk, passed on as is;
 * a chunk that carries anything besides text (finish reason, usage, tool-call deltas,
   reasoning, ``is_complete``) is passed through unchanged, after the text held before it
   has been flushed; if it also carries text, that text is fed first and the chunk passes
@@ -39,6 +40,9 @@ __all__ = ["Segmenter", "check_positive", "has_signal", "run_segmenter", "wrap"]
 class Segmenter(Protocol):
     """Splits streamed text into pieces; see the module docstring."""
 
+    #: the text held back now (a piece that is exactly one chunk's text is that str object)
+    held_text: str
+
     @property
     def held(self) -> bool:
         """True while some text is held back."""
@@ -66,18 +70,34 @@ def has_signal(chunk: StreamChunk) -> bool:
             or bool(chunk.reasoning) or chunk.is_complete or chunk.raw_finish_reason is not None)
 
 
-def _pieces(pieces: list[str], chunk: StreamChunk, count: Callable[[str], int]) -> Iterator[StreamChunk]:
-    index = chunk.index
-    for piece in pieces:
-        if piece:
-            yield make_chunk(piece, None, None, None, index, None, (), "", count(piece), {})
+class _Emitter:
+    """Turns pieces into chunks. A piece that is exactly the text of the one chunk it came
+    from is passed on as that chunk (same object: no new allocation, its index and raw
+    event kept); other pieces become new chunks."""
+
+    __slots__ = ("count", "solo")
+
+    def __init__(self, counter: TokenCounter | None) -> None:
+        self.count = (counter or get_counter()).count
+        self.solo: StreamChunk | None = None  # the chunk whose whole text is the held text
+
+    def chunks(self, pieces: list[str], at: StreamChunk) -> Iterator[StreamChunk]:
+        solo, self.solo = self.solo, None
+        for piece in pieces:
+            if solo is not None and piece is solo.content:
+                yield solo
+            elif piece:
+                yield make_chunk(piece, None, None, None, at.index, None, (), "", self.count(piece), {})
+            solo = None
 
 
 def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: float | None = None,
                   clock: Callable[[], float] = time.monotonic,
                   counter: TokenCounter | None = None) -> Iterator[StreamChunk]:
     """Drive ``seg`` over ``chunks`` (see the module docstring)."""
-    count = (counter or get_counter()).count
+    out = _Emitter(counter)
+    emit = out.chunks
+    feed = seg.feed
     held_since: float | None = None
     last: StreamChunk = StreamChunk()
     source = iter(chunks)
@@ -88,32 +108,39 @@ def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: f
             except StopIteration:
                 break
             except Exception:
-                yield from _pieces(seg.flush(), last, count)
+                yield from emit(seg.flush(), last)
                 raise
             last = chunk
             text = chunk.content
+            signal = (chunk.finish_reason is not None or chunk.usage is not None or chunk.tool_calls
+                      or chunk.reasoning or chunk.is_complete or chunk.raw_finish_reason is not None)
             if text:
-                pieces = seg.feed(text)
+                pieces = feed(text)
                 if pieces:
-                    yield from _pieces(pieces, chunk, count)
+                    if len(pieces) == 1 and out.solo is not None and pieces[0] is out.solo.content:
+                        yield out.solo  # the common case, without a generator
+                        out.solo = None
+                    else:
+                        yield from emit(pieces, chunk)
                     held_since = None
+                out.solo = chunk if not signal and seg.held_text is text else None
                 if max_delay is not None and seg.held:
                     now = clock()
                     if held_since is None:
                         held_since = now
                     elif now - held_since >= max_delay:
-                        yield from _pieces(seg.flush(), chunk, count)
+                        yield from emit(seg.flush(), chunk)
                         held_since = None
-            if has_signal(chunk):
-                yield from _pieces(seg.flush(), chunk, count)
+            if signal:
+                yield from emit(seg.flush(), chunk)
                 held_since = None
                 yield dataclasses.replace(chunk, content="", token_count=0) if text else chunk
             elif not text:
                 if held_since is not None and clock() - held_since >= max_delay:  # type: ignore[operator]
-                    yield from _pieces(seg.flush(), chunk, count)
+                    yield from emit(seg.flush(), chunk)
                     held_since = None
                 yield chunk
-        yield from _pieces(seg.flush(), last, count)
+        yield from emit(seg.flush(), last)
     finally:
         close_source(chunks)
 

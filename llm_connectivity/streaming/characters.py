@@ -27,26 +27,26 @@ class CharacterBuffer:
     (['a', 'b'], ['👍🏽'], ['c'])
     """
 
-    __slots__ = ("_held",)
+    __slots__ = ("held_text",)
 
     def __init__(self) -> None:
-        self._held = ""
+        self.held_text = ""
 
     @property
     def held(self) -> bool:
         """True while a character is held back."""
-        return bool(self._held)
+        return bool(self.held_text)
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the characters now complete."""
-        held = self._held + text
+        held = self.held_text + text
         end = stable_end(held)
-        self._held = held[end:]
+        self.held_text = held[end:]
         return split_graphemes(held[:end])
 
     def flush(self) -> list[str]:
         """Return the held characters and start afresh."""
-        held, self._held = self._held, ""
+        held, self.held_text = self.held_text, ""
         return split_graphemes(held)
 
 

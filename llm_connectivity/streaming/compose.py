@@ -33,7 +33,7 @@ def pipe(chunks: Iterable[StreamChunk], *stages: Stage) -> Iterator[StreamChunk]
     >>> from llm_connectivity.streaming import buffer_words, rate_limit
     >>> out = pipe(replay("one two three"), buffer_words, partial(rate_limit, tokens_per_second=1e9))
     >>> [c.content for c in out if c.content]
-    ['one ', 'two ', 'three']
+    ['one', ' two', ' three']
     """
     for stage in stages:
         if not callable(stage):

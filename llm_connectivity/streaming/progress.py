@@ -41,9 +41,11 @@ class StreamProgress:
 
 
 class ProgressTracker:
-    """Counts the tokens of a stream; thread-safe (one thread updates, any thread reads).
+    """Counts the tokens of a stream. One thread updates it; any thread may read
+    :meth:`get_progress` at any time (the running count is a single int, written with one
+    store, so a reader never sees a torn value).
 
-    >>> tracker = ProgressTracker(100, clock=iter([0.0, 1.0, 2.0]).__next__)
+    >>> tracker = ProgressTracker(100, clock=iter([0.0, 2.0]).__next__)
     >>> tracker.start(); tracker.update(25)
     >>> p = tracker.get_progress()
     >>> (p.tokens_received, p.percentage, p.tokens_per_sec, p.eta)
@@ -58,38 +60,30 @@ class ProgressTracker:
         self._clock = clock
         self._lock = threading.Lock()
         self._started: float | None = None
-        self._first: float | None = None  # when the first token arrived
-        self._last = 0.0  # time of the last update (the clock stops there once finished)
+        self._ended = 0.0  # when finish() was called (the clock stops there)
         self._received = 0
         self._finished = False
 
     def start(self) -> None:
-        """Start the clock (called by :func:`track_progress` when the stream is first read)."""
+        """Start the clock (called by :func:`track_progress` when the stream is first read;
+        otherwise by the first :meth:`update`)."""
         with self._lock:
             if self._started is None:
-                self._started = self._last = self._clock()
+                self._started = self._clock()
 
     def update(self, chunk_or_tokens: StreamChunk | int) -> None:
         """Add a chunk's tokens (or a number of tokens). A chunk with the provider's usage
         raises the count to its ``completion_tokens`` if that is larger (counts never go down)."""
-        reported = 0
+        if self._started is None:
+            self.start()
         if isinstance(chunk_or_tokens, int):
-            tokens = chunk_or_tokens
-        else:
-            tokens = self._chunk_tokens(chunk_or_tokens)
-            usage = chunk_or_tokens.usage
-            if usage is not None and not usage.is_estimated:
-                reported = usage.completion_tokens
-        if tokens <= 0 and reported <= 0:
+            if chunk_or_tokens > 0:
+                self._received += chunk_or_tokens
             return
-        now = self._clock()
-        with self._lock:
-            if self._started is None:
-                self._started = now
-            if self._first is None:
-                self._first = now
-            self._received = max(self._received + max(tokens, 0), reported)
-            self._last = now
+        tokens = self._chunk_tokens(chunk_or_tokens)
+        usage = chunk_or_tokens.usage
+        reported = usage.completion_tokens if usage is not None and not usage.is_estimated else 0
+        self._received = max(self._received + tokens, reported)
 
     def _chunk_tokens(self, chunk: StreamChunk) -> int:
         count = self._count
@@ -104,15 +98,16 @@ class ProgressTracker:
         """Mark the stream finished: percentage 100, ETA 0."""
         with self._lock:
             self._finished = True
-            self._last = self._clock()
+            self._ended = self._clock()
 
     def get_progress(self) -> StreamProgress:
         """The current progress (safe to call from any thread)."""
         with self._lock:
-            received, started, first, finished = self._received, self._started, self._first, self._finished
-            now = self._last if finished else self._clock()
+            started, finished, ended = self._started, self._finished, self._ended
+        received = self._received
+        now = ended if finished else self._clock()
         elapsed = 0.0 if started is None else max(0.0, now - started)
-        rate = received / elapsed if first is not None and elapsed > 0 else 0.0
+        rate = received / elapsed if elapsed > 0 else 0.0
         total = self.estimated_tokens
         if finished:
             return StreamProgress(received, received if total is None else max(total, received), 100.0,
@@ -160,12 +155,15 @@ def _track(chunks: Iterable[StreamChunk], tracker: ProgressTracker,
     if tracker.estimated_tokens is None:
         tracker.estimated_tokens = _estimate_from(chunks)
     tracker.start()
-    update = tracker.update
-    next_call = clock() + interval
+    count, update = tracker._count, tracker.update
+    next_call = clock() + interval if on_progress is not None else float("inf")
     try:
         try:
             for chunk in chunks:
-                update(chunk)
+                if chunk.reasoning or chunk.tool_calls or chunk.usage is not None:
+                    update(chunk)
+                elif chunk.content:  # the per-chunk path: one count, one store
+                    tracker._received += count(chunk.content)
                 if on_progress is not None and clock() >= next_call:
                     on_progress(tracker.get_progress())
                     next_call = clock() + interval

@@ -80,30 +80,30 @@ class SentenceBuffer:
     (['Dr. Smith paid $3.14. '], [], ['Then he left.'])
     """
 
-    __slots__ = ("max_chars", "_held", "_pos", "_fence", "_fence_pos", "_line_start")
+    __slots__ = ("max_chars", "held_text", "_pos", "_fence", "_fence_pos", "_line_start")
 
     def __init__(self, *, max_chars: int = 400) -> None:
         check_positive("max_chars", max_chars, allow_none=False, integer=True)
         self.max_chars = max_chars
-        self._held = ""
-        self._pos = 0  # where to resume looking for a boundary in _held
+        self.held_text = ""
+        self._pos = 0  # where to resume looking for a boundary in held_text
         self._fence = False  # inside a code fence
         self._fence_pos = 0  # where to resume looking for the closing fence
-        self._line_start = True  # _held begins at the start of a line
+        self._line_start = True  # held_text begins at the start of a line
 
     @property
     def held(self) -> bool:
         """True while some text is held back."""
-        return bool(self._held)
+        return bool(self.held_text)
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the sentences now complete."""
-        self._held += text
+        self.held_text += text
         return self._scan()
 
     def flush(self) -> list[str]:
         """Return the held text (the code fence state is kept) and start afresh."""
-        held, self._held = self._held, ""
+        held, self.held_text = self.held_text, ""
         self._pos = self._fence_pos = 0
         if held:
             self._line_start = held[-1] in "\n\r"
@@ -111,7 +111,7 @@ class SentenceBuffer:
 
     # -- scanning -----------------------------------------------------------------------------
     def _scan(self) -> list[str]:
-        held = self._held
+        held = self.held_text
         pieces: list[str] = []
         start = 0
         pos = self._pos
@@ -153,7 +153,7 @@ class SentenceBuffer:
                 pos = max(pos, start)
         if pieces:
             self._line_start = pieces[-1][-1] in "\n\r"
-        self._held = held[start:]
+        self.held_text = held[start:]
         self._pos = pos - start
         self._fence_pos = max(0, self._fence_pos - start)
         return pieces

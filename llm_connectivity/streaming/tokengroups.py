@@ -51,37 +51,37 @@ class TokenBuffer:
     ([], ['one two three'], [])
     """
 
-    __slots__ = ("_held", "n", "_count")
+    __slots__ = ("held_text", "n", "_count")
 
     def __init__(self, n: int, *, counter: TokenCounter | None = None) -> None:
         check_positive("n", n, allow_none=False, integer=True)
         self.n = n
         self._count = (counter or get_counter()).count
-        self._held = ""
+        self.held_text = ""
 
     @property
     def held(self) -> bool:
         """True while some text is held back."""
-        return bool(self._held)
+        return bool(self.held_text)
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the groups now complete."""
-        held = self._held + text
+        held = self.held_text + text
         tokens = self._count(held)
         if tokens < self.n:
-            self._held = held
+            self.held_text = held
             return []
-        self._held = ""
+        self.held_text = ""
         if tokens < 2 * self.n:
             return [held]
         pieces = split_by_tokens(held, self.n, self._count)
         if self._count(pieces[-1]) < self.n:
-            self._held = pieces.pop()
+            self.held_text = pieces.pop()
         return pieces
 
     def flush(self) -> list[str]:
         """Return the held text and start afresh."""
-        held, self._held = self._held, ""
+        held, self.held_text = self.held_text, ""
         return [held] if held else []
 
 

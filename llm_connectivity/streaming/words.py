@@ -1,8 +1,10 @@
-"""``buffer_words``: whole words with the whitespace after them.
+"""``buffer_words``: whole words, each with the whitespace before it.
 
-A word is complete when the next word begins, so each piece is a word plus all the
-whitespace that follows it (``"Hello "``, ``"world!\\n\\n"``); leading whitespace at the
-start of a stream is a piece of its own. Joining the pieces gives the input exactly.
+A word is complete when whitespace (or a CJK character) follows it, so each piece is the
+whitespace before a word plus the word (``"Hello"``, ``" world!"``, ``"\n\nNext"``), the
+way model tokens are shaped: a word that arrived as one chunk is passed on as that very
+chunk. Whitespace at the end of the stream is a piece of its own. Joining the pieces gives
+the input exactly.
 
 Scripts written without spaces are never held to the end: each Chinese or Japanese
 character (Han, kana, CJK symbols, full-width forms) is a word of its own, and any run
@@ -23,9 +25,10 @@ from .graphemes import safe_cut
 
 __all__ = ["WordBuffer", "buffer_words"]
 
-# Characters that are words on their own (no spaces in these scripts).
+# Characters that are words on their own (no spaces in these scripts); all are >= U+2E80.
 CJK = "\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f"
-_PIECE = re.compile(rf"\s+|(?:[{CJK}]|[^\s{CJK}]+)\s*")
+_PIECE = re.compile(rf"\s*(?:[{CJK}]|[^\s{CJK}]+)|\s+")
+_ONE_PIECE = re.compile(rf"\s*[^\s{CJK}]*")
 _BREAK = re.compile(rf"[\s{CJK}]")
 
 
@@ -33,52 +36,63 @@ class WordBuffer:
     """The ``feed()/flush()`` state of :func:`buffer_words`; usable without a generator.
 
     >>> words = WordBuffer()
-    >>> words.feed("Hel"), words.feed("lo wor"), words.feed("ld"), words.flush()
-    ([], ['Hello '], [], ['world'])
+    >>> words.feed("Hel"), words.feed("lo wor"), words.feed("ld"), words.feed(" !"), words.flush()
+    ([], ['Hello'], [], [' world'], [' !'])
     """
 
-    __slots__ = ("_held", "max_chars")
+    __slots__ = ("held_text", "max_chars")
 
     def __init__(self, *, max_chars: int = 32) -> None:
         check_positive("max_chars", max_chars, allow_none=False, integer=True)
         self.max_chars = max_chars
-        self._held = ""
+        self.held_text = ""
 
     @property
     def held(self) -> bool:
         """True while some text is held back."""
-        return bool(self._held)
+        return bool(self.held_text)
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the words now complete."""
-        before = self._held
-        held = before + text
-        if _BREAK.search(text) is None and (not before or _BREAK.match(before, len(before) - 1) is None):
-            self._held = held
+        held = self.held_text
+        if not held:
+            held = text
+        elif text[:1].isspace() and not held[-1].isspace():
+            # the usual model token " word": the held word is complete
+            if len(text) <= self.max_chars and _ONE_PIECE.fullmatch(text):
+                self.held_text = text
+                return [held]
+            held += text
+        elif _BREAK.search(text) is None and held[-1] < "\u2e80":
+            held += text  # the held word goes on
+            self.held_text = held
             return self._bound([]) if len(held) > self.max_chars else []
+        else:
+            held += text
         pieces = _PIECE.findall(held)
-        self._held = pieces.pop()
+        last = pieces.pop()
+        self.held_text = held if not pieces and len(last) == len(held) else last
         return self._bound(pieces)
 
     def _bound(self, pieces: list[str]) -> list[str]:
-        held = self._held
+        held = self.held_text
         while len(held) > self.max_chars:
             cut = safe_cut(held, self.max_chars)
             pieces.append(held[:cut])
             held = held[cut:]
-        self._held = held
+        self.held_text = held
         return pieces
 
     def flush(self) -> list[str]:
         """Return the held text (the last word) and start afresh."""
-        held, self._held = self._held, ""
+        held, self.held_text = self.held_text, ""
         return [held] if held else []
 
 
 def buffer_words(chunks: Iterable[StreamChunk], *, max_chars: int = 32, max_delay: float | None = None,
                  clock: Callable[[], float] = time.monotonic,
                  counter: TokenCounter | None = None) -> Iterator[StreamChunk]:
-    """Re-chunk a stream into whole words with their trailing whitespace.
+    """Re-chunk a stream into whole words, each with the whitespace before it.
 
     ``max_chars`` bounds the text held without a word boundary; ``max_delay`` (seconds)
     releases held text that waited that long, checked as each chunk arrives. Non-text
@@ -86,7 +100,7 @@ def buffer_words(chunks: Iterable[StreamChunk], *, max_chars: int = 32, max_dela
 
     >>> from llm_connectivity.streaming import replay
     >>> [c.content for c in buffer_words(replay("Hello wor", chunk_size=3)) if c.content]
-    ['Hello ', 'wor']
+    ['Hello', ' wor']
     """
     check_positive("max_delay", max_delay)
     segmenter = WordBuffer(max_chars=max_chars)

@@ -73,12 +73,13 @@ def test_concatenation_is_exact(name: str, text: str, size: int) -> None:
 
 # -- words -------------------------------------------------------------------------------------------
 WORD_CASES = [
-    (["Hel", "lo wor", "ld"], ["Hello ", "world"]),
-    (["Hello", " ", " world", "\n\nNext"], ["Hello  ", "world\n\n", "Next"]),
-    (["  lead", "ing"], ["  ", "leading"]),
-    (["a\tb\nc "], ["a\t", "b\n", "c "]),
-    (["你好", "世界 ok"], ["你", "好", "世", "界 ", "ok"]),
+    (["Hel", "lo wor", "ld"], ["Hello", " world"]),
+    (["Hello", " ", " world", "\n\nNext"], ["Hello", "  world", "\n\nNext"]),
+    (["  lead", "ing", " "], ["  leading", " "]),
+    (["a\tb\nc "], ["a", "\tb", "\nc", " "]),
+    (["你好", "世界 ok"], ["你", "好", "世", "界", " ok"]),
     (["x" * 40], ["x" * 32, "x" * 8]),
+    (["It", "'s", " 3", ".14", "!"], ["It's", " 3.14!"]),
 ]
 
 
@@ -96,6 +97,14 @@ def test_words_release_cjk_and_thai_without_waiting_for_the_end() -> None:
     assert "".join(released + words.flush()) == thai
     chinese = WordBuffer()
     assert [chinese.feed(ch) for ch in "你好吗"] == [[], ["你"], ["好"]]
+
+
+def test_a_word_that_arrived_as_one_chunk_is_passed_on_as_that_chunk() -> None:
+    chunks = text_chunks(["Hello", " big", " wor", "ld", "!"])
+    out = list(buffer_words(chunks))
+    assert [c.content for c in out] == ["Hello", " big", " world!"]
+    assert out[0] is chunks[0] and out[1] is chunks[1]
+    assert out[2].index == 4  # a new chunk, numbered after the chunk that completed it
 
 
 def test_word_cut_never_splits_a_grapheme() -> None:
@@ -198,7 +207,7 @@ def test_non_text_chunks_pass_through_in_order_after_a_flush(name: str) -> None:
 def test_a_chunk_with_text_and_a_finish_reason_is_split_in_order() -> None:
     chunks = [StreamChunk(content="Hel", index=0), StreamChunk(content="lo you", finish_reason="stop", index=1)]
     out = list(buffer_words(chunks))
-    assert [(c.content, c.finish_reason) for c in out] == [("Hello ", None), ("you", None), ("", "stop")]
+    assert [(c.content, c.finish_reason) for c in out] == [("Hello", None), (" you", None), ("", "stop")]
 
 
 def test_role_only_chunks_pass_without_flushing() -> None:
@@ -239,7 +248,7 @@ def test_max_delay_releases_held_text_when_the_next_chunk_arrives() -> None:
 
     out = [c.content for c in buffer_words(source(), max_delay=0.5, clock=clock)]
     # held since 100.0; at 100.3 not yet; at 100.6 (third chunk) 0.6 s >= 0.5: released
-    assert out == ["Thinkingaboutitlonger", " ", "done"]
+    assert out == ["Thinkingaboutitlonger", " done"]
 
 
 def test_max_delay_on_sentences() -> None:

@@ -95,7 +95,7 @@ def test_estimate_defaults_to_max_tokens_through_a_chain() -> None:
     seen: list[StreamProgress] = []
     source = _StreamWithMaxTokens(text_chunks(["abcd " * 4]))
     list(track_progress(buffer_words(source), on_progress=seen.append, clock=FakeClock()))
-    assert seen[-1].total_tokens == 64 and seen[-1].tokens_received == 4  # 4 words of 5 characters
+    assert seen[-1].total_tokens == 64 and seen[-1].tokens_received == 5  # 4 words and the final space: 1 estimated token each
 
 
 def test_progress_can_be_read_from_another_thread() -> None:

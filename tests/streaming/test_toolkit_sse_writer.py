@@ -260,7 +260,7 @@ def test_closing_the_response_closes_the_upstream_stream(keepalive: float | None
         response = to_sse(buffer_words(stream), keepalive=keepalive)
         started = time.monotonic()
         first = next(response)
-        assert first.startswith(b"event: chunk\nid: 1\ndata: word0 ")
+        assert first == b"event: chunk\nid: 1\ndata: word0\n\n"
         response.close()  # type: ignore[attr-defined]  # what a WSGI server does when the browser leaves
         assert time.monotonic() - started < 4
         assert not stream.is_complete
