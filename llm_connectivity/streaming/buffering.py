@@ -34,7 +34,7 @@ from ..models import StreamChunk, make_chunk
 from ..tokens import TokenCounter, get_counter
 from .chain import close_source, link
 
-__all__ = ["Segmenter", "check_positive", "has_signal", "run_segmenter", "wrap"]
+__all__ = ["Segmenter", "TextHolder", "check_positive", "has_signal", "run_segmenter", "wrap"]
 
 
 class Segmenter(Protocol):
@@ -52,6 +52,26 @@ class Segmenter(Protocol):
 
     def flush(self) -> list[str]:
         """Return everything held, as pieces, and start afresh."""
+
+
+class TextHolder:
+    """Base of the segmenters: the held text, :attr:`held`, and a :meth:`flush` that
+    returns the held text as one piece."""
+
+    __slots__ = ("held_text",)
+
+    def __init__(self) -> None:
+        self.held_text = ""
+
+    @property
+    def held(self) -> bool:
+        """True while some text is held back."""
+        return bool(self.held_text)
+
+    def flush(self) -> list[str]:
+        """Return the held text and start afresh."""
+        held, self.held_text = self.held_text, ""
+        return [held] if held else []
 
 
 def check_positive(name: str, value: float | None, *, allow_none: bool = True, integer: bool = False) -> None:

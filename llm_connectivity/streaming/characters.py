@@ -13,13 +13,13 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ..models import StreamChunk
 from ..tokens import TokenCounter
-from .buffering import check_positive, run_segmenter, wrap
+from .buffering import TextHolder, check_positive, run_segmenter, wrap
 from .graphemes import split_graphemes, stable_end
 
 __all__ = ["CharacterBuffer", "buffer_characters"]
 
 
-class CharacterBuffer:
+class CharacterBuffer(TextHolder):
     """The ``feed()/flush()`` state of :func:`buffer_characters`.
 
     >>> chars = CharacterBuffer()
@@ -27,15 +27,7 @@ class CharacterBuffer:
     (['a', 'b'], ['👍🏽'], ['c'])
     """
 
-    __slots__ = ("held_text",)
-
-    def __init__(self) -> None:
-        self.held_text = ""
-
-    @property
-    def held(self) -> bool:
-        """True while a character is held back."""
-        return bool(self.held_text)
+    __slots__ = ()
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the characters now complete."""
@@ -46,8 +38,7 @@ class CharacterBuffer:
 
     def flush(self) -> list[str]:
         """Return the held characters and start afresh."""
-        held, self.held_text = self.held_text, ""
-        return split_graphemes(held)
+        return [cluster for held in super().flush() for cluster in split_graphemes(held)]
 
 
 def buffer_characters(chunks: Iterable[StreamChunk], *, max_delay: float | None = None,

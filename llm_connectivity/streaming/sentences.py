@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ..models import StreamChunk
 from ..tokens import TokenCounter
-from .buffering import check_positive, run_segmenter, wrap
+from .buffering import TextHolder, check_positive, run_segmenter, wrap
 from .tokengroups import _cut_near
 
 __all__ = ["SentenceBuffer", "buffer_sentences"]
@@ -72,7 +72,7 @@ def _fence_at(text: str, p: int) -> bool | None:
     return False
 
 
-class SentenceBuffer:
+class SentenceBuffer(TextHolder):
     """The ``feed()/flush()`` state of :func:`buffer_sentences`.
 
     >>> s = SentenceBuffer()
@@ -80,21 +80,16 @@ class SentenceBuffer:
     (['Dr. Smith paid $3.14. '], [], ['Then he left.'])
     """
 
-    __slots__ = ("max_chars", "held_text", "_pos", "_fence", "_fence_pos", "_line_start")
+    __slots__ = ("max_chars", "_pos", "_fence", "_fence_pos", "_line_start")
 
     def __init__(self, *, max_chars: int = 400) -> None:
         check_positive("max_chars", max_chars, allow_none=False, integer=True)
+        super().__init__()
         self.max_chars = max_chars
-        self.held_text = ""
         self._pos = 0  # where to resume looking for a boundary in held_text
         self._fence = False  # inside a code fence
         self._fence_pos = 0  # where to resume looking for the closing fence
         self._line_start = True  # held_text begins at the start of a line
-
-    @property
-    def held(self) -> bool:
-        """True while some text is held back."""
-        return bool(self.held_text)
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the sentences now complete."""
@@ -103,11 +98,11 @@ class SentenceBuffer:
 
     def flush(self) -> list[str]:
         """Return the held text (the code fence state is kept) and start afresh."""
-        held, self.held_text = self.held_text, ""
+        pieces = super().flush()
         self._pos = self._fence_pos = 0
-        if held:
-            self._line_start = held[-1] in "\n\r"
-        return [held] if held else []
+        if pieces:
+            self._line_start = pieces[-1][-1] in "\n\r"
+        return pieces
 
     # -- scanning -----------------------------------------------------------------------------
     def _scan(self) -> list[str]:

@@ -101,10 +101,6 @@ def error_payload(exc: BaseException, secrets: Sequence[str] = ()) -> dict[str, 
     return {"type": type(exc).__name__, "message": message, "is_retryable": retryable}
 
 
-def _usage_dict(usage: Usage | None) -> dict[str, Any] | None:
-    return None if usage is None else {key: usage[key] for key in usage}
-
-
 def to_sse(chunks: Iterable[StreamChunk], *, event: str = "chunk", format: str = "text",
            retry: int | None = None, keepalive: float | None = None, done_event: str = "done",
            error_event: str = "error", secrets: Sequence[str] = (), model: str = "") -> Iterator[bytes]:
@@ -126,44 +122,83 @@ def to_sse(chunks: Iterable[StreamChunk], *, event: str = "chunk", format: str =
         raise ConfigurationError(f"retry must be a number of milliseconds >= 0, got {retry!r}")
     if isinstance(secrets, str):
         secrets = (secrets,)
-    writer = _openai(chunks, keepalive, secrets, model) if format == "openai" else \
-        _events(chunks, format, event, retry, keepalive, done_event, error_event, secrets)
+    encoder = _OpenAIEncoder(model, secrets) if format == "openai" else \
+        _EventEncoder(format, event, retry, done_event, error_event, secrets)
+    writer = _write(chunks, encoder, keepalive)
     link(writer, chunks)
     return writer
 
 
-def _source(chunks: Iterable[StreamChunk], keepalive: float | None) -> Iterator[StreamChunk | None]:
-    return with_ticks(chunks, keepalive) if keepalive is not None else iter(chunks)
+class _EventEncoder:
+    """``format="text"`` / ``"json"``: one named event per chunk with text, ``id:`` counting
+    up, then the ``done`` event (finish reason and usage) or the ``error`` event."""
+
+    def __init__(self, format: str, event: str, retry: int | None, done_event: str, error_event: str,
+                 secrets: Sequence[str]) -> None:
+        self.format, self.event, self.retry = format, event, retry
+        self.done_event, self.error_event, self.secrets = done_event, error_event, secrets
+        self.next_id = 1
+        self.finish: str | None = None
+        self.usage: Usage | None = None
+
+    def _event(self, data: str, name: str) -> bytes:
+        frame = encode_event(data, event=name, id=self.next_id, retry=self.retry)
+        self.next_id, self.retry = self.next_id + 1, None
+        return frame
+
+    def encode(self, chunk: StreamChunk) -> tuple[bytes, ...]:
+        if chunk.finish_reason is not None:
+            self.finish = chunk.finish_reason
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        data = _data(chunk, self.format)
+        return () if data is None else (self._event(data, self.event),)
+
+    def finish_frames(self) -> tuple[bytes, ...]:
+        done = {"finish_reason": self.finish, "usage": None if self.usage is None else dict(self.usage)}
+        return (self._event(json.dumps(done, ensure_ascii=False), self.done_event),)
+
+    def error_frame(self, exc: Exception) -> bytes:
+        return self._event(json.dumps(error_payload(exc, self.secrets), ensure_ascii=False), self.error_event)
 
 
-def _events(chunks: Iterable[StreamChunk], format: str, event: str, retry: int | None, keepalive: float | None,
-            done_event: str, error_event: str, secrets: Sequence[str]) -> Iterator[bytes]:
-    next_id = 1
-    finish: str | None = None
-    usage: Usage | None = None
-    source = _source(chunks, keepalive)
+class _OpenAIEncoder:
+    """``format="openai"``: Chat Completions chunks as bare ``data:`` lines, then ``[DONE]``."""
+
+    def __init__(self, model: str, secrets: Sequence[str]) -> None:
+        self.chunks = OpenAIChunkEncoder(model=model)
+        self.secrets = secrets
+
+    @staticmethod
+    def _frame(obj: dict[str, Any]) -> bytes:
+        return b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
+
+    def encode(self, chunk: StreamChunk) -> tuple[bytes, ...]:
+        return tuple(self._frame(frame) for frame in self.chunks.encode(chunk))
+
+    def finish_frames(self) -> tuple[bytes, ...]:
+        return (*(self._frame(frame) for frame in self.chunks.finish()), b"data: [DONE]\n\n")
+
+    def error_frame(self, exc: Exception) -> bytes:
+        return self._frame(openai_error(exc, error_payload(exc, self.secrets)["message"]))
+
+
+def _write(chunks: Iterable[StreamChunk], encoder: _EventEncoder | _OpenAIEncoder,
+           keepalive: float | None) -> Iterator[bytes]:
+    source: Iterator[StreamChunk | None] = with_ticks(chunks, keepalive) if keepalive is not None else iter(chunks)
+    encode = encoder.encode
     try:
         try:
             for chunk in source:
                 if chunk is None:
                     yield KEEPALIVE
-                    continue
-                if chunk.finish_reason is not None:
-                    finish = chunk.finish_reason
-                if chunk.usage is not None:
-                    usage = chunk.usage
-                data = _data(chunk, format)
-                if data is None:
-                    continue
-                yield encode_event(data, event=event, id=next_id, retry=retry)
-                next_id, retry = next_id + 1, None
+                else:
+                    yield from encode(chunk)
         except Exception as exc:
             logger.warning("streaming to SSE stopped: %s", type(exc).__name__)
-            payload = json.dumps(error_payload(exc, secrets), ensure_ascii=False)
-            yield encode_event(payload, event=error_event, id=next_id, retry=retry)
+            yield encoder.error_frame(exc)
             return
-        done = json.dumps({"finish_reason": finish, "usage": _usage_dict(usage)}, ensure_ascii=False)
-        yield encode_event(done, event=done_event, id=next_id, retry=retry)
+        yield from encoder.finish_frames()
     finally:
         close_source(source)
         close_source(chunks)
@@ -182,30 +217,3 @@ def _data(chunk: StreamChunk, format: str) -> str | None:
         payload["tool_calls"] = [{"index": d.index, "id": d.id, "name": d.name, "arguments": d.arguments}
                                  for d in chunk.tool_calls]
     return json.dumps(payload, ensure_ascii=False)
-
-
-def _openai(chunks: Iterable[StreamChunk], keepalive: float | None, secrets: Sequence[str],
-            model: str) -> Iterator[bytes]:
-    encoder = OpenAIChunkEncoder(model=model)
-    source = _source(chunks, keepalive)
-    dumps = json.dumps
-    try:
-        try:
-            for chunk in source:
-                if chunk is None:
-                    yield KEEPALIVE
-                    continue
-                for frame in encoder.encode(chunk):
-                    yield b"data: " + dumps(frame, ensure_ascii=False).encode() + b"\n\n"
-        except Exception as exc:
-            logger.warning("streaming to SSE stopped: %s", type(exc).__name__)
-            error = openai_error(exc, error_payload(exc, secrets)["message"])
-            yield b"data: " + dumps(error, ensure_ascii=False).encode() + b"\n\n"
-            return
-        for frame in encoder.finish():
-            yield b"data: " + dumps(frame, ensure_ascii=False).encode() + b"\n\n"
-        yield b"data: [DONE]\n\n"
-    finally:
-        close_source(source)
-        close_source(chunks)
-

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ..models import StreamChunk
 from ..tokens import TokenCounter, get_counter
-from .buffering import check_positive, run_segmenter, wrap
+from .buffering import TextHolder, check_positive, run_segmenter, wrap
 from .graphemes import safe_cut
 
 __all__ = ["TokenBuffer", "buffer_tokens", "split_by_tokens"]
@@ -43,7 +43,7 @@ def split_by_tokens(text: str, n: float, count: Callable[[str], int]) -> list[st
     return pieces
 
 
-class TokenBuffer:
+class TokenBuffer(TextHolder):
     """The ``feed()/flush()`` state of :func:`buffer_tokens`.
 
     >>> groups = TokenBuffer(2)          # the estimator counts about 4 characters a token
@@ -51,18 +51,13 @@ class TokenBuffer:
     ([], ['one two three'], [])
     """
 
-    __slots__ = ("held_text", "n", "_count")
+    __slots__ = ("n", "_count")
 
     def __init__(self, n: int, *, counter: TokenCounter | None = None) -> None:
         check_positive("n", n, allow_none=False, integer=True)
         self.n = n
         self._count = (counter or get_counter()).count
-        self.held_text = ""
-
-    @property
-    def held(self) -> bool:
-        """True while some text is held back."""
-        return bool(self.held_text)
+        super().__init__()
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the groups now complete."""
@@ -78,11 +73,6 @@ class TokenBuffer:
         if self._count(pieces[-1]) < self.n:
             self.held_text = pieces.pop()
         return pieces
-
-    def flush(self) -> list[str]:
-        """Return the held text and start afresh."""
-        held, self.held_text = self.held_text, ""
-        return [held] if held else []
 
 
 def buffer_tokens(chunks: Iterable[StreamChunk], *, n: int = 16, model: str | None = None,

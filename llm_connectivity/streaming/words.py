@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ..models import StreamChunk
 from ..tokens import TokenCounter
-from .buffering import check_positive, run_segmenter, wrap
+from .buffering import TextHolder, check_positive, run_segmenter, wrap
 from .graphemes import safe_cut
 
 __all__ = ["WordBuffer", "buffer_words"]
@@ -32,7 +32,7 @@ _ONE_PIECE = re.compile(rf"\s*[^\s{CJK}]*")
 _BREAK = re.compile(rf"[\s{CJK}]")
 
 
-class WordBuffer:
+class WordBuffer(TextHolder):
     """The ``feed()/flush()`` state of :func:`buffer_words`; usable without a generator.
 
     >>> words = WordBuffer()
@@ -40,17 +40,12 @@ class WordBuffer:
     ([], ['Hello'], [], [' world'], [' !'])
     """
 
-    __slots__ = ("held_text", "max_chars")
+    __slots__ = ("max_chars",)
 
     def __init__(self, *, max_chars: int = 32) -> None:
         check_positive("max_chars", max_chars, allow_none=False, integer=True)
+        super().__init__()
         self.max_chars = max_chars
-        self.held_text = ""
-
-    @property
-    def held(self) -> bool:
-        """True while some text is held back."""
-        return bool(self.held_text)
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the words now complete."""
@@ -82,11 +77,6 @@ class WordBuffer:
             held = held[cut:]
         self.held_text = held
         return pieces
-
-    def flush(self) -> list[str]:
-        """Return the held text (the last word) and start afresh."""
-        held, self.held_text = self.held_text, ""
-        return [held] if held else []
 
 
 def buffer_words(chunks: Iterable[StreamChunk], *, max_chars: int = 32, max_delay: float | None = None,
