@@ -201,18 +201,21 @@ class SentenceBuffer(TextHolder):
         if end == len(held):
             return _WAIT
         line = held.rfind("\n", 0, end) + 1
-        if _fence_at(held, line):
+        opens = _fence_at(held, line)
+        if opens:
             self._fence, self._fence_pos = True, line + 3
             return line
-        return end
+        return _WAIT if opens is None else end
 
     def _is_abbreviation(self, held: str, s: int, start: int) -> bool:
         """Is the word before the period at ``s`` an abbreviation, initials or a list number?"""
-        begin = max(held.rfind(" ", 0, s), held.rfind("\n", 0, s), held.rfind("\t", 0, s)) + 1
+        begin = s
+        while begin > start and s - begin < 64 and not held[begin - 1].isspace():
+            begin -= 1
         word = held[begin:s].lstrip("([{\"'“‘«")
         if word.lower() in ABBREVIATIONS or _INITIALS.fullmatch(word):
             return True
-        at_line_start = held[begin - 1:begin] == "\n" or (begin == 0 and self._line_start)
+        at_line_start = held[begin - 1:begin] in ("\n", "\r") or (begin == 0 and self._line_start)
         return word.isdigit() and at_line_start
 
 

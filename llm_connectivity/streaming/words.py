@@ -67,16 +67,27 @@ class WordBuffer(TextHolder):
         pieces = _PIECE.findall(held)
         last = pieces.pop()
         self.held_text = held if not pieces and len(last) == len(held) else last
-        return self._bound(pieces)
+        return self._bound(pieces) if len(held) > self.max_chars else pieces
 
     def _bound(self, pieces: list[str]) -> list[str]:
+        """Cut every piece (the held one too) longer than ``max_chars``."""
+        limit = self.max_chars
+        if any(len(p) > limit for p in pieces):
+            pieces = [cut for piece in pieces for cut in self._cuts(piece)]
         held = self.held_text
-        while len(held) > self.max_chars:
-            cut = safe_cut(held, self.max_chars)
-            pieces.append(held[:cut])
-            held = held[cut:]
-        self.held_text = held
+        if len(held) > limit:
+            *done, self.held_text = self._cuts(held)
+            pieces += done
         return pieces
+
+    def _cuts(self, text: str) -> list[str]:
+        cuts = []
+        while len(text) > self.max_chars:
+            cut = safe_cut(text, self.max_chars)
+            cuts.append(text[:cut])
+            text = text[cut:]
+        cuts.append(text)
+        return cuts
 
 
 def buffer_words(chunks: Iterable[StreamChunk], *, max_chars: int = 32, max_delay: float | None = None,

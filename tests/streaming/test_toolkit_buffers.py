@@ -4,6 +4,7 @@ bounded holds, max_delay, pass-through order of non-text chunks, flush on errors
 from __future__ import annotations
 
 import doctest
+import os
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator
@@ -283,3 +284,24 @@ def test_module_doctests() -> None:
         module = importlib.import_module(f"llm_connectivity.streaming.{info.name}")
         failures += doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed
     assert failures == 0
+
+
+SEEDS = int(os.environ.get("TOOLKIT_FUZZ_SEEDS", "40"))
+ALPHABET = ["Hello", " world", ".", " ", "  ", "\n", "\n\n", "\t", "\r\n", "Dr", ". ", "3.14", "你", "好。", "👍", "🏽",
+            "\u0301", "e", "```", "~~~", " U.S.", "...", "?", "!", '"', ")", "a", "B", "ภาษา", "x" * 20, "\r"]
+
+
+@pytest.mark.parametrize("name", sorted(BUFFERS))
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_pieces_do_not_depend_on_how_the_text_was_chunked(name: str, seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    text = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 60)))
+    whole = contents(BUFFERS[name](text_chunks([text])))
+    cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.randint(0, 25)))) if len(text) > 1 else []
+    pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    chunked = contents(BUFFERS[name](text_chunks(pieces)))
+    assert "".join(chunked) == text
+    if name != "tokens":  # token groups follow the chunks they are made of
+        assert chunked == whole, (pieces, whole, chunked)
