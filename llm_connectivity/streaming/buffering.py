@@ -92,17 +92,15 @@ def has_signal(chunk: StreamChunk) -> bool:
 
 class _Emitter:
     """Turns pieces into chunks. A piece that is exactly the text of the one chunk it came
-    from is passed on as that chunk (same object: no new allocation, its index and raw
-    event kept); other pieces become new chunks."""
+    from (``solo``) is passed on as that chunk (same object: no new allocation, its index
+    and raw event kept); other pieces become new chunks."""
 
-    __slots__ = ("count", "solo")
+    __slots__ = ("count",)
 
     def __init__(self, counter: TokenCounter | None) -> None:
         self.count = (counter or get_counter()).count
-        self.solo: StreamChunk | None = None  # the chunk whose whole text is the held text
 
-    def chunks(self, pieces: list[str], at: StreamChunk) -> Iterator[StreamChunk]:
-        solo, self.solo = self.solo, None
+    def chunks(self, pieces: list[str], at: StreamChunk, solo: StreamChunk | None) -> Iterator[StreamChunk]:
         for piece in pieces:
             if solo is not None and piece is solo.content:
                 yield solo
@@ -115,52 +113,46 @@ def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: f
                   clock: Callable[[], float] = time.monotonic,
                   counter: TokenCounter | None = None) -> Iterator[StreamChunk]:
     """Drive ``seg`` over ``chunks`` (see the module docstring)."""
-    out = _Emitter(counter)
-    emit = out.chunks
+    emit = _Emitter(counter).chunks
     feed = seg.feed
     held_since: float | None = None
-    last: StreamChunk = StreamChunk()
-    source = iter(chunks)
+    solo: StreamChunk | None = None  # the chunk whose whole text is the held text
+    chunk: StreamChunk = StreamChunk()
     try:
-        while True:
-            try:
-                chunk = next(source)
-            except StopIteration:
-                break
-            except Exception:
-                yield from emit(seg.flush(), last)
-                raise
-            last = chunk
-            text = chunk.content
-            signal = (chunk.finish_reason is not None or chunk.usage is not None or chunk.tool_calls
-                      or chunk.reasoning or chunk.is_complete or chunk.raw_finish_reason is not None)
-            if text:
-                pieces = feed(text)
-                if pieces:
-                    if len(pieces) == 1 and out.solo is not None and pieces[0] is out.solo.content:
-                        yield out.solo  # the common case, without a generator
-                        out.solo = None
-                    else:
-                        yield from emit(pieces, chunk)
-                    held_since = None
-                out.solo = chunk if not signal and seg.held_text is text else None
-                if max_delay is not None and seg.held:
-                    now = clock()
-                    if held_since is None:
-                        held_since = now
-                    elif now - held_since >= max_delay:
-                        yield from emit(seg.flush(), chunk)
+        try:
+            for chunk in chunks:
+                text = chunk.content
+                signal = (chunk.finish_reason is not None or chunk.usage is not None or chunk.tool_calls
+                          or chunk.reasoning or chunk.is_complete or chunk.raw_finish_reason is not None)
+                if text:
+                    pieces = feed(text)
+                    if pieces:
+                        if solo is not None and len(pieces) == 1 and pieces[0] is solo.content:
+                            yield solo  # the common case, without a generator
+                        else:
+                            yield from emit(pieces, chunk, solo)
                         held_since = None
-            if signal:
-                yield from emit(seg.flush(), chunk)
-                held_since = None
-                yield dataclasses.replace(chunk, content="", token_count=0) if text else chunk
-            elif not text:
-                if held_since is not None and clock() - held_since >= max_delay:  # type: ignore[operator]
-                    yield from emit(seg.flush(), chunk)
-                    held_since = None
-                yield chunk
-        yield from emit(seg.flush(), last)
+                    solo = chunk if not signal and seg.held_text is text else None
+                    if max_delay is not None and seg.held:
+                        now = clock()
+                        if held_since is None:
+                            held_since = now
+                        elif now - held_since >= max_delay:
+                            yield from emit(seg.flush(), chunk, solo)
+                            held_since = solo = None
+                if signal:
+                    yield from emit(seg.flush(), chunk, solo)
+                    held_since = solo = None
+                    yield dataclasses.replace(chunk, content="", token_count=0) if text else chunk
+                elif not text:
+                    if held_since is not None and clock() - held_since >= max_delay:  # type: ignore[operator]
+                        yield from emit(seg.flush(), chunk, solo)
+                        held_since = solo = None
+                    yield chunk
+        except Exception:  # the source failed: deliver what was held, then the error
+            yield from emit(seg.flush(), chunk, solo)
+            raise
+        yield from emit(seg.flush(), chunk, solo)
     finally:
         close_source(chunks)
 

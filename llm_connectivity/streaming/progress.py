@@ -155,19 +155,12 @@ def _track(chunks: Iterable[StreamChunk], tracker: ProgressTracker,
     if tracker.estimated_tokens is None:
         tracker.estimated_tokens = _estimate_from(chunks)
     tracker.start()
-    count, update = tracker._count, tracker.update
-    next_call = clock() + interval if on_progress is not None else float("inf")
     try:
         try:
-            for chunk in chunks:
-                if chunk.reasoning or chunk.tool_calls or chunk.usage is not None:
-                    update(chunk)
-                elif chunk.content:  # the per-chunk path: one count, one store
-                    tracker._received += count(chunk.content)
-                if on_progress is not None and clock() >= next_call:
-                    on_progress(tracker.get_progress())
-                    next_call = clock() + interval
-                yield chunk
+            if on_progress is None:
+                yield from _count_only(chunks, tracker)
+            else:
+                yield from _count_and_report(chunks, tracker, on_progress, interval, clock)
         except Exception:
             if on_progress is not None:
                 on_progress(tracker.get_progress())
@@ -177,3 +170,27 @@ def _track(chunks: Iterable[StreamChunk], tracker: ProgressTracker,
             on_progress(tracker.get_progress())
     finally:
         close_source(chunks)
+
+
+def _count_only(chunks: Iterable[StreamChunk], tracker: ProgressTracker) -> Iterator[StreamChunk]:
+    count, update = tracker._count, tracker.update
+    received = tracker._received
+    for chunk in chunks:
+        if chunk.reasoning or chunk.tool_calls or chunk.usage is not None:
+            update(chunk)
+            received = tracker._received
+        elif chunk.content:  # the per-chunk path: one count, one store
+            received += count(chunk.content)
+            tracker._received = received
+        yield chunk
+
+
+def _count_and_report(chunks: Iterable[StreamChunk], tracker: ProgressTracker,
+                      on_progress: Callable[[StreamProgress], object], interval: float,
+                      clock: Callable[[], float]) -> Iterator[StreamChunk]:
+    next_call = clock() + interval
+    for chunk in _count_only(chunks, tracker):
+        if clock() >= next_call:
+            on_progress(tracker.get_progress())
+            next_call = clock() + interval
+        yield chunk

@@ -50,11 +50,14 @@ class WordBuffer(TextHolder):
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the words now complete."""
         held = self.held_text
+        if not text:
+            return []
         if not held:
             held = text
-        elif text[:1].isspace() and not held[-1].isspace():
+        elif text[0].isspace() and not held[-1].isspace():
             # the usual model token " word": the held word is complete
-            if len(text) <= self.max_chars and _ONE_PIECE.fullmatch(text):
+            if len(text) <= self.max_chars and ((text.isascii() and text.lstrip().isalnum())
+                                                or _ONE_PIECE.fullmatch(text)):
                 self.held_text = text
                 return [held]
             held += text
