@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from ..errors import ConfigurationError
 from ..models import StreamChunk
+from .chain import close_source, link
 from .progress import StreamProgress, track_progress
 
 __all__ = ["format_progress", "progress_bar"]
@@ -100,5 +101,21 @@ def progress_bar(chunks: Iterable[StreamChunk], *, estimated_tokens: int | None 
             renderer = _TqdmRenderer(stream, desc) if tqdm_wanted else _LineRenderer(stream, tty, desc)
         renderer(p)
 
-    return track_progress(chunks, estimated_tokens=estimated_tokens, on_progress=show, interval=interval,
-                          clock=clock)
+    tracked = track_progress(chunks, estimated_tokens=estimated_tokens, on_progress=show, interval=interval,
+                             clock=clock)
+    gen = _end_line_on_error(tracked, stream, tty and not tqdm_wanted)
+    link(gen, tracked)
+    return gen
+
+
+def _end_line_on_error(chunks: Iterator[StreamChunk], stream: IO[str], redrawn: bool) -> Iterator[StreamChunk]:
+    """If the stream fails, end the line being redrawn so the error starts on its own line."""
+    try:
+        yield from chunks
+    except Exception:
+        if redrawn:
+            stream.write("\n")
+            stream.flush()
+        raise
+    finally:
+        close_source(chunks)

@@ -175,3 +175,13 @@ def test_progress_bar_uses_tqdm_when_asked() -> None:
 
 def test_format_progress_with_unknown_eta() -> None:
     assert format_progress(StreamProgress(0, 10, 0.0, 0.1, None, 0.0)) == "0% 0/10 tokens, 0.0 tok/s, ETA ?"
+
+
+def test_progress_bar_ends_its_line_when_the_stream_fails() -> None:
+    clock = FakeClock(0.0)
+    out = _Terminal()
+    source = ClosableSource([StreamChunk(content="abcd")] * 3, fail=Boom("lost"))
+    with pytest.raises(Boom):
+        list(progress_bar(source, file=out, use_tqdm=False, interval=0.001, clock=clock))
+    assert out.getvalue().endswith("\n") and out.getvalue().count("\n") == 1
+    assert source.closed == 1

@@ -267,3 +267,31 @@ def test_closing_the_response_closes_the_upstream_stream(keepalive: float | None
         assert _wait_for_sockets(baseline, within=5) == baseline
         assert not _ticker_threads()
         client.close()
+
+
+def test_closing_while_a_plain_generator_blocks_is_bounded_and_the_reader_stops_later() -> None:
+    release = threading.Event()
+    finished = threading.Event()
+
+    def blocking() -> Iterator[StreamChunk]:
+        try:
+            yield StreamChunk(content="first")
+            release.wait(10)  # blocked inside the generator: it cannot be closed from outside
+            yield StreamChunk(content="second")
+            yield StreamChunk(content="never read")
+        finally:
+            finished.set()
+
+    from llm_connectivity.streaming.ticker import with_ticks
+
+    ticks = with_ticks(blocking(), 0.05, join_timeout=0.2)
+    assert next(ticks).content == "first"  # type: ignore[union-attr]
+    started = time.monotonic()
+    ticks.close()  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 2  # bounded join
+    release.set()  # the reader gets its next item, sees the stop flag and closes the source
+    assert finished.wait(5)
+    deadline = time.monotonic() + 5
+    while _ticker_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _ticker_threads()
