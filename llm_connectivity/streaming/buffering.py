@@ -34,7 +34,7 @@ from ..models import StreamChunk, make_chunk
 from ..tokens import TokenCounter, get_counter
 from .chain import close_source, link
 
-__all__ = ["Segmenter", "TextHolder", "check_positive", "has_signal", "run_segmenter", "wrap"]
+__all__ = ["Segmenter", "TextHolder", "check_positive", "run_segmenter", "wrap"]
 
 
 class Segmenter(Protocol):
@@ -82,12 +82,6 @@ def check_positive(name: str, value: float | None, *, allow_none: bool = True, i
     if isinstance(value, bool) or not isinstance(value, kind) or not value > 0:
         what = "a positive integer" if integer else "a positive number"
         raise ConfigurationError(f"{name} must be {what}" + (" or None" if allow_none else "") + f", got {value!r}")
-
-
-def has_signal(chunk: StreamChunk) -> bool:
-    """True if ``chunk`` carries anything besides answer text."""
-    return (chunk.finish_reason is not None or chunk.usage is not None or bool(chunk.tool_calls)
-            or bool(chunk.reasoning) or chunk.is_complete or chunk.raw_finish_reason is not None)
 
 
 class _Emitter:
