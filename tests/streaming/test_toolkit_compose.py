@@ -4,8 +4,12 @@ and the public surface of llm_connectivity.streaming."""
 
 from __future__ import annotations
 
+import gc
+import io
+import os
 import subprocess
 import sys
+import time
 from functools import partial
 
 import pytest
@@ -23,6 +27,7 @@ from llm_connectivity.streaming import (
     buffer_tokens,
     buffer_words,
     pipe,
+    progress_bar,
     rate_limit,
     replay,
     track_progress,
@@ -128,3 +133,32 @@ def test_importing_the_toolkit_loads_no_optional_or_http_modules() -> None:
             "print(sorted(m for m in ('requests', 'tqdm', 'flask') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def _socket_fds() -> int:
+    return sum(os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+               for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{fd}"))
+
+
+CLOSERS = {**WRAPPERS, "progress": track_progress, "rate": partial(rate_limit, tokens_per_second=1e6),
+           "bar": partial(progress_bar, file=io.StringIO()), "piped": lambda s: pipe(s, buffer_words, track_progress)}
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc/self/fd (Linux)")
+@pytest.mark.parametrize("name", sorted(CLOSERS))
+def test_closing_a_wrapper_frees_the_connection(name: str) -> None:
+    with FakeLLMServer() as fake:
+        client = LLMClient("openai/m", base_url=fake.base_url, api_key="k-test", max_retries=0)
+        baseline = _socket_fds()
+        fake.add_reply(Reply(chunks=[f" w{i}." for i in range(300)], delay=0.02))  # 6 s if read to the end
+        stream = client.chat_stream("hi")
+        wrapped = CLOSERS[name](stream)
+        next(iter(wrapped))
+        wrapped.close()  # type: ignore[attr-defined]
+        assert not stream.is_complete
+        deadline = time.monotonic() + 5
+        while _socket_fds() > baseline and time.monotonic() < deadline:
+            gc.collect()
+            time.sleep(0.02)
+        assert _socket_fds() == baseline
+        client.close()
