@@ -39,8 +39,6 @@ from llm_connectivity.streaming import (  # noqa: E402
     track_progress,
 )
 
-Chain = Callable[[Iterable[StreamChunk]], Iterator[StreamChunk]]
-
 
 def words_chain(chunks: Iterable[StreamChunk]) -> Iterator[StreamChunk]:
     """The acceptance chain: words + progress + unlimited rate limit."""

@@ -4,16 +4,14 @@ and the public surface of llm_connectivity.streaming."""
 
 from __future__ import annotations
 
-import gc
 import io
 import os
 import subprocess
 import sys
-import time
 from functools import partial
 
 import pytest
-from toolkit_support import FakeClock, split_every
+from toolkit_support import FakeClock, socket_fds, split_every, wait_for_sockets
 
 import llm_connectivity.streaming as streaming
 from llm_connectivity import LLMClient
@@ -135,11 +133,6 @@ def test_importing_the_toolkit_loads_no_optional_or_http_modules() -> None:
     assert result.stdout.strip() == "[]"
 
 
-def _socket_fds() -> int:
-    return sum(os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
-               for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{fd}"))
-
-
 CLOSERS = {**WRAPPERS, "progress": track_progress, "rate": partial(rate_limit, tokens_per_second=1e6),
            "bar": partial(progress_bar, file=io.StringIO()), "piped": lambda s: pipe(s, buffer_words, track_progress)}
 
@@ -149,16 +142,12 @@ CLOSERS = {**WRAPPERS, "progress": track_progress, "rate": partial(rate_limit, t
 def test_closing_a_wrapper_frees_the_connection(name: str) -> None:
     with FakeLLMServer() as fake:
         client = LLMClient("openai/m", base_url=fake.base_url, api_key="k-test", max_retries=0)
-        baseline = _socket_fds()
+        baseline = socket_fds()
         fake.add_reply(Reply(chunks=[f" w{i}." for i in range(300)], delay=0.02))  # 6 s if read to the end
         stream = client.chat_stream("hi")
         wrapped = CLOSERS[name](stream)
         next(iter(wrapped))
         wrapped.close()  # type: ignore[attr-defined]
         assert not stream.is_complete
-        deadline = time.monotonic() + 5
-        while _socket_fds() > baseline and time.monotonic() < deadline:
-            gc.collect()
-            time.sleep(0.02)
-        assert _socket_fds() == baseline
+        assert wait_for_sockets(baseline, within=5) == baseline
         client.close()

@@ -5,7 +5,6 @@ formats; keep-alive comments from a silent source; closing frees the upstream st
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from toolkit_support import Boom, ClosableSource, text_chunks, with_signals
+from toolkit_support import Boom, ClosableSource, socket_fds, text_chunks, wait_for_sockets, with_signals
 
 from llm_connectivity import LLMClient
 from llm_connectivity.errors import ConfigurationError, RateLimitError, StreamInterruptedError
@@ -228,33 +227,13 @@ def test_errors_cross_the_keepalive_thread() -> None:
     assert json.loads(events[1]["data"])["type"] == "StreamInterruptedError"
 
 
-def _socket_fds() -> int:
-    count = 0
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{name}").startswith("socket:")
-        except OSError:
-            pass
-    return count
-
-
-def _wait_for_sockets(expected: int, within: float) -> int:
-    deadline = time.monotonic() + within
-    while True:
-        gc.collect()
-        count = _socket_fds()
-        if count <= expected or time.monotonic() > deadline:
-            return count
-        time.sleep(0.02)
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc/self/fd (Linux)")
 @pytest.mark.parametrize("keepalive", [None, 0.05])
 def test_closing_the_response_closes_the_upstream_stream(keepalive: float | None) -> None:
     words = [f"word{i} " for i in range(400)]
     with FakeLLMServer() as server:
         client = LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test", max_retries=0)
-        baseline = _socket_fds()
+        baseline = socket_fds()
         server.add_reply(Reply(chunks=words, delay=0.02))  # 8 s if read to the end
         stream = client.chat_stream("hi")
         response = to_sse(buffer_words(stream), keepalive=keepalive)
@@ -264,7 +243,7 @@ def test_closing_the_response_closes_the_upstream_stream(keepalive: float | None
         response.close()  # type: ignore[attr-defined]  # what a WSGI server does when the browser leaves
         assert time.monotonic() - started < 4
         assert not stream.is_complete
-        assert _wait_for_sockets(baseline, within=5) == baseline
+        assert wait_for_sockets(baseline, within=5) == baseline
         assert not _ticker_threads()
         client.close()
 
