@@ -21,9 +21,9 @@ from llm_connectivity.errors import (
     StreamInterruptedError,
 )
 from llm_connectivity.models import StreamChunk
-from llm_connectivity.providers.anthropic import AnthropicDriver, anthropic_usage, normalize_stop_reason
+from llm_connectivity.providers.anthropic import AnthropicDriver, anthropic_usage
 from llm_connectivity.request import RequestSpec
-from llm_connectivity.sse import iter_sse
+from llm_connectivity.sse import SSEEvent, iter_sse
 
 DRIVER = AnthropicDriver()
 SPEC = RequestSpec(model="claude-test", messages=[{"role": "user", "content": "hi"}])
@@ -123,7 +123,6 @@ def test_recorded_stream_details(fx: Fixture) -> None:
     stop_sequences = [c.metadata["stop_sequence"] for c in chunks if "stop_sequence" in c.metadata]
     assert stop_sequences == ([fx.expected["stop_sequence"]] if fx.expected["stop_sequence"] else [])
     assert response.usage.raw.get("output_tokens") == fx.expected["usage"]["output_tokens"]
-    assert response.finish_reason == normalize_stop_reason(fx.expected["finish_reason"])
     for call in response.tool_calls:
         json.loads(call.arguments)  # always valid JSON, "{}" for parameterless tools
     redacted = [c.metadata["redacted_thinking"] for c in chunks if "redacted_thinking" in c.metadata]
@@ -170,13 +169,6 @@ def test_request_without_key_or_stream() -> None:
 def test_request_url_already_v1(base: str) -> None:
     assert DRIVER.url(base) == "https://proxy.example/v1/messages"
     assert DRIVER.url("https://proxy.example/anthropic") == "https://proxy.example/anthropic/v1/messages"
-
-
-def test_driver_attributes() -> None:
-    assert DRIVER.name == "anthropic"
-    assert DRIVER.api_key_env == ("ANTHROPIC_API_KEY",)
-    assert DRIVER.base_url_env == "ANTHROPIC_BASE_URL"
-    assert DRIVER.default_base_url == "https://api.anthropic.com"
 
 
 def test_max_tokens_given() -> None:
@@ -432,14 +424,6 @@ def test_redacted_thinking_in_metadata_only() -> None:
     assert [c.metadata["redacted_thinking"] for c in chunks if "redacted_thinking" in c.metadata] == ["EqkE=="]
 
 
-@pytest.mark.parametrize(("raw", "normalized"), [
-    ("end_turn", "stop"), ("stop_sequence", "stop"), ("pause_turn", "stop"), ("max_tokens", "length"),
-    ("tool_use", "tool_calls"), ("refusal", "content_filter"), (None, None),
-])
-def test_normalize_stop_reason(raw: str | None, normalized: str | None) -> None:
-    assert normalize_stop_reason(raw) == normalized
-
-
 # -- (4) non-streaming -----------------------------------------------------------------------
 def test_parse_response_text_thinking_and_tool_use() -> None:
     payload = {
@@ -469,3 +453,34 @@ def test_parse_response_error() -> None:
 def test_anthropic_usage_reasoning_tokens() -> None:
     usage = anthropic_usage({"input_tokens": 1, "output_tokens": 9, "output_tokens_details": {"thinking_tokens": 4}})
     assert (usage.reasoning_tokens, usage.total_tokens) == (4, 10)
+
+
+# -- malformed but valid JSON shapes ---------------------------------------------------------
+def _objects(*events: dict[str, Any]) -> list[StreamChunk]:
+    return list(DRIVER.iter_chunks([SSEEvent(data=json.dumps(e)) for e in events], SPEC))
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "content_block_delta", "index": 0, "delta": ["text_delta", "x"]},
+    {"type": "message_delta", "delta": "end_turn"},
+    {"type": "content_block_start", "index": 0, "content_block": "text"},
+    {"type": "message_start", "message": ["m"]},
+])
+def test_anthropic_wrong_container_types_are_protocol_errors(event: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError, match="not an object"):
+        _objects(event, {"type": "message_stop"})
+
+
+def test_anthropic_odd_index_usage_and_stop_reason() -> None:
+    got = _objects(
+        {"type": "message_start", "message": {"usage": {"input_tokens": "n/a", "output_tokens": "3"}}},
+        {"type": "content_block_start", "index": [0], "content_block": {"type": "tool_use", "id": 5, "name": "f"}},
+        {"type": "content_block_delta", "index": [0], "delta": {"type": "input_json_delta", "partial_json": "{}"}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 5}},
+        {"type": "message_delta", "delta": {"stop_reason": ["x"]}, "usage": {"output_tokens": None}},
+        {"type": "message_stop"},
+    )
+    assert got[0].usage is not None and (got[0].usage.prompt_tokens, got[0].usage.completion_tokens) == (0, 3)
+    assert [(d.id, d.name, d.arguments) for c in got for d in c.tool_calls] == [("5", "f", ""), (None, None, "{}")]
+    assert got[3].content == "5"
+    assert (got[-1].finish_reason, got[-1].raw_finish_reason) == ("stop", "['x']")
