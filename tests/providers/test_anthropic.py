@@ -165,10 +165,16 @@ def test_request_without_key_or_stream() -> None:
     assert "stream" not in json.loads(request.body)
 
 
-@pytest.mark.parametrize("base", ["https://proxy.example/v1", "https://proxy.example/v1/"])
-def test_request_url_already_v1(base: str) -> None:
-    assert DRIVER.url(base) == "https://proxy.example/v1/messages"
-    assert DRIVER.url("https://proxy.example/anthropic") == "https://proxy.example/anthropic/v1/messages"
+@pytest.mark.parametrize(("base", "url"), [
+    ("https://proxy.example/v1", "https://proxy.example/v1/messages"),
+    ("https://proxy.example/v1/", "https://proxy.example/v1/messages"),
+    ("https://proxy.example/anthropic", "https://proxy.example/anthropic/v1/messages"),
+    ("https://proxy.example/v1?api-version=3", "https://proxy.example/v1/messages?api-version=3"),
+    ("https://proxy.example/?key=a&b=c", "https://proxy.example/v1/messages?key=a&b=c"),
+    ("", "https://api.anthropic.com/v1/messages"),
+])
+def test_request_url(base: str, url: str) -> None:
+    assert DRIVER.build_request(RequestSpec("m", [], base_url=base)).url == url
 
 
 def test_max_tokens_given() -> None:

@@ -179,6 +179,16 @@ def test_api_version_override_and_base_with_version() -> None:
     assert url == "http://localhost:8080/v1beta/models/m:streamGenerateContent?alt=sse"
 
 
+@pytest.mark.parametrize(("base", "stream", "url"), [
+    ("https://gw.example/google?api-version=2", True,
+     "https://gw.example/google/v1beta/models/m:streamGenerateContent?api-version=2&alt=sse"),
+    ("https://gw.example/v1?api-version=2", True, "https://gw.example/v1/models/m:streamGenerateContent?api-version=2&alt=sse"),
+    ("https://gw.example/v1beta/?a=1&b=2", False, "https://gw.example/v1beta/models/m:generateContent?a=1&b=2"),
+])
+def test_base_url_query_string_is_kept_after_the_path(base: str, stream: bool, url: str) -> None:
+    assert DRIVER.build_request(RequestSpec(model="m", messages=[], base_url=base, stream=stream)).url == url
+
+
 def test_roles_system_and_content_parts() -> None:
     got = body(messages=[
         {"role": "system", "content": "Be brief."},
