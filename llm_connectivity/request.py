@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["HTTPRequest", "Message", "RequestSpec"]
 
@@ -44,4 +45,13 @@ class HTTPRequest:
     stream: bool = True
 
     def __repr__(self) -> str:
-        return f"HTTPRequest({self.method} {self.url}, {len(self.body)} bytes)"
+        return f"HTTPRequest({self.method} {_without_userinfo(self.url)}, {len(self.body)} bytes)"
+
+
+def _without_userinfo(url: str) -> str:
+    """``url`` with its userinfo (``user:password@``) shown as ``***@`` (for reprs).
+    (To be replaced by the package's one URL-redaction helper once it exists.)"""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))

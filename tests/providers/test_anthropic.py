@@ -422,6 +422,22 @@ def test_thinking_never_in_content() -> None:
     assert all("think" not in c.content for c in chunks)
 
 
+def test_citations_deltas_go_to_metadata_in_order() -> None:
+    """The documented citations stream: a text block opened with ``citations: []``, then a
+    ``citations_delta`` before the text it supports."""
+    first = {"type": "char_location", "cited_text": "The grass is green. ", "document_index": 0,
+             "document_title": "Example Document", "start_char_index": 0, "end_char_index": 20}
+    second = {**first, "cited_text": "The sky is blue.", "start_char_index": 20, "end_char_index": 36}
+    acc, chunks, error = _run(_start(), _block_start(0, {"type": "text", "text": "", "citations": []}),
+                              _delta(0, {"type": "citations_delta", "citation": first}), _text(0, "the grass is green"),
+                              _delta(0, {"type": "citations_delta", "citation": second}), _text(0, "; the sky is blue"),
+                              _stop(0), *_end())
+    assert error is None
+    assert [c.metadata["citation"] for c in chunks if "citation" in c.metadata] == [first, second]
+    assert [c.content for c in chunks if c.content] == ["the grass is green", "; the sky is blue"]
+    assert acc.build().content == "the grass is green; the sky is blue"
+
+
 def test_redacted_thinking_in_metadata_only() -> None:
     acc, chunks, _ = _run(_start(), _block_start(0, {"type": "redacted_thinking", "data": "EqkE=="}), _stop(0),
                           _block_start(1, {"type": "text", "text": ""}), _text(1, "Hi"), *_end())

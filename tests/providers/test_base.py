@@ -183,3 +183,15 @@ def test_streaming_hot_paths_use_make_chunk(monkeypatch: pytest.MonkeyPatch, nam
     got = list(DRIVERS[name]().iter_chunks(events, SPEC))
     assert got == expected
     assert all(type(c) is StreamChunk and not c.is_complete for c in got)
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("http://user:s3cret-pass@gw.example:8080/v1?a=1", "http://***@gw.example:8080/v1?a=1"),
+    ("https://gw.example/v1", "https://gw.example/v1"),
+    ("https://tok3n@gw.example/v1", "https://***@gw.example/v1"),
+])
+def test_http_request_repr_hides_url_userinfo_and_headers(url: str, shown: str) -> None:
+    from llm_connectivity.request import HTTPRequest
+
+    request = HTTPRequest("POST", url, {"Authorization": "Bearer sk-secret-123"}, b"{}")
+    assert repr(request) == f"HTTPRequest(POST {shown}, 2 bytes)"

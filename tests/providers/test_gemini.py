@@ -437,3 +437,22 @@ def test_gemini_usage_rebuilt_only_when_usage_metadata_changes() -> None:
     assert got[0].usage is got[1].usage
     assert got[2].usage is not got[1].usage
     assert (got[1].usage.completion_tokens, got[2].usage.completion_tokens) == (1, 2)  # type: ignore[union-attr]
+
+
+def test_several_candidates_only_candidate_zero_is_the_answer() -> None:
+    """``candidateCount: 2``: chunks may carry both candidates, or only the other one."""
+    def cand(index: int, text: str, finish: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": index, "content": {"role": "model", "parts": [{"text": text}]}}
+        return {**out, "finishReason": finish} if finish else out
+
+    chunks, response = run(DRIVER, sse(
+        {"candidates": [cand(0, "Red"), cand(1, "Blue")]},
+        {"candidates": [cand(1, " sky", "STOP")]},
+        {"candidates": [cand(1, ""), cand(0, " rose", "STOP")],
+         "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 6, "totalTokenCount": 10}},
+    ))
+    assert [c.content for c in chunks] == ["Red", "", " rose"]
+    assert [c.finish_reason for c in chunks] == [None, None, "stop"]
+    assert (response.content, response.finish_reason, response.usage.total_tokens) == ("Red rose", "stop", 10)
+    assert chunks[1].raw_chunk["candidates"][0]["index"] == 1  # the other candidate stays in raw_chunk
+

@@ -324,6 +324,25 @@ def test_stream_failed_raises_typed_error() -> None:
     assert info.value.error_type == "rate_limit_exceeded"
 
 
+@pytest.mark.parametrize(("code", "cls", "message"), [
+    ("server_error", ServerError, "openai error 500: server_error: The model failed to generate a response."),
+    ("rate_limit_exceeded", RateLimitError, "openai error 429: rate_limit_exceeded: The model failed to generate a response."),
+    ("invalid_prompt", ServerError, "openai error 500: invalid_prompt: The model failed to generate a response."),
+])
+def test_stream_failed_codes(code: str, cls: type[Exception], message: str) -> None:
+    """The documented ``response.failed`` event: the response object with status ``failed``
+    and its ``error`` {code, message}; the partial text was already delivered."""
+    failed = {"type": "response.failed", "response": {
+        "id": "resp_1", "object": "response", "status": "failed", "output": [], "usage": None,
+        "error": {"code": code, "message": "The model failed to generate a response."}}}
+    delivered = []
+    with pytest.raises(cls) as info:
+        for chunk in driver().iter_chunks(iter_sse([sse(created(), text("par"), text("tial"), failed)]), SPEC):
+            delivered.append(chunk.content)
+    assert (type(info.value), str(info.value)) == (cls, message)
+    assert "".join(delivered) == "partial"
+
+
 def test_stream_failed_without_error_object_is_server_error() -> None:
     with pytest.raises(ServerError):
         run(sse({"type": "response.failed", "response": {"status": "failed", "error": None}}))
