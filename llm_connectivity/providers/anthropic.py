@@ -258,18 +258,10 @@ class AnthropicDriver(ProviderDriver):
                                       name=text_or_none(block.get("name")) or "",
                                       arguments=json.dumps(block.get("input") or {})))
         raw_finish = raw_reason(payload.get("stop_reason"))
-        usage = payload.get("usage")
-        return ChatResponse(
-            content="".join(text),
-            finish_reason=normalize_finish_reason(raw_finish, FINISH_REASONS),
-            raw_finish_reason=raw_finish,
-            usage=usage_or_unknown(usage, anthropic_usage),
-            tool_calls=calls,
-            reasoning="".join(thinking),
-            model=text_or_none(payload.get("model")) or spec.model,
-            provider=self.name,
-            raw=payload,
-        )
+        return ChatResponse(content="".join(text), reasoning="".join(thinking), tool_calls=calls,
+                            finish_reason=normalize_finish_reason(raw_finish, FINISH_REASONS),
+                            raw_finish_reason=raw_finish, usage=usage_or_unknown(payload.get("usage"), anthropic_usage),
+                            model=text_or_none(payload.get("model")) or spec.model, provider=self.name, raw=payload)
 
     # -- streaming ---------------------------------------------------------------------------
     def translate_events(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:

@@ -44,7 +44,7 @@ def compatible_driver(row: CompatibleProvider, api: str | None = None) -> Provid
     from .openai import OpenAIDriver
 
     driver = OpenAIDriver.from_row(row)
-    return driver if api is None else driver.for_api(api)
+    return ProviderDriver.for_api(driver, api)  # the chat flavours: the driver; others: ConfigurationError
 
 
 def _compatible(row: CompatibleProvider) -> Callable[[], ProviderDriver]:

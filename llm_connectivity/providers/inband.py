@@ -135,6 +135,18 @@ def error_from_payload(
                             retry_after=retry_after, body=payload, error_type=kind)
 
 
+def _error_json(text: str | bytes) -> dict[str, Any] | None:
+    """The error object of an error body or frame: its JSON object (the first one of a
+    JSON list, as Gemini sends), None when it is empty or not JSON."""
+    try:
+        payload: Any = json.loads(text) if text else None
+    except ValueError:
+        return None
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        payload = payload[0]
+    return payload if isinstance(payload, dict) else None
+
+
 def error_from_event(event: SSEEvent, provider: str) -> APIStatusError:
     """The typed error of an in-band ``event: error`` frame, the same for every driver.
 
@@ -143,13 +155,8 @@ def error_from_event(event: SSEEvent, provider: str) -> APIStatusError:
     whose message quotes the raw text.
     """
     text = event.data.strip()
-    try:
-        payload: Any = json.loads(text) if text else None
-    except ValueError:
-        payload = None
-    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
-        payload = payload[0]
-    if not isinstance(payload, dict):
+    payload = _error_json(text)
+    if payload is None:
         raw = snippet(text, 200) if text else "an error event without data"
         payload = {"type": "error", "error": {"type": "api_error", "message": raw}}
     return error_from_payload(payload, provider=provider)
@@ -159,12 +166,7 @@ def error_from_response(status_code: int, headers: Mapping[str, str], body: byte
                         provider: str) -> APIStatusError:
     """The typed error for an HTTP error status, from the provider's error body (JSON or
     not; Gemini sometimes wraps the error object in a list)."""
-    try:
-        payload: Any = json.loads(body) if body else None
-    except ValueError:
-        payload = None
-    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
-        payload = payload[0]
-    if not isinstance(payload, dict):
+    payload = _error_json(body)
+    if payload is None:
         payload = {"error": {"message": snippet(body, 300) if body else f"HTTP {status_code}"}}
     return error_from_payload(payload, provider=provider, status_code=status_code, headers=headers)

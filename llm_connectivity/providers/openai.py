@@ -39,11 +39,10 @@ from ..errors import APIStatusError, LLMError, ProtocolError, StreamInterruptedE
 from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, make_chunk
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent
-from .base import ProviderDriver
-from .compatible import CompatibleProvider
+from .compatible import CompatibleProvider, RowDriver
 from .finish import normalize_finish_reason, raw_reason
 from .inband import error_from_event, error_from_payload
-from .wire import as_count, decode_json, join_url, text_or_none, until_broken, usage_or_unknown
+from .wire import decode_json, join_url, reported_usage, text_or_none, until_broken, usage_or_unknown
 
 __all__ = ["FINISH_REASONS", "OpenAIDriver", "openai_usage"]
 
@@ -70,22 +69,10 @@ FINISH_REASONS = {
 
 
 def openai_usage(data: dict[str, Any]) -> Usage:
-    """Translate an OpenAI-style ``usage`` object (or Groq's ``x_groq.usage``)."""
-    prompt = as_count(data.get("prompt_tokens"))
-    completion = as_count(data.get("completion_tokens"))
-    total = data.get("total_tokens")
-    prompt_details = data.get("prompt_tokens_details")
-    completion_details = data.get("completion_tokens_details")
-    cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None
-    reasoning = completion_details.get("reasoning_tokens") if isinstance(completion_details, dict) else None
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=as_count(total) if total is not None else prompt + completion,
-        cached_tokens=as_count(cached or data.get("prompt_cache_hit_tokens")),
-        reasoning_tokens=as_count(reasoning),
-        raw=data,
-    )
+    """Translate an OpenAI-style ``usage`` object (or Groq's ``x_groq.usage``); DeepSeek's
+    ``prompt_cache_hit_tokens`` counts as cached when the details have none."""
+    return reported_usage(data, "prompt_tokens", "completion_tokens", ("prompt_tokens_details", "cached_tokens"),
+                          ("completion_tokens_details", "reasoning_tokens"), "prompt_cache_hit_tokens")
 
 
 def _split_content(content: Any) -> tuple[str, str]:
@@ -153,11 +140,12 @@ def _first_choice(choices: list[Any]) -> dict[str, Any] | None:
     return next((c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None)
 
 
-class OpenAIDriver(ProviderDriver):
+class OpenAIDriver(RowDriver):
     """Chat Completions translator for one vendor, configured by a catalog row.
 
     ``OpenAIDriver("acme", default_base_url=..., api_key_env=(...), ...)`` builds the row
     from keywords; :meth:`from_row` takes a ready :class:`~.compatible.CompatibleProvider`.
+    ``for_api("responses")`` is the Responses driver of the same row.
     """
 
     def __init__(
@@ -172,7 +160,7 @@ class OpenAIDriver(ProviderDriver):
         extra_headers: dict[str, str] | None = None,
         prefix_field: str | None = None,
     ) -> None:
-        self._configure(CompatibleProvider(
+        super().__init__(CompatibleProvider(
             name, default_base_url, tuple(api_key_env), requires_api_key, max_tokens_field, base_url_env,
             prefix_field, tuple((extra_headers or {}).items())))
 
@@ -180,28 +168,8 @@ class OpenAIDriver(ProviderDriver):
     def from_row(cls, row: CompatibleProvider) -> OpenAIDriver:
         """The Chat Completions driver of a catalog row."""
         driver = cls.__new__(cls)
-        driver._configure(row)
+        RowDriver.__init__(driver, row)
         return driver
-
-    def _configure(self, row: CompatibleProvider) -> None:
-        self.row = row
-        self.name = row.name
-        self.default_base_url = row.base_url
-        self.api_key_env = row.key_env
-        self.base_url_env = row.url_env
-        self.requires_api_key = row.requires_key
-
-    def for_api(self, api: str | None) -> ProviderDriver:
-        """The driver for API flavour ``api``: ``"responses"`` is OpenAI's Responses API,
-        built from the same row."""
-        if api == "responses":
-            from .catalog import compatible_driver  # lazy: the catalog imports the drivers
-
-            return compatible_driver(self.row, api)
-        return super().for_api(api)
-
-    def __repr__(self) -> str:
-        return f"OpenAIDriver({self.name!r}, default_base_url={self.default_base_url!r})"
 
     def continuation_messages(self, messages: list[Message], partial: str) -> list[Message] | None:
         """Only vendors with an assistant-prefix flag (Mistral's ``prefix``) can continue."""

@@ -39,13 +39,12 @@ from ..errors import StreamInterruptedError
 from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, make_chunk
 from ..request import HTTPRequest, RequestSpec
 from ..sse import SSEEvent
-from .base import ProviderDriver
-from .compatible import CompatibleProvider
+from .compatible import RowDriver
 from .finish import normalize_finish_reason, raw_reason
 from .inband import error_from_event, error_from_payload
 from .openai_responses_request import build_body as _build_body
 from .openai_responses_request import responses_url
-from .wire import as_count, decode_json, hashable, member_list, text_or_none, usage_or_unknown
+from .wire import decode_json, hashable, member_list, reported_usage, text_or_none, usage_or_unknown
 
 __all__ = ["FINISH_REASONS", "INCOMPLETE_REASONS", "OpenAIResponsesDriver", "responses_usage"]
 
@@ -60,16 +59,8 @@ _ERROR_KEYS = ("code", "message", "param", "type")  # the event's own type "erro
 
 def responses_usage(data: dict[str, Any]) -> Usage:
     """Translate a Responses ``usage`` object (input/output tokens and their details)."""
-    prompt = as_count(data.get("input_tokens"))
-    completion = as_count(data.get("output_tokens"))
-    total = data.get("total_tokens")
-    input_details = data.get("input_tokens_details")
-    output_details = data.get("output_tokens_details")
-    cached = input_details.get("cached_tokens") if isinstance(input_details, dict) else 0
-    reasoning = output_details.get("reasoning_tokens") if isinstance(output_details, dict) else 0
-    return Usage(prompt_tokens=prompt, completion_tokens=completion,
-                 total_tokens=as_count(total) if total is not None else prompt + completion,
-                 cached_tokens=as_count(cached), reasoning_tokens=as_count(reasoning), raw=data)
+    return reported_usage(data, "input_tokens", "output_tokens", ("input_tokens_details", "cached_tokens"),
+                          ("output_tokens_details", "reasoning_tokens"))
 
 
 def _finish(status: str | None, details: Any, has_calls: bool) -> str | None:
@@ -92,27 +83,11 @@ def _error_payload(err: Any, fallback: str) -> dict[str, Any]:
     return {"error": inner or {"message": fallback}}
 
 
-class OpenAIResponsesDriver(ProviderDriver):
-    """Responses API translator for one vendor, configured by its catalog row."""
+class OpenAIResponsesDriver(RowDriver):
+    """Responses API translator for one vendor, configured by its catalog row;
+    ``for_api("chat")`` (or ``None``) is the Chat Completions driver of the same row."""
 
-    def __init__(self, row: CompatibleProvider) -> None:
-        self.row = row
-        self.name = row.name
-        self.default_base_url = row.base_url
-        self.api_key_env = row.key_env
-        self.base_url_env = row.url_env
-        self.requires_api_key = row.requires_key
-
-    def __repr__(self) -> str:
-        return f"OpenAIResponsesDriver({self.name!r}, default_base_url={self.default_base_url!r})"
-
-    def for_api(self, api: str | None) -> ProviderDriver:
-        """``"responses"`` is this driver; the chat flavours give the row's Chat Completions driver."""
-        if api == "responses":
-            return self
-        from .catalog import compatible_driver  # lazy: the catalog imports the drivers
-
-        return compatible_driver(self.row, api)
+    api = "responses"
 
     # -- request ---------------------------------------------------------------------------
     def build_body(self, spec: RequestSpec) -> dict[str, Any]:
@@ -137,18 +112,12 @@ class OpenAIResponsesDriver(ProviderDriver):
         for item in member_list(payload, "output", self.name, "a response"):
             _collect(item, text, reasoning, calls, self.name)
         status = raw_reason(payload.get("status"))
-        usage = payload.get("usage")
-        return ChatResponse(
-            content="".join(text),
-            finish_reason=_finish(status, payload.get("incomplete_details"), bool(calls)),
-            raw_finish_reason=status,
-            usage=usage_or_unknown(usage, responses_usage),
-            tool_calls=calls,
-            reasoning="".join(reasoning),
-            model=text_or_none(payload.get("model")) or spec.model,
-            provider=self.name,
-            raw=payload,
-        )
+        finish = _finish(status, payload.get("incomplete_details"), bool(calls))
+        usage = usage_or_unknown(payload.get("usage"), responses_usage)
+        model = text_or_none(payload.get("model")) or spec.model
+        return ChatResponse(content="".join(text), finish_reason=finish, raw_finish_reason=status, usage=usage,
+                            tool_calls=calls, reasoning="".join(reasoning), model=model, provider=self.name,
+                            raw=payload)
 
     # -- streaming ---------------------------------------------------------------------------
     def translate_events(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:

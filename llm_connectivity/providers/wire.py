@@ -25,6 +25,7 @@ __all__ = [
     "join_url",
     "member",
     "member_list",
+    "reported_usage",
     "split_query",
     "text_or_none",
     "until_broken",
@@ -75,6 +76,26 @@ def as_count(value: Any) -> int:
 def usage_or_unknown(data: Any, translate: Callable[[dict[str, Any]], Usage]) -> Usage:
     """``translate(data)`` for a usage object, else :data:`UNKNOWN_USAGE`."""
     return translate(data) if isinstance(data, dict) else UNKNOWN_USAGE
+
+
+def reported_usage(data: dict[str, Any], prompt: str, completion: str, cached: tuple[str, str],
+                   reasoning: tuple[str, str], cached_fallback: str = "") -> Usage:
+    """A provider's usage object as a Usage, for the OpenAI-style shapes: ``prompt`` /
+    ``completion`` count fields, ``total_tokens`` (else their sum), and the cached and
+    reasoning counts inside detail objects, given as ``(container, field)`` pairs
+    (``cached_fallback``: a top-level field read when the detail is missing)."""
+    prompt_count = as_count(data.get(prompt))
+    completion_count = as_count(data.get(completion))
+    total = data.get("total_tokens")
+    cached_count = _detail(data, cached) or (data.get(cached_fallback) if cached_fallback else None)
+    return Usage(prompt_tokens=prompt_count, completion_tokens=completion_count,
+                 total_tokens=as_count(total) if total is not None else prompt_count + completion_count,
+                 cached_tokens=as_count(cached_count), reasoning_tokens=as_count(_detail(data, reasoning)), raw=data)
+
+
+def _detail(data: dict[str, Any], where: tuple[str, str]) -> Any:
+    container = data.get(where[0])
+    return container.get(where[1]) if isinstance(container, dict) else None
 
 
 def text_or_none(value: Any) -> str | None:

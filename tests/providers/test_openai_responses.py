@@ -147,7 +147,8 @@ def body_of(params: dict[str, Any] | None = None, messages: list[dict[str, Any]]
             stream: bool = True) -> dict[str, Any]:
     spec = RequestSpec("gpt-test", messages or [{"role": "user", "content": "hi"}], params or {},
                        stream=stream, api_key="sk-x", base_url="https://api.example.com/v1/")
-    row = CompatibleProvider("openai", "https://api.openai.com/v1", ("OPENAI_API_KEY",), extra_headers=(("X-Extra", "1"),))
+    row = CompatibleProvider("openai", "https://api.openai.com/v1", ("OPENAI_API_KEY",),
+                             extra_headers=(("X-Extra", "1"),))
     req = OpenAIResponsesDriver(row).build_request(spec)
     assert req.method == "POST" and req.url == "https://api.example.com/v1/responses"
     assert req.headers["Authorization"] == "Bearer sk-x" and req.headers["X-Extra"] == "1"
@@ -326,7 +327,8 @@ def test_stream_failed_raises_typed_error() -> None:
 
 @pytest.mark.parametrize(("code", "cls", "message"), [
     ("server_error", ServerError, "openai error 500: server_error: The model failed to generate a response."),
-    ("rate_limit_exceeded", RateLimitError, "openai error 429: rate_limit_exceeded: The model failed to generate a response."),
+    ("rate_limit_exceeded", RateLimitError,
+     "openai error 429: rate_limit_exceeded: The model failed to generate a response."),
     ("invalid_prompt", ServerError, "openai error 500: invalid_prompt: The model failed to generate a response."),
 ])
 def test_stream_failed_codes(code: str, cls: type[Exception], message: str) -> None:
