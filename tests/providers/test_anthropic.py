@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fixture_support import Fixture, check_response, load_fixtures, split_randomly
+from fixture_support import Fixture, check_response, fold, load_fixtures, split_randomly
 from llm_connectivity.aggregate import ResponseAccumulator
 from llm_connectivity.errors import (
     BadRequestError,
@@ -23,7 +23,7 @@ from llm_connectivity.errors import (
 from llm_connectivity.models import StreamChunk
 from llm_connectivity.providers.anthropic import AnthropicDriver, anthropic_usage
 from llm_connectivity.request import RequestSpec
-from llm_connectivity.sse import SSEEvent, iter_sse
+from llm_connectivity.sse import SSEEvent
 
 DRIVER = AnthropicDriver()
 SPEC = RequestSpec(model="claude-test", messages=[{"role": "user", "content": "hi"}])
@@ -39,15 +39,7 @@ def _pieces(body: bytes, split: str) -> Iterable[bytes]:
 
 
 def _fold(pieces: Iterable[bytes]) -> tuple[ResponseAccumulator, list[StreamChunk], LLMError | None]:
-    acc = ResponseAccumulator(provider="anthropic")
-    chunks: list[StreamChunk] = []
-    try:
-        for chunk in DRIVER.iter_chunks(iter_sse(pieces), SPEC):
-            chunks.append(chunk)
-            acc.add(chunk)
-    except LLMError as exc:
-        return acc, chunks, exc
-    return acc, chunks, None
+    return fold(DRIVER, pieces, SPEC)
 
 
 def _sse(*events: dict[str, Any], name: str | None = None) -> bytes:

@@ -12,22 +12,14 @@ from typing import Any
 
 import pytest
 
+from fixture_support import WIRE_DRIVERS
 from llm_connectivity.errors import LLMError
 from llm_connectivity.models import StreamChunk
-from llm_connectivity.providers.anthropic import AnthropicDriver
-from llm_connectivity.providers.base import ProviderDriver
-from llm_connectivity.providers.catalog import OPENAI_COMPATIBLE, compatible_driver
-from llm_connectivity.providers.gemini import GeminiDriver
 from llm_connectivity.request import RequestSpec
 from llm_connectivity.sse import SSEEvent
 
 SPEC = RequestSpec("m", [{"role": "user", "content": "hi"}])
-DRIVERS: dict[str, Callable[[], ProviderDriver]] = {
-    "openai": lambda: compatible_driver(OPENAI_COMPATIBLE[0]),
-    "anthropic": AnthropicDriver,
-    "gemini": GeminiDriver,
-    "responses": lambda: compatible_driver(OPENAI_COMPATIBLE[0], "responses"),
-}
+DRIVERS = WIRE_DRIVERS
 STREAMS: dict[str, list[dict[str, Any]]] = {
     "openai": [
         {"id": "c", "model": "gpt", "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"},

@@ -19,6 +19,7 @@ from llm_connectivity.errors import (
     StreamInterruptedError,
 )
 from llm_connectivity.providers.gemini import GeminiDriver, JSONArrayDecoder
+from llm_connectivity.models import StreamChunk
 from llm_connectivity.request import RequestSpec
 from llm_connectivity.sse import SSEEvent
 

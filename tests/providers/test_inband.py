@@ -5,10 +5,10 @@ request id read from headers in any casing. No network."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
+from fixture_support import WIRE_DRIVERS
 from llm_connectivity.errors import (
     APIStatusError,
     BadRequestError,
@@ -16,21 +16,12 @@ from llm_connectivity.errors import (
     RateLimitError,
     ServerError,
 )
-from llm_connectivity.providers.anthropic import AnthropicDriver
-from llm_connectivity.providers.base import ProviderDriver
-from llm_connectivity.providers.catalog import OPENAI_COMPATIBLE, compatible_driver
-from llm_connectivity.providers.gemini import GeminiDriver
 from llm_connectivity.providers.inband import error_from_event, error_from_payload, error_from_response
 from llm_connectivity.request import RequestSpec
 from llm_connectivity.sse import SSEEvent
 
 SPEC = RequestSpec("m", [{"role": "user", "content": "hi"}])
-DRIVERS: dict[str, Callable[[], ProviderDriver]] = {
-    "openai": lambda: compatible_driver(OPENAI_COMPATIBLE[0]),
-    "anthropic": AnthropicDriver,
-    "gemini": GeminiDriver,
-    "responses": lambda: compatible_driver(OPENAI_COMPATIBLE[0], "responses"),
-}
+DRIVERS = WIRE_DRIVERS
 RATE_LIMIT = {"error": {"type": "tokens", "code": "rate_limit_exceeded", "message": "Rate limit reached"}}
 
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import pytest
 
-from fixture_support import Fixture, check_response, load_fixtures, split_randomly
-from llm_connectivity.aggregate import ResponseAccumulator
+from fixture_support import Fixture, check_response, fold, load_fixtures, split_randomly
 from llm_connectivity.errors import (
     APIStatusError,
     BadRequestError,
@@ -26,7 +25,7 @@ from llm_connectivity.providers.catalog import OPENAI_COMPATIBLE, CompatibleProv
 from llm_connectivity.providers.openai import OpenAIDriver
 from llm_connectivity.providers.openai_responses import OpenAIResponsesDriver
 from llm_connectivity.request import RequestSpec
-from llm_connectivity.sse import SSEEvent, iter_sse
+from llm_connectivity.sse import SSEEvent
 
 ROWS = {row.name: row for row in OPENAI_COMPATIBLE}
 DRIVER = compatible_driver(ROWS["openai"])
@@ -50,18 +49,6 @@ def delta(content: Any = None, finish: Any = None, **extra: Any) -> dict[str, An
     return {"choices": [{"index": 0, "delta": d, "finish_reason": finish}], **extra}
 
 
-def fold(pieces: Iterable[bytes], driver: Any) -> tuple[ResponseAccumulator, list[StreamChunk], LLMError | None]:
-    acc = ResponseAccumulator(provider=driver.name)
-    got: list[StreamChunk] = []
-    try:
-        for chunk in driver.iter_chunks(iter_sse(pieces), SPEC):
-            got.append(chunk)
-            acc.add(chunk)
-    except LLMError as exc:
-        return acc, got, exc
-    return acc, got, None
-
-
 # -- recorded streams ------------------------------------------------------------------------------
 @pytest.mark.parametrize("split", [1, 2, 3, 0])
 @pytest.mark.parametrize("fx", FIXTURES, ids=lambda fx: fx.id)
@@ -69,7 +56,7 @@ def test_recorded_stream(fx: Fixture, split: int) -> None:
     driver = compatible_driver(ROWS[_PROVIDER.get(fx.provider, fx.provider)])
     pieces: Iterable[bytes] = split_randomly(fx.body, split) if split else (fx.body[i:i + 1]
                                                                             for i in range(len(fx.body)))
-    acc, got, error = fold(pieces, driver)
+    acc, got, error = fold(driver, pieces, SPEC)
     expected_error = _ERRORS.get(fx.id)
     if expected_error is not None:
         assert type(error) is expected_error
