@@ -1,14 +1,16 @@
 """Record types between the client, the drivers and the transport.
 
 :class:`RequestSpec` is what the client asks a driver to send (provider-neutral);
-:class:`HTTPRequest` is what the driver hands to the transport (wire-ready). A leaf module.
+:class:`HTTPRequest` is what the driver hands to the transport (wire-ready); its repr
+shows the URL through :func:`~llm_connectivity.security.redact_url`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from .security import redact_url
 
 __all__ = ["HTTPRequest", "Message", "RequestSpec"]
 
@@ -45,13 +47,4 @@ class HTTPRequest:
     stream: bool = True
 
     def __repr__(self) -> str:
-        return f"HTTPRequest({self.method} {_without_userinfo(self.url)}, {len(self.body)} bytes)"
-
-
-def _without_userinfo(url: str) -> str:
-    """``url`` with its userinfo (``user:password@``) shown as ``***@`` (for reprs).
-    (To be replaced by the package's one URL-redaction helper once it exists.)"""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+        return f"HTTPRequest({self.method} {redact_url(self.url)}, {len(self.body)} bytes)"

@@ -178,7 +178,7 @@ def test_streaming_hot_paths_use_make_chunk(monkeypatch: pytest.MonkeyPatch, nam
 
 
 @pytest.mark.parametrize(("url", "shown"), [
-    ("http://user:s3cret-pass@gw.example:8080/v1?a=1", "http://***@gw.example:8080/v1?a=1"),
+    ("http://user:s3cret-pass@gw.example:8080/v1?a=1", "http://user:***@gw.example:8080/v1?a=1"),
     ("https://gw.example/v1", "https://gw.example/v1"),
     ("https://tok3n@gw.example/v1", "https://***@gw.example/v1"),
 ])
