@@ -17,6 +17,7 @@ from llm_connectivity.errors import LLMError
 from llm_connectivity.models import StreamChunk
 from llm_connectivity.request import RequestSpec
 from llm_connectivity.sse import SSEEvent
+from llm_connectivity.testing import Reply
 
 SPEC = RequestSpec("m", [{"role": "user", "content": "hi"}])
 DRIVERS = WIRE_DRIVERS
@@ -187,3 +188,29 @@ def test_http_request_repr_hides_url_userinfo_and_headers(url: str, shown: str) 
 
     request = HTTPRequest("POST", url, {"Authorization": "Bearer sk-secret-123"}, b"{}")
     assert repr(request) == f"HTTPRequest(POST {shown}, 2 bytes)"
+
+
+def test_a_bug_in_a_driver_raises_unchanged() -> None:
+    """Valid data never makes a driver raise AttributeError & co (the tests above); when a
+    driver has a bug, it surfaces as itself, not as "the provider sent data of an
+    unexpected shape"."""
+    from llm_connectivity import LLMClient, register_provider
+    from llm_connectivity.providers.openai import OpenAIDriver
+    from llm_connectivity.testing import FakeLLMServer
+
+    class BuggyDriver(OpenAIDriver):
+        def translate_events(self, events: Any, spec: RequestSpec) -> Iterator[StreamChunk]:
+            chunks = super().translate_events(events, spec)
+            yield next(chunks)
+            raise AttributeError("'NoneType' object has no attribute 'get'")
+
+    with FakeLLMServer() as server:
+        register_provider("buggy-ut", BuggyDriver("buggy-ut", default_base_url=server.base_url, api_key_env=(),
+                                                  base_url_env=None, requires_api_key=False), replace=True)
+        server.add_reply(Reply(chunks=["Hello", " world"]))
+        received = []
+        with LLMClient("buggy-ut/m") as client, client.chat_stream("hi") as stream:
+            with pytest.raises(AttributeError, match="'NoneType' object has no attribute 'get'"):
+                for chunk in stream:
+                    received.append(chunk)
+        assert len(received) == 1
