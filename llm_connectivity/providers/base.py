@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from ..errors import APIStatusError, ConfigurationError, ProtocolError, StreamInterruptedError, error_for_status, snippet
+from ..errors import APIStatusError, ConfigurationError, LLMError, ProtocolError, StreamInterruptedError, error_for_status, snippet
 from ..models import ChatResponse, StreamChunk, Usage
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent, iter_sse
@@ -266,6 +266,13 @@ class ProviderDriver:
     def continuation_messages(self, messages: list[Message], partial: str) -> list[Message] | None:
         """Messages that make the model continue ``partial`` (an assistant prefill), or
         ``None`` when this provider cannot continue a partial answer."""
+        return None
+
+    def recover_params(self, spec: RequestSpec, error: LLMError) -> dict[str, Any] | None:
+        """Parameter overrides that make the request ``spec`` acceptable after the server
+        refused it with ``error`` (e.g. ``{"stream_options": None}``), or None. The engine
+        retries once with them at once (not counted as an attempt, ``spec`` is never
+        mutated) and remembers them for later calls to the same base URL."""
         return None
 
     def build_request(self, spec: RequestSpec) -> HTTPRequest:
