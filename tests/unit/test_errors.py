@@ -97,8 +97,10 @@ def test_status_error_is_retryable(status: int, retryable: bool) -> None:
     (ConnectError, True),
     (errors.TimeoutError, True),
     (ConnectTimeoutError, True),
-    (ReadTimeoutError, True),
-    (ContentIdleTimeoutError, True),
+    (ReadTimeoutError, False),  # the server has the request and may be working (and billing)
+    (ContentIdleTimeoutError, False),
+    (errors.TotalTimeoutError, False),
+    (errors.TLSCertificateError, False),
     (StreamInterruptedError, True),
 ])
 def test_is_retryable_per_class(cls: type[LLMError], retryable: bool) -> None:
