@@ -228,15 +228,15 @@ class LLMClient:
               params: dict[str, Any], *, stream: bool, stages: Iterable[Stage] = (),
               observers: Iterable[Observer] = ()) -> Call:
         target = self.target if isinstance(model, Unset) else self._resolve(model)
-        merged = {**self.default_params, **params}
+        # what the server asked for on an earlier call wins over the client's defaults,
+        # not over this call's own arguments
+        merged = {**self.default_params, **self._engine.remembered_params(target.base_url), **params}
         merged = {k: v for k, v in merged.items() if v is not None or k == "stream_options"}
         misplaced = _CLIENT_ONLY & params.keys()
         if misplaced:
             raise InvalidRequestError(
                 f"{', '.join(sorted(misplaced))} belong to LLMClient(...), not to a call; create a client "
                 "for another key or endpoint")
-        for name, value in self._engine.remembered_params(target.base_url).items():
-            merged.setdefault(name, value)  # what the server asked for on an earlier call
         validate_params(merged)
         spec = RequestSpec(target.model, normalize_messages(messages), merged, stream,
                            target.api_key, target.base_url, self.api)

@@ -315,7 +315,7 @@ class Engine:
     def _ended_after_finish(self, exc: LLMError, acc: ResponseAccumulator, deadline: Deadline) -> bool:
         """The finish reason arrived but the terminal event did not follow within the
         grace: the answer is whole, so the stream completes (``terminal_event`` False)."""
-        if not (isinstance(exc, ReadTimeoutError) and deadline.fired == "terminal_grace"
+        if not (isinstance(exc, ReadTimeoutError) and deadline.grace_at is not None
                 and acc.finish_reason is not None):
             return False
         acc.terminal_event = False
