@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 
 __all__ = ["LLMClient"]
 
+_STREAM_KEYWORD = {
+    False: "chat() does not take stream=; use client.chat_stream(...) to stream "
+           "(or client.stream(...) for plain text pieces)",
+    True: "chat_stream() always streams: drop stream=, or call client.chat(...) for a whole response",
+}
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # Per-call keyword arguments that configure the client, not the request body.
 _CLIENT_ONLY = frozenset({"api_key", "base_url", "api", "session", "streaming_options", "max_concurrency",
@@ -134,9 +139,6 @@ class LLMClient:
 
         ``stages`` / ``observers`` are added after the client's for this call only.
         """
-        if "stream" in params:
-            raise InvalidRequestError("chat() does not take stream=; use client.chat_stream(...) to stream "
-                                      "(or client.stream(...) for plain text pieces)")
         call = self._call(messages, model, timeout, max_retries, params, stream=False,
                           stages=stages, observers=observers)
         return self._engine.chat(call, self._deadline(call))
@@ -149,9 +151,6 @@ class LLMClient:
         Nothing is sent until the first ``next()``; validation errors raise here.
         ``stages`` / ``observers`` are added after the client's for this call only.
         """
-        if "stream" in params:
-            raise InvalidRequestError("chat_stream() always streams: drop stream=, or call client.chat(...) "
-                                      "for a whole response")
         call = self._call(messages, model, timeout, max_retries, params, stream=True,
                           stages=stages, observers=observers)
         acc = ResponseAccumulator(model=call.spec.model, provider=call.target.provider,
@@ -227,6 +226,8 @@ class LLMClient:
     def _call(self, messages: Any, model: str | Unset, timeout: Any, max_retries: Any,
               params: dict[str, Any], *, stream: bool, stages: Iterable[Stage] = (),
               observers: Iterable[Observer] = ()) -> Call:
+        if "stream" in params:
+            raise InvalidRequestError(_STREAM_KEYWORD[stream])
         target = self.target if isinstance(model, Unset) else self._resolve(model)
         # what the server asked for on an earlier call wins over the client's defaults,
         # not over this call's own arguments

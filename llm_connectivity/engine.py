@@ -217,6 +217,18 @@ class Engine:
                     ", ".join(f"{k}={v!r}" for k, v in overrides.items()))
         return dataclasses.replace(call, spec=dataclasses.replace(call.spec, params=params))
 
+    def _again(self, call: Call, exc: LLMError, attempt: int, recovered: bool, deadline: Deadline,
+               handle: StreamHandle | None, run: CallRun) -> tuple[Call, int, bool] | None:
+        """After a failed attempt: ``(call, attempt, recovered)`` to send next (the driver's
+        parameter recovery, once and at once, not counted; else a policy retry after its
+        wait), or None to give up."""
+        retry_call = None if recovered else self.recover(call, exc)
+        if retry_call is not None:
+            return retry_call, attempt - 1, True
+        if self.may_retry(call, exc, attempt, deadline, handle, run):
+            return call, attempt, recovered
+        return None
+
     def _run(self, call: Call, acc: ResponseAccumulator | None) -> CallRun:
         return CallRun(provider=call.target.provider, model=call.spec.model, spec=call.spec, accumulator=acc,
                        stages=call.stages, observers=call.observers, clock=self.clock.monotonic)
@@ -244,13 +256,10 @@ class Engine:
                            request_id=request_id_from(response.headers))
                 return result
             except LLMError as exc:
-                if not run.failed:
-                    retry_call = None if recovered else self.recover(call, exc)
-                    if retry_call is not None:
-                        call, recovered, attempt = retry_call, True, attempt - 1
-                        continue
-                    if self.may_retry(call, exc, attempt, deadline, None, run):
-                        continue
+                again = None if run.failed else self._again(call, exc, attempt, recovered, deadline, None, run)
+                if again is not None:
+                    call, attempt, recovered = again
+                    continue
                 error = scrub_error(exc, call.target.api_key)
                 run.notify_error(error)
                 raise error from exc.__cause__
@@ -284,13 +293,12 @@ class Engine:
                 if not run.failed and not handle.aborted and self._ended_after_finish(exc, acc, deadline):
                     pass  # complete below, after the connection is closed
                 else:
+                    again = None
                     if not run.failed and not handle.aborted and not acc.has_output:
-                        retry_call = None if recovered else self.recover(call, exc)
-                        if retry_call is not None:
-                            call, recovered, attempt = retry_call, True, attempt - 1
-                            continue
-                        if self.may_retry(call, exc, attempt, deadline, handle, run):
-                            continue
+                        again = self._again(call, exc, attempt, recovered, deadline, handle, run)
+                    if again is not None:
+                        call, attempt, recovered = again
+                        continue
                     resumed = None
                     if not run.failed and not handle.aborted:
                         resumed = continuation_call(original, exc, acc, reconnects, deadline, self.pause, handle)
@@ -338,7 +346,9 @@ class Engine:
         timed = mark is not None  # give the consumer's time back to the idle and grace limits
         finished = False
         now = deadline.now
-        fns = run.chunk_fns
+        count, add = run.builtin  # token counting, then the accumulator
+        user = run.user
+        apply = run.apply
         context = run.context
         aborted = handle._event.is_set
         try:
@@ -350,12 +360,9 @@ class Engine:
                 if chunk.finish_reason is not None or (finished and chunk.usage is not None):
                     deadline.start_grace()  # the terminal event is due now
                     finished = timed = True
-                try:
-                    for fn in fns:
-                        chunk = fn(chunk, context)
-                except BaseException:
-                    run.failed = True
-                    raise
+                chunk = add(count(chunk, context), context)
+                if user:
+                    chunk = apply(chunk, user)
                 if timed:
                     paused = now()
                     yield chunk

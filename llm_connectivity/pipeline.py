@@ -154,11 +154,12 @@ def _overrides(stage: Stage, name: str) -> bool:
 class CallRun:
     """The pipeline of one call: its context, its chunk functions and its observers.
 
-    ``builtin`` and ``user`` are the chunk functions the engine applies in turn
-    (:meth:`apply`); the final ``is_complete`` chunk goes through ``user`` only.
+    ``builtin`` (token counting, and the accumulator when streaming) and ``user`` (the
+    stages' ``on_chunk``, then the observers' chunk notices) are the chunk functions the
+    engine applies in turn; the final ``is_complete`` chunk goes through ``user`` only.
     """
 
-    __slots__ = ("context", "builtin", "user", "chunk_fns", "stages", "observers", "failed", "clock")
+    __slots__ = ("context", "builtin", "user", "stages", "observers", "failed", "clock")
 
     def __init__(self, *, provider: str, model: str, spec: RequestSpec, accumulator: ResponseAccumulator | None,
                  stages: Sequence[Stage], observers: Sequence[Observer], clock: Callable[[], float]) -> None:
@@ -174,7 +175,6 @@ class CallRun:
         self.user: list[ChunkFn] = [s.on_chunk for s in self.stages if _overrides(s, "on_chunk")]
         if self.observers:
             self.user.append(self._notify_chunk)
-        self.chunk_fns = self.builtin + self.user
 
     @property
     def info(self) -> CallInfo:

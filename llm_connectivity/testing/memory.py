@@ -206,15 +206,12 @@ class _MemoryHTTPResponse:
 
     def read_body(self, deadline: Deadline, limit: int = 1 << 20) -> bytes:
         """The whole body (capped at ``limit`` bytes)."""
-        parts: list[bytes] = []
-        size = 0
-        for piece in self.iter_bytes(deadline):
-            parts.append(piece)
-            size += len(piece)
-            if size >= limit:
-                break
+        body = bytearray()
+        pieces = self.iter_bytes(deadline)
+        while len(body) < limit and (piece := next(pieces, b"")):
+            body += piece
         self.close()
-        return b"".join(parts)[:limit]
+        return bytes(body[:limit])
 
     def drain(self, deadline: Deadline | None = None) -> None:
         """Mark the response fully read (the connection would go back to the pool)."""
