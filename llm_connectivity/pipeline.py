@@ -59,9 +59,11 @@ class CallInfo:
     started: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Notice:
-    """One lifecycle step of a call, sent to every observer.
+    """One lifecycle step of a call, sent to every observer (treat it as read-only: the
+    same notice reaches every observer; it is not frozen because building a frozen
+    dataclass costs five times as much on the per-chunk path).
 
     ``kind`` and the fields it fills:
 
@@ -142,7 +144,17 @@ class TokenCounting(Stage):
         return chunk
 
 
-_TOKEN_COUNTING = TokenCounting()
+def _token_counting(counter: TokenCounter) -> Callable[[StreamChunk, StreamContext], StreamChunk]:
+    """:class:`TokenCounting` for one call, with the counter bound (the per-chunk path)."""
+    count = counter.count
+
+    def on_chunk(chunk: StreamChunk, context: StreamContext) -> StreamChunk:
+        text = chunk.content
+        _set_token_count(chunk, count(text) if text else 0)
+        return chunk
+
+    return on_chunk
+
 
 ChunkFn = Callable[[StreamChunk, StreamContext], StreamChunk]
 
@@ -169,7 +181,7 @@ class CallRun:
         self.stages = tuple(stages)
         self.observers = tuple(observers)
         self.failed = False  # a stage or observer raised: never retried
-        self.builtin: list[ChunkFn] = [_TOKEN_COUNTING.on_chunk]
+        self.builtin: list[ChunkFn] = [_token_counting(self.context.counter)]
         if accumulator is not None:
             self.builtin.append(accumulator.on_chunk)
         self.user: list[ChunkFn] = [s.on_chunk for s in self.stages if _overrides(s, "on_chunk")]
@@ -210,9 +222,16 @@ class CallRun:
                 logger.exception("observer %r raised while handling the error notice", observer)
 
     def _notify_chunk(self, chunk: StreamChunk, context: StreamContext) -> StreamChunk:
-        self.notify("chunk", chunk=chunk)
+        notices = [Notice("chunk", context.info, chunk)]
         if chunk.usage is not None and not chunk.is_complete:
-            self.notify("usage", usage=chunk.usage, chunk=chunk)
+            notices.append(Notice("usage", context.info, chunk, chunk.usage))
+        try:
+            for notice in notices:
+                for observer in self.observers:
+                    observer(notice)
+        except BaseException:
+            self.failed = True
+            raise
         return chunk
 
     def apply(self, chunk: StreamChunk, fns: Sequence[ChunkFn]) -> StreamChunk:
