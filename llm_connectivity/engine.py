@@ -139,10 +139,6 @@ class Engine:
         ``{"stream_options": None}``); the client applies them to later calls."""
         return self._recovered.get(base_url, {})
 
-    def rejects_stream_options(self, base_url: str) -> bool:
-        """True once ``base_url`` answered that it does not accept ``stream_options``."""
-        return "stream_options" in self.remembered_params(base_url)
-
     # -- one exchange -------------------------------------------------------------------------
     def send(self, call: Call, deadline: Deadline, handle: StreamHandle | None = None) -> HTTPResponse:
         """Send once; return a 2xx response or raise the typed error for the status."""
@@ -317,7 +313,12 @@ class Engine:
                 if response is not None:
                     handle.remove_callback(response.abort)
                     response.close()
-            yield self._final_chunk(run, acc, None)
+            try:  # the answer was whole: complete it (stages may still refuse it)
+                yield self._final_chunk(run, acc, None)
+            except LLMError as exc:
+                error = self._final_error(exc, call, acc, None)
+                run.notify_error(error)
+                raise error from exc.__cause__
             return
 
     def _ended_after_finish(self, exc: LLMError, acc: ResponseAccumulator, deadline: Deadline) -> bool:
