@@ -90,7 +90,7 @@ class Deadline:
             self.grace_at += seconds
 
     def start_grace(self) -> None:
-        """The finish reason (or the usage after it) arrived: the terminal event is due
+        """The finish reason (or an event after it) arrived: the terminal event is due
         within ``min(read_timeout, TERMINAL_GRACE)`` seconds."""
         grace = TERMINAL_GRACE if self.read_timeout is None else min(self.read_timeout, TERMINAL_GRACE)
         self.grace_at = self.now() + grace

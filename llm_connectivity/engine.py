@@ -358,8 +358,8 @@ class Engine:
                     handle.check(provider)
                 if mark is not None and (chunk.content or chunk.reasoning or chunk.tool_calls):
                     mark()
-                if chunk.finish_reason is not None or (finished and chunk.usage is not None):
-                    deadline.start_grace()  # the terminal event is due now
+                if finished or chunk.finish_reason is not None:
+                    deadline.start_grace()  # the terminal event is due within the grace of the last event
                     finished = timed = True
                 chunk = add(count(chunk, context), context)
                 if user:

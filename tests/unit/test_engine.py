@@ -95,6 +95,23 @@ def test_a_missing_terminal_event_after_the_finish_reason_completes_the_stream(r
     assert transport.open_responses == 0
 
 
+def test_events_after_the_finish_reason_restart_the_grace() -> None:
+    """Several choices: one finishes, another still streams (1.5 s apart, 4.5 s in all,
+    longer than the 2 s grace): the server is not withholding anything, nothing is cut."""
+    def choice(i: int, text: str = "", finish: str | None = None) -> bytes:
+        delta = {"content": text} if text else {}
+        obj = {"choices": [{"index": i, "delta": delta, "finish_reason": finish}]}
+        return f"data: {json.dumps(obj)}\n\n".encode()
+
+    clock = FakeClock(start=0.0)
+    body = [choice(0, "A"), choice(0, finish="stop"), choice(1, "B"), choice(1, "C"), choice(1, finish="stop"), DONE]
+    client, _ = make_client(MemoryResponse(body=body, delays=[0, 0, 1.5, 1.5, 1.5, 0]), clock=clock,
+                            timeout={"read_timeout": 10.0})
+    stream = client.chat_stream("hi", n=2)
+    assert "".join(c.content for c in stream) == "A"  # the driver keeps the first choice
+    assert stream.terminal_event is True and clock.monotonic() == pytest.approx(4.5)
+
+
 def test_content_idle_counts_only_time_waiting_on_the_network() -> None:
     clock = FakeClock()
     body = [event("a"), event("b"), event("c"), event(finish="stop"), DONE]
