@@ -26,8 +26,8 @@ from .errors import (
     LLMError,
     NetworkError,
     ProtocolError,
-    ReadTimeoutError,
     StreamInterruptedError,
+    TimeoutError,
     request_id_from,
 )
 from .models import ChatResponse, StreamChunk
@@ -275,6 +275,7 @@ class Engine:
         while True:
             attempt += 1
             deadline.mark_content()  # each attempt gets the whole content-idle allowance
+            deadline.grace_at = None
             response: HTTPResponse | None = None
             try:
                 handle.check(provider)
@@ -323,8 +324,9 @@ class Engine:
 
     def _ended_after_finish(self, exc: LLMError, acc: ResponseAccumulator, deadline: Deadline) -> bool:
         """The finish reason arrived but the terminal event did not follow within the
-        grace: the answer is whole, so the stream completes (``terminal_event`` False)."""
-        if not (isinstance(exc, ReadTimeoutError) and deadline.grace_at is not None
+        grace (or any other time limit fired first): the answer is whole, so the stream
+        completes (``terminal_event`` False)."""
+        if not (isinstance(exc, TimeoutError) and deadline.grace_at is not None
                 and acc.finish_reason is not None):
             return False
         acc.terminal_event = False

@@ -95,6 +95,15 @@ def test_a_missing_terminal_event_after_the_finish_reason_completes_the_stream(r
     assert transport.open_responses == 0
 
 
+def test_an_idle_limit_firing_after_the_finish_reason_also_completes_the_stream() -> None:
+    clock = FakeClock(start=0.0)
+    held = MemoryResponse(body=[event("Hi"), event(finish="stop"), b""], delays=[0, 0, math.inf])
+    client, _ = make_client(held, clock=clock, timeout={"content_idle_timeout": 0.5})
+    stream = client.chat_stream("hi")
+    assert stream.text() == "Hi" and stream.terminal_event is False
+    assert clock.monotonic() == pytest.approx(0.5)
+
+
 def test_events_after_the_finish_reason_restart_the_grace() -> None:
     """Several choices: one finishes, another still streams (1.5 s apart, 4.5 s in all,
     longer than the 2 s grace): the server is not withholding anything, nothing is cut."""
