@@ -153,7 +153,8 @@ class LLMClient:
         acc = ResponseAccumulator(model=call.spec.model, provider=call.target.provider,
                                   prompt_estimate=prompt_estimate(call.spec))
         handle = StreamHandle()
-        return ChatStream(self._engine.stream(call, acc, lambda: self._deadline(call), handle), acc, handle)
+        return ChatStream(self._engine.stream(call, acc, lambda: self._deadline(call), handle), acc, handle,
+                          max_tokens=_output_limit(call.spec.params))
 
     def stream(self, messages: Any, **kwargs: Any) -> Iterator[str]:
         """Yield the answer as plain text pieces, as they arrive (takes what
@@ -274,3 +275,12 @@ def _checked_observers(observers: Iterable[Observer]) -> tuple[Observer, ...]:
         if not callable(observer):
             raise ConfigurationError(f"observers must be callables taking a Notice, got {observer!r}")
     return result
+
+
+def _output_limit(params: dict[str, Any]) -> int | None:
+    """The request's output-token limit under any of its spellings, or None."""
+    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+        value = params.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None
