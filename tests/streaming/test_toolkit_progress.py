@@ -105,11 +105,12 @@ def test_a_real_chat_stream_gives_its_max_tokens_as_the_estimate(limit: str) -> 
 
     seen: list[StreamProgress] = []
     with FakeLLMServer() as server, LLMClient("openai/m", base_url=server.base_url, api_key="k") as client:
-        stream = client.chat_stream("hi", **{limit: 40})
-        assert stream.max_tokens == 40
-        list(track_progress(buffer_words(stream), on_progress=seen.append))
+        stream = client.chat_stream("hi", **{limit: 400})
+        assert stream.max_tokens == 400
+        list(track_progress(buffer_words(stream), on_progress=seen.append, interval=1e-6))
         assert client.chat_stream("hi").max_tokens is None
-    assert seen[0].total_tokens == 40 and seen[-1].percentage == 100.0
+    assert {p.total_tokens for p in seen} == {400} and any(0 < (p.percentage or 0) < 100 for p in seen)
+    assert seen[-1].percentage == 100.0 and seen[-1].finished
 
 
 def test_progress_can_be_read_from_another_thread() -> None:
