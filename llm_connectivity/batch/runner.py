@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
-from ..errors import LLMError, RateLimitError
+from ..errors import ConfigurationError, LLMError, RateLimitError
 from ..models import ChatResponse, StreamChunk
 from ..retry import RetryPolicy
 from ..tokens import count_tokens
@@ -159,13 +159,18 @@ class BatchRun:
                 return None
             return self._todo.popleft()
 
-    def _run_item(self, item: BatchItem) -> BatchResult | None:
+    def _plan(self, item: BatchItem) -> tuple[dict[str, Any], RetryPolicy, int]:
+        """The call's parameters, its retry policy and its token estimate."""
         params = dict(item.params)
         policy: RetryPolicy = RetryPolicy.from_value(params.pop("max_retries")) if "max_retries" in params \
             else self.client.retry_policy
         model = str(params.get("model") or self.client.model)
         max_tokens = params.get("max_tokens") or getattr(self.client, "default_params", {}).get("max_tokens") or 0
-        estimate = count_tokens(prompt_text(item.messages), model) + int(max_tokens)
+        return params, policy, count_tokens(prompt_text(item.messages), model) + int(max_tokens)
+
+    def _run_item(self, item: BatchItem) -> BatchResult | None:
+        """Send one item (and its retries); None if the run stopped before it finished."""
+        params, policy, estimate = self._plan(item)
         limits = self.setup.limits
         started = time.monotonic()
         attempts = 0
@@ -178,26 +183,41 @@ class BatchRun:
             try:
                 response = self._send(item, params)
             except LLMError as exc:
-                partial = exc.partial_response
-                limits.reconcile(estimate, partial.usage.total_tokens if partial is not None else None)
-                if isinstance(exc, RateLimitError):
-                    with self._lock:
-                        self.summary.rate_limited += 1
-                    limits.rate_limited(exc.retry_after)
-                if self._cancelling.is_set():
-                    return None  # closed by the interruption: not finished
-                decision = policy.decide(exc, attempts, getattr(exc, "headers", None))
-                if not decision.retry or (partial is not None and partial.content):
-                    return BatchResult(item.index, item.id, item.request, error=exc, status="error",
-                                       attempts=attempts, duration=time.monotonic() - started)
-                delay = 0.0 if isinstance(exc, RateLimitError) else decision.delay  # the pause covers a 429
-                if self._stop.wait(delay):
+                verdict = self._failed(exc, attempts, estimate, policy)
+                if verdict == "retry":
+                    continue
+                if verdict == "cancelled":
                     return None
-                continue
+                return BatchResult(item.index, item.id, item.request, error=exc, status="error",
+                                   attempts=attempts if verdict == "error" else 0,
+                                   duration=time.monotonic() - started)
             limits.reconcile(estimate, response.usage.total_tokens)
             limits.succeeded()
             return BatchResult(item.index, item.id, item.request, response=response, status="ok",
                                attempts=attempts, duration=time.monotonic() - started)
+
+    def _failed(self, exc: LLMError, attempts: int, estimate: int, policy: RetryPolicy) -> str:
+        """Account for a failed attempt; say ``"retry"`` (after waiting the backoff),
+        ``"error"``, ``"refused"`` (never sent) or ``"cancelled"`` (the run stopped)."""
+        limits = self.setup.limits
+        if isinstance(exc, ConfigurationError):  # refused before anything was sent
+            with self._lock:
+                self.summary.requests_sent -= 1
+            limits.reconcile(estimate, None)
+            return "refused"
+        partial = exc.partial_response
+        limits.reconcile(estimate, partial.usage.total_tokens if partial is not None else None)
+        if isinstance(exc, RateLimitError):
+            with self._lock:
+                self.summary.rate_limited += 1
+            limits.rate_limited(exc.retry_after)
+        if self._cancelling.is_set():
+            return "cancelled"  # closed by the interruption: not finished
+        decision = policy.decide(exc, attempts, getattr(exc, "headers", None))
+        if not decision.retry or (partial is not None and partial.content):
+            return "error"
+        delay = 0.0 if isinstance(exc, RateLimitError) else decision.delay  # the pause covers a 429
+        return "cancelled" if self._stop.wait(delay) else "retry"
 
     def _send(self, item: BatchItem, params: dict[str, Any]) -> ChatResponse:
         if not self.setup.stream:
