@@ -212,7 +212,8 @@ def test_batch_bad_input_line_is_one_line(tmp_path: Path, capsys: pytest.Capture
     assert capsys.readouterr().err.startswith(f"llm-connectivity: error: {source} line 2 is not JSON")
 
 
-def test_batch_ctrl_c_keeps_every_finished_item_and_resumes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_batch_interrupt_keeps_every_finished_item_and_resumes(signum: int, status: int, tmp_path: Path) -> None:
     total = 60
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps(f"item {i}") + "\n" for i in range(total)))
@@ -223,9 +224,9 @@ def test_batch_ctrl_c_keeps_every_finished_item_and_resumes(tmp_path: Path) -> N
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not (out.exists() and out.read_text().count("\n") >= 8):
             time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 130, err
+        assert proc.returncode == status, err
         assert "Traceback" not in err and "run the same command again" in err
         written = [json.loads(line) for line in out.read_text().splitlines()]
         assert len(written) == len(srv.requests) < total  # in-flight items finished and were written

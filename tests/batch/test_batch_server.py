@@ -173,3 +173,31 @@ def test_kill_9_halfway_then_rerun_finishes_without_redoing(tmp_path: Path) -> N
     assert len(resent) == total - len(done)  # finished items were not sent again
     assert not {p.split()[1] for p in resent} & done
     assert [json.loads(line)["id"] for line in path.read_text().splitlines()] == [str(i) for i in range(total)]
+
+
+def test_stopping_iteration_early_writes_every_item_in_flight(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    with FakeLLMServer(delay=0.005) as server, _client(server) as client:
+        results = client.iter_batch([f"p{i}" for i in range(40)], max_workers=4, checkpoint=path, progress=False)
+        for number, _ in enumerate(results, 1):
+            if number == 5:
+                break
+        results.close()  # type: ignore[attr-defined]
+        written = [json.loads(line) for line in path.read_text().splitlines()]
+        assert 5 <= len(written) == len(server.requests) < 40  # no new item started, in-flight ones kept
+        assert all(record["status"] == "ok" for record in written)
+
+
+def test_progress_bar_on_stderr(server: FakeLLMServer, capsys: pytest.CaptureFixture[str]) -> None:
+    with _client(server) as client:
+        results = client.batch_chat([f"p{i}" for i in range(10)], max_workers=2)
+    err = capsys.readouterr().err
+    assert results.summary.succeeded == 10
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        assert err.startswith("batch 10/10 | ok 10 failed 0 |")
+    else:
+        final = err.rstrip().rsplit("\r", 1)[-1]
+        assert final.startswith("batch: 100%") and "10/10" in final
+        assert "failed=0" in final and "ok=10" in final
