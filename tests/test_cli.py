@@ -201,7 +201,8 @@ def test_batch_file_in_file_out_and_resume(server: FakeLLMServer, tmp_path: Path
     assert 'You said: "third"' in records[2]["response"]["content"]
     assert all(r.json["max_completion_tokens"] == 30 for r in server.requests)
     assert main(args) == 0
-    assert "3 from checkpoint" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "3 from checkpoint" in err and "3/3" in err and "4/3" not in err
     assert len(server.requests) == 3  # the re-run sent nothing
 
 

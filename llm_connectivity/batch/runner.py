@@ -245,7 +245,7 @@ class BatchRun:
             if checkpoint is not None and not result.from_checkpoint:
                 checkpoint.append(_record_of(result, self.setup.items[result.index]))
             self.summary.add(result)
-            if self._bar is not None:
+            if self._bar is not None and not result.from_checkpoint:  # those are its starting count
                 self._bar.update(self.summary)
             if self.setup.on_result is not None:
                 self.setup.on_result(result)
