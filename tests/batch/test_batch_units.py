@@ -138,6 +138,18 @@ def test_requests_per_minute_paces_after_the_one_second_burst() -> None:
     assert 0.9 <= elapsed < 5.0  # 20 beyond the burst at 20/s: one second
 
 
+def test_tokens_per_minute_takes_estimates_and_reconcile_gives_back() -> None:
+    limits = BatchLimits(tokens_per_minute=60_000)  # 1,000 a second, burst 1,000
+    stop = threading.Event()
+    started = time.monotonic()
+    assert limits.acquire(1000, stop)  # the whole burst
+    limits.reconcile(1000, 100)  # it used 100: 900 come back
+    assert limits.acquire(900, stop)
+    assert time.monotonic() - started < 0.5  # without the reconcile this waits 0.9 s
+    assert limits.acquire(500, stop)
+    assert time.monotonic() - started >= 0.45  # now the bucket is empty: 500 at 1,000/s
+
+
 def test_a_429_pauses_everyone_and_halves_the_rate_then_recovers() -> None:
     limits = BatchLimits(requests_per_minute=6000)
     assert limits.rate_limited(0.3) == 0.3
