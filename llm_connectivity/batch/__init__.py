@@ -22,7 +22,7 @@ from .items import BatchItem
 from .pacing import BatchLimits
 from .results import BatchResult, BatchResults, BatchSummary
 from .runner import BatchRun
-from .setup import prepare
+from .setup import check_option_names, prepare
 
 __all__ = ["BatchItem", "BatchLimits", "BatchResult", "BatchResults", "BatchSummary", "Checkpoint",
            "iter_batch", "run_batch"]
@@ -33,6 +33,7 @@ def iter_batch(client: Any, requests: Iterable[Any], **options: Any) -> Iterator
     first, items never sent last); options as for :func:`run_batch`. Options and items
     are validated, and the checkpoint read, at once; nothing is sent before the first
     ``next()``."""
+    check_option_names(options)
     run = BatchRun(client, prepare(client, requests, **options))
     return run.results()
 
@@ -59,6 +60,7 @@ def run_batch(client: Any, requests: Iterable[Any], **options: Any) -> BatchResu
     One failure never stops the batch: its result carries the typed error. Each item is
     sent once, repeated only as the client's retry policy says.
     """
+    check_option_names(options)
     run = BatchRun(client, prepare(client, requests, **options))
     ordered: list[BatchResult | None] = [None] * len(run.setup.items)
     for result in run.results():

@@ -7,6 +7,7 @@ request hash match a finished record is restored instead of being sent again.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from .items import BatchItem, normalize_items
 from .pacing import BatchLimits
 from .results import BatchResult, error_from_dict, response_from_dict
 
-__all__ = ["BatchSetup", "prepare"]
+__all__ = ["BatchSetup", "check_option_names", "prepare"]
 
 CheckpointArg = str | os.PathLike[str] | Checkpoint | None
 
@@ -64,6 +65,15 @@ def _restore(item: BatchItem, record: dict[str, Any] | None, retry_failed: bool)
         return BatchResult(item.index, item.id, item.request, error=error_from_dict(record["error"]),
                            status="error", from_checkpoint=True)
     return None
+
+
+def check_option_names(options: dict[str, Any]) -> None:
+    """Refuse misspelt options with the list of valid ones (not a bare TypeError)."""
+    valid = [name for name in inspect.signature(prepare).parameters if name not in ("client", "requests")]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ConfigurationError(f"unknown batch option {', '.join(map(repr, unknown))}; the options are "
+                                 f"{', '.join(valid)}")
 
 
 def prepare(client: Any, requests: Iterable[Any], *, max_workers: int = 8,

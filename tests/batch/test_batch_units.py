@@ -254,6 +254,7 @@ def test_budget_stops_submitting() -> None:
     ({"on_result": "print"}, "on_result must be a function"),
     ({"on_chunk": print}, "on_chunk needs stream=True"),
     ({"limits": BatchLimits(), "requests_per_minute": 5}, "pass either limits="),
+    ({"max_wrokers": 5}, "unknown batch option 'max_wrokers'; the options are max_workers, requests_per_minute"),
 ])
 def test_bad_options_raise_before_any_request(kwargs: dict[str, Any], message: str) -> None:
     client = ScriptedClient()
