@@ -201,3 +201,42 @@ def test_progress_bar_on_stderr(server: FakeLLMServer, capsys: pytest.CaptureFix
         final = err.rstrip().rsplit("\r", 1)[-1]
         assert final.startswith("batch: 100%") and "10/10" in final
         assert "failed=0" in final and "ok=10" in final
+
+
+_STREAMING_CHILD = textwrap.dedent("""
+    import sys
+    from llm_connectivity import LLMClient
+    client = LLMClient("openai/gpt-4o-mini", base_url=sys.argv[1], api_key="sk-test")
+    try:
+        client.batch_chat([f"item {i}" for i in range(8)], max_workers=4, stream=True,
+                          checkpoint=sys.argv[2], progress=False)
+    except KeyboardInterrupt:
+        sys.exit(130)
+""")
+
+
+def test_a_second_ctrl_c_closes_open_streams_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    slow = Reply(text=" ".join(["word"] * 200), delay=0.1)  # 20 s an item
+    with FakeLLMServer(default_reply=slow) as server:
+        proc = subprocess.Popen([sys.executable, "-c", _STREAMING_CHILD, server.base_url, str(path)],
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while len(server.requests) < 4 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert len(server.requests) == 4
+            started = time.monotonic()
+            proc.send_signal(signal.SIGINT)  # first: stop starting items, wait for those in flight
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGINT)  # second: stop waiting, close the streams
+            _, err = proc.communicate(timeout=30)
+            elapsed = time.monotonic() - started
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=10)
+        assert proc.returncode == 130, err
+        assert elapsed < 10  # not the 20 s the streams needed, nor the 30 s grace
+        assert len(server.requests) == 4
+    assert not path.exists() or path.read_text() == ""  # nothing finished, nothing written
