@@ -179,7 +179,7 @@ def map_chat(collection: Any, config: ClientConfig, *, column: str | None = None
             raise ConfigurationError("max_concurrency needs a running distributed.Client (it uses the cluster's "
                                      "Semaphore); create one, e.g. Client(LocalCluster())")
         semaphore = _module("distributed").Semaphore(max_leases=max_concurrency, name=f"llm-connectivity-{uuid.uuid4().hex}")
-    workers = max(1, len(cluster.scheduler_info().get("workers", {}))) if cluster is not None else 1
+    workers = max(1, len(cluster.nthreads())) if cluster is not None else 1
     spec = {"config": config, "semaphore": semaphore, "checkpoint_dir": checkpoint_dir,
             "threads": threads_per_partition, "run": uuid.uuid4().hex, "retry_failed": retry_failed,
             "rpm": _share(requests_per_minute, workers), "tpm": _share(tokens_per_minute, workers)}

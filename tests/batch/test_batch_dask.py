@@ -69,6 +69,18 @@ def test_cluster_wide_concurrency_cap(cluster: Any) -> None:
     assert max(sum(1 for t in received if start <= t < start + service * 0.6) for start in received) <= 2
 
 
+def test_the_rpm_budget_is_split_across_workers(cluster: Any) -> None:
+    with FakeLLMServer() as server:
+        config = ClientConfig("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test")
+        bag = db.from_sequence([f"p{i}" for i in range(40)], npartitions=4)
+        started = time.monotonic()
+        rows = map_chat(bag, config, requests_per_minute=1200).compute()  # 2 workers: 10/s each, bursts of 10
+        elapsed = time.monotonic() - started
+    assert [r["status"] for r in rows] == ["ok"] * 40
+    assert elapsed >= (40 - 20) / 20 * 0.9  # unsplit, each worker would allow 20/s: about no wait at all
+    assert elapsed < 30
+
+
 def test_bad_arguments_are_refused_before_anything_runs() -> None:
     config = ClientConfig("openai/gpt-4o-mini", base_url="http://127.0.0.1:1/v1", api_key="k")
     bag = db.from_sequence(["a"])
