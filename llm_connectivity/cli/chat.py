@@ -137,6 +137,7 @@ class _Printer:
         self.printed = 0  # characters of the answer written so far
 
     def run(self, stages: list[Stage]) -> int:
+        """Print the answer through ``stages``; return the exit status."""
         chunks: Iterator[StreamChunk] = iter(self.stream)
         for stage in stages:
             chunks = stage(chunks)
