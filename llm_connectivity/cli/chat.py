@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -91,7 +92,7 @@ def _stages(args: argparse.Namespace) -> list[Stage]:
         stages.append(_toolkit(f"buffer_{args.buffer}s", "--buffer"))
     if args.progress:
         stages.append(partial(_toolkit("progress_bar", "--progress"), estimated_tokens=args.max_tokens,
-                              file=sys.stderr))
+                              file=args.progress_file))
     return stages
 
 
@@ -105,6 +106,9 @@ def run(argv: list[str]) -> int:
     p = parser()
     args = p.parse_args(argv)
     check_connection_options(p, args)
+    # On a terminal the answer and a live bar would share the screen: hold the bar's lines
+    # and show its last one after the answer; with stdout redirected, show it live.
+    args.progress_file = io.StringIO() if sys.stdout.isatty() else sys.stderr
     try:
         stages = _stages(args)
         prompt = _read_prompt(args.prompt)
@@ -174,6 +178,9 @@ class _Printer:
             if self.printed or rest:
                 sys.stdout.write(rest + "\n")
         sys.stdout.flush()
+        held = self.args.progress_file
+        if self.args.progress and isinstance(held, io.StringIO) and held.getvalue().strip():
+            print(held.getvalue().replace("\r", "\n").strip().splitlines()[-1].strip(), file=sys.stderr)
         if interrupted:
             print("interrupted", file=sys.stderr, flush=True)
         if self.args.usage and response is not None and not failed:
