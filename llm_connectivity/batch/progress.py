@@ -1,4 +1,4 @@
-"""The batch progress bar on stderr: tqdm when installed, else one self-updating line.
+"""The batch progress bar on stderr: on a terminal tqdm when installed, else one line.
 
 Shows done/total, ok and failed counts, tokens and cost so far, the request rate and an
 ETA. On a terminal the line redraws in place at most every 0.2 s; elsewhere (a log file)
@@ -29,7 +29,8 @@ def _duration(seconds: float) -> str:
 
 class BatchProgressBar:
     """Progress of one batch run (see the module docstring); ``initial`` items were done
-    before the run (from the checkpoint). ``use_tqdm=None`` picks tqdm when importable."""
+    before the run (from the checkpoint). ``use_tqdm=None`` picks tqdm when importable
+    and ``file`` is a terminal."""
 
     def __init__(self, total: int, initial: int = 0, *, file: IO[str] | None = None,
                  use_tqdm: bool | None = None) -> None:
@@ -41,7 +42,7 @@ class BatchProgressBar:
         self._shown = 0.0
         self._tty = bool(getattr(self._file, "isatty", lambda: False)())
         self._bar: Any = None
-        if use_tqdm is not False:
+        if use_tqdm or (use_tqdm is None and self._tty):  # tqdm's redrawn bar only suits a terminal
             try:
                 tqdm = importlib.import_module("tqdm").tqdm  # optional; untyped
             except ImportError:

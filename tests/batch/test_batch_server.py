@@ -3,6 +3,7 @@ limit, no duplicates, order, failures, 429 back-off, streaming, checkpoint resum
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -189,19 +190,12 @@ def test_stopping_iteration_early_writes_every_item_in_flight(tmp_path: Path) ->
         assert all(record["status"] == "ok" for record in written)
 
 
-def test_progress_bar_on_stderr(server: FakeLLMServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_line_on_stderr(server: FakeLLMServer, capsys: pytest.CaptureFixture[str]) -> None:
     with _client(server) as client:
         results = client.batch_chat([f"p{i}" for i in range(10)], max_workers=2)
     err = capsys.readouterr().err
     assert results.summary.succeeded == 10
-    try:
-        import tqdm  # noqa: F401
-    except ImportError:
-        assert err.startswith("batch 10/10 | ok 10 failed 0 |")
-    else:
-        final = err.rstrip().rsplit("\r", 1)[-1]
-        assert final.startswith("batch: 100%") and "10/10" in final
-        assert "failed=0" in final and "ok=10" in final
+    assert err.splitlines()[-1].startswith("batch 10/10 | ok 10 failed 0 | ")  # not a terminal: plain lines
 
 
 _STREAMING_CHILD = textwrap.dedent("""
@@ -241,3 +235,22 @@ def test_a_second_ctrl_c_closes_open_streams_at_once(tmp_path: Path) -> None:
         assert elapsed < 10  # not the 20 s the streams needed, nor the 30 s grace
         assert len(server.requests) == 4
     assert not path.exists() or path.read_text() == ""  # nothing finished, nothing written
+
+
+def test_tqdm_bar_on_a_terminal(server: FakeLLMServer, tmp_path: Path) -> None:
+    tqdm = pytest.importorskip("tqdm")
+    del tqdm
+    from llm_connectivity.batch.progress import BatchProgressBar
+    from llm_connectivity.batch.results import BatchSummary
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    out = Terminal()
+    bar = BatchProgressBar(2, file=out)
+    bar.update(BatchSummary(total=2, succeeded=1))
+    bar.update(BatchSummary(total=2, succeeded=1, failed=1))
+    bar.close(BatchSummary(total=2, succeeded=1, failed=1))
+    final = out.getvalue().rstrip().rsplit("\r", 1)[-1]
+    assert final.startswith("batch: 100%") and "2/2" in final and "failed=1" in final and "ok=1" in final
