@@ -25,7 +25,7 @@ def main() -> int:
 
     prompts = [f"Summarise document {i}" for i in range(40)]
     with FakeLLMServer() as server, tempfile.TemporaryDirectory() as checkpoints, \
-            LocalCluster(n_workers=2, threads_per_worker=2, processes=False, dashboard_address=None) as cluster, \
+            LocalCluster(n_workers=2, threads_per_worker=2, processes=False, dashboard_address="127.0.0.1:0") as cluster, \
             Client(cluster):
         # The key is read from the environment on each worker when api_key is not given.
         config = ClientConfig("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-local-demo",

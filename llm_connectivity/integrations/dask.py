@@ -38,6 +38,7 @@ __all__ = ["ClientConfig", "map_chat", "result_row"]
 _cache_lock = threading.Lock()
 _clients: dict[ClientConfig, LLMClient] = {}
 _limits: dict[tuple[str, str], BatchLimits] = {}
+_semaphores: dict[tuple[str, str], Any] = {}
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,23 @@ def _worker_name() -> str:
         return "local"
 
 
+def _semaphore_here(name: str, max_leases: int) -> Any:
+    """The cluster semaphore ``name``, bound to this worker's scheduler connection and event
+    loop (our batch threads are not Dask task threads, so it must not bind late)."""
+    distributed = _module("distributed")
+    key = (name, _worker_name())
+    with _cache_lock:
+        semaphore = _semaphores.get(key)
+        if semaphore is None:
+            try:
+                owner = distributed.get_worker()
+            except ValueError:  # not on a worker (a local scheduler): the client's connection
+                owner = distributed.get_client()
+            semaphore = _semaphores[key] = distributed.Semaphore(
+                max_leases=max_leases, name=name, scheduler_rpc=owner.scheduler, loop=owner.loop)
+        return semaphore
+
+
 def _client_for(config: ClientConfig) -> LLMClient:
     with _cache_lock:
         client = _clients.get(config)
@@ -132,7 +150,7 @@ def result_row(result: BatchResult, partition: int) -> dict[str, Any]:
 def _run_partition(items: list[Any], partition: int, spec: dict[str, Any]) -> list[dict[str, Any]]:
     client: Any = _client_for(spec["config"])
     if spec["semaphore"] is not None:
-        client = _LeasedClient(client, spec["semaphore"])
+        client = _LeasedClient(client, _semaphore_here(*spec["semaphore"]))
     directory = spec["checkpoint_dir"]
     checkpoint = Path(directory) / f"part-{partition:05d}.jsonl" if directory is not None else None
     results = run_batch(client, list(items), max_workers=spec["threads"], progress=False, checkpoint=checkpoint,
@@ -178,7 +196,7 @@ def map_chat(collection: Any, config: ClientConfig, *, column: str | None = None
         if cluster is None:
             raise ConfigurationError("max_concurrency needs a running distributed.Client (it uses the cluster's "
                                      "Semaphore); create one, e.g. Client(LocalCluster())")
-        semaphore = _module("distributed").Semaphore(max_leases=max_concurrency, name=f"llm-connectivity-{uuid.uuid4().hex}")
+        semaphore = (f"llm-connectivity-{uuid.uuid4().hex}", max_concurrency)  # each worker binds its own
     workers = max(1, len(cluster.nthreads())) if cluster is not None else 1
     spec = {"config": config, "semaphore": semaphore, "checkpoint_dir": checkpoint_dir,
             "threads": threads_per_partition, "run": uuid.uuid4().hex, "retry_failed": retry_failed,

@@ -24,7 +24,7 @@ from llm_connectivity.integrations.dask import ClientConfig, map_chat  # noqa: E
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as local, distributed.Client(local) as client:
+                                  dashboard_address="127.0.0.1:0") as local, distributed.Client(local) as client:
         yield client
 
 
@@ -67,6 +67,19 @@ def test_cluster_wide_concurrency_cap(cluster: Any) -> None:
     assert elapsed >= 12 / 2 * service * 0.9  # 16 threads could do it in one round
     # no more than 2 requests can start within less than one service time
     assert max(sum(1 for t in received if start <= t < start + service * 0.6) for start in received) <= 2
+
+
+def test_worker_processes_share_the_cap_through_the_scheduler() -> None:
+    service = 0.25
+    with FakeLLMServer(default_reply=Reply(text="ok", first_delay=service)) as server, \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                     dashboard_address="127.0.0.1:0") as local, distributed.Client(local):
+        config = ClientConfig("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test")
+        rows = map_chat(db.from_sequence([f"p{i}" for i in range(8)], npartitions=2), config,
+                        max_concurrency=1, threads_per_partition=4).compute()
+        received = sorted(r.received_at for r in server.requests)
+    assert [r["status"] for r in rows] == ["ok"] * 8
+    assert all(b - a >= service * 0.8 for a, b in zip(received, received[1:]))  # one at a time, cluster-wide
 
 
 def test_the_rpm_budget_is_split_across_workers(cluster: Any) -> None:
