@@ -206,6 +206,28 @@ def test_batch_file_in_file_out_and_resume(server: FakeLLMServer, tmp_path: Path
     assert len(server.requests) == 3  # the re-run sent nothing
 
 
+def test_batch_1000_prompts_16_workers_rpm_limit(server: FakeLLMServer, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    prompts = [f"question {i}" for i in range(1000)]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(p) + "\n" for p in prompts))
+    out = tmp_path / "out.jsonl"
+    rpm = 24_000  # 400/s after a one-second burst of 400: at least 1.5 s for the other 600
+    started = time.monotonic()
+    assert main(["batch", str(source), str(out), "--base-url", server.base_url, "--workers", "16",
+                 "--rpm", str(rpm), "--no-progress"]) == 0
+    elapsed = time.monotonic() - started
+    assert 1.5 * 0.95 <= elapsed < 60
+    sent = [r.json["messages"][-1]["content"] for r in server.requests]
+    assert len(sent) == len(set(sent)) == 1000  # no duplicates
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["index"] for r in records] == list(range(1000))  # in input order
+    assert all(f'You said: "{p}"' in r["response"]["content"] for r, p in zip(records, prompts))
+    assert "1000 ok, 0 failed, 0 skipped of 1000" in capsys.readouterr().err
+
+
 def test_batch_bad_input_line_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text('"ok"\n{broken\n')

@@ -72,6 +72,8 @@ def run(argv: list[str]) -> int:
     p = parser()
     args = p.parse_args(argv)
     check_connection_options(p, args)
+    if args.workers < 1:
+        p.error(f"--workers must be at least 1, got {args.workers}")
     try:
         items = _load(args.input)
     except (OSError, ValueError) as exc:
@@ -80,7 +82,8 @@ def run(argv: list[str]) -> int:
         return fail(f"{args.input} has no items")
     with contextlib.ExitStack() as stack:
         try:
-            client = open_client(stack, args, max_tokens=args.max_tokens, temperature=args.temperature)
+            client = open_client(stack, args, max_tokens=args.max_tokens, temperature=args.temperature,
+                                 max_concurrency=max(16, args.workers))
             results = client.batch_chat(items, max_workers=args.workers, requests_per_minute=args.rpm,
                                         tokens_per_minute=args.tpm, budget_usd=args.budget,
                                         checkpoint=args.output, progress=not args.no_progress,
