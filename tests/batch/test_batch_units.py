@@ -261,3 +261,17 @@ def test_bad_options_raise_before_any_request(kwargs: dict[str, Any], message: s
     with pytest.raises(ConfigurationError, match=message):
         run_batch(client, ["a"], progress=False, **kwargs)
     assert client.calls == []
+
+
+def test_on_result_sees_every_result_and_its_exception_stops_the_run() -> None:
+    seen: list[int] = []
+    results = run_batch(ScriptedClient(), ["a", "b", "c"], progress=False, on_result=lambda r: seen.append(r.index))
+    assert sorted(seen) == [0, 1, 2] and len(results) == 3
+
+    def explode(result: object) -> None:
+        raise ValueError("my callback broke")
+
+    client = ScriptedClient()
+    with pytest.raises(ValueError, match="my callback broke"):
+        run_batch(client, [f"p{i}" for i in range(50)], max_workers=1, progress=False, on_result=explode)
+    assert len(client.calls) == 1  # no new item started after it
