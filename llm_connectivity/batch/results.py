@@ -13,10 +13,9 @@ from ..errors import APIStatusError, LLMError
 from ..models import ChatResponse, ToolCall, Usage
 
 __all__ = ["BatchResult", "BatchResults", "BatchSummary", "error_from_dict", "error_to_dict",
-           "response_from_dict", "response_to_dict"]
+           "response_from_dict"]
 
-_USAGE_FIELDS = ("prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens",
-                 "is_estimated", "confidence")
+_USAGE_FIELDS = frozenset(Usage())  # the seven counters and flags a Usage maps
 
 
 @dataclass(frozen=True)
@@ -138,18 +137,8 @@ class BatchResults(Sequence[BatchResult]):
         return [r for r in self.results if r.status == "error"]
 
 
-def response_to_dict(response: ChatResponse) -> dict[str, Any]:
-    """A JSON-ready dict of a response (``raw`` left out)."""
-    usage = {name: getattr(response.usage, name) for name in _USAGE_FIELDS}
-    calls = [{"id": c.id, "name": c.name, "arguments": c.arguments, "type": c.type} for c in response.tool_calls]
-    return {"content": response.content, "finish_reason": response.finish_reason,
-            "raw_finish_reason": response.raw_finish_reason, "usage": usage, "cost_usd": response.cost_usd,
-            "tool_calls": calls, "reasoning": response.reasoning, "model": response.model,
-            "provider": response.provider}
-
-
 def response_from_dict(data: dict[str, Any]) -> ChatResponse:
-    """Rebuild a response written by :func:`response_to_dict`."""
+    """Rebuild a response from ``ChatResponse.to_dict(include_raw=False)``."""
     usage = Usage(**{k: v for k, v in (data.get("usage") or {}).items() if k in _USAGE_FIELDS})
     calls = [ToolCall(**c) for c in data.get("tool_calls") or []]
     return ChatResponse(content=data.get("content", ""), finish_reason=data.get("finish_reason"),

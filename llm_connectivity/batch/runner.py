@@ -29,7 +29,7 @@ from .checkpoint import Checkpoint
 from .items import BatchItem, prompt_text
 from .pacing import BatchLimits
 from .progress import BatchProgressBar
-from .results import BatchResult, BatchSummary, error_to_dict, response_to_dict
+from .results import BatchResult, BatchSummary, error_to_dict
 from .setup import BatchSetup
 
 __all__ = ["BatchRun"]
@@ -255,7 +255,7 @@ def _record_of(result: BatchResult, item: BatchItem) -> dict[str, Any]:
     record: dict[str, Any] = {"id": item.id, "index": item.index, "hash": item.request_hash,
                               "status": result.status}
     if result.response is not None:
-        record["response"] = response_to_dict(result.response)
+        record["response"] = result.response.to_dict(include_raw=False)
     if result.error is not None:
         record["error"] = error_to_dict(result.error)
     return record

@@ -169,9 +169,7 @@ class _Printer:
         """Print what was received but not yet shown, then the usage line."""
         if self.args.json:
             if response is not None:
-                from ..batch.results import response_to_dict
-
-                data = {**response_to_dict(response), **({"interrupted": True} if interrupted else {})}
+                data = {**response.to_dict(include_raw=False), **({"interrupted": True} if interrupted else {})}
                 sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
         else:
             rest = response.content[self.printed:] if response is not None else ""
