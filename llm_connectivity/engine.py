@@ -23,7 +23,6 @@ from .errors import (
     APIStatusError,
     LLMError,
     NetworkError,
-    ProtocolError,
     StreamInterruptedError,
     TotalTimeoutError,
     request_id_from,
@@ -46,8 +45,6 @@ logger = logging.getLogger("llm_connectivity")
 
 _MAX_ERROR_BODY = 64 * 1024
 _MAX_JSON_BODY = 64 * 1024 * 1024
-# Valid JSON of an unexpected shape makes driver code raise these; they become ProtocolError.
-_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +96,6 @@ class StreamHandle(Cancellation):
         """Raise if the stream was aborted."""
         if self.cancelled:
             raise StreamInterruptedError("the stream was closed by the caller", provider=provider)
-
-
-def _shape_error(exc: Exception, provider: str) -> ProtocolError:
-    error = ProtocolError(f"{provider} sent data of an unexpected shape ({type(exc).__name__}: {exc})",
-                          provider=provider)
-    error.__cause__ = exc
-    return error
 
 
 class Engine:
@@ -191,10 +181,7 @@ class Engine:
                 response = self.send(call, deadline)
                 body = response.read_body(deadline, _MAX_JSON_BODY)
                 payload = decode_json(body, provider=call.target.provider, what="response body")
-                try:
-                    parsed = call.target.driver.parse_response(payload, call.spec)
-                except _SHAPE_ERRORS as exc:
-                    raise _shape_error(exc, call.target.provider) from exc
+                parsed = call.target.driver.parse_response(payload, call.spec)
                 return _finish_response(parsed, call)
             except LLMError as exc:
                 if not self.may_retry(call, exc, attempt, deadline):
@@ -252,16 +239,13 @@ class Engine:
         mark = deadline.mark_content if deadline.idle_timeout is not None else None
         add = acc.add
         aborted = handle._event.is_set
-        try:
-            for chunk in chunks:
-                if aborted():  # closed by another thread while this one was away
-                    handle.check(call.target.provider)
-                if mark is not None and (chunk.content or chunk.reasoning or chunk.tool_calls):
-                    mark()
-                add(chunk)
-                yield chunk
-        except _SHAPE_ERRORS as exc:
-            raise _shape_error(exc, call.target.provider) from exc
+        for chunk in chunks:
+            if aborted():  # closed by another thread while this one was away
+                handle.check(call.target.provider)
+            if mark is not None and (chunk.content or chunk.reasoning or chunk.tool_calls):
+                mark()
+            add(chunk)
+            yield chunk
 
     def _final_error(self, exc: LLMError, call: Call, acc: ResponseAccumulator,
                      response: HTTPResponse | None) -> LLMError:
