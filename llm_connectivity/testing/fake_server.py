@@ -1,9 +1,11 @@
 """FakeLLMServer: a real loopback HTTP/1.1 server that speaks the vendors' wire formats.
 
-It answers at the paths the official SDKs use, under any API version prefix:
-``.../chat/completions`` and ``.../responses`` (OpenAI and compatible),
-``.../messages`` (Anthropic), ``.../models/{m}:streamGenerateContent`` and
-``:generateContent`` (Gemini). Replies come from a queue of scripted :class:`Reply`
+It answers at the paths the official SDKs use, under any API version prefix a real
+endpoint accepts: ``.../v1/chat/completions`` and ``.../v1/responses`` (OpenAI and
+compatible; also ``/openai/v1``, ``/api/v1``...), ``/v1/messages`` (Anthropic),
+``/v1beta/models/{m}:streamGenerateContent`` and ``:generateContent`` (Gemini). A path
+the real service would not serve (no version, a doubled version or route) gets a 404 in
+the vendor's error shape (see :mod:`~llm_connectivity.testing.routes`). Replies come from a queue of scripted :class:`Reply`
 objects (or a default answer), rendered in the format of the path that was called, with
 chunked, connection-close or Content-Length framing, per-event delays and scripted
 faults. Every request is recorded, with the number of the TCP connection it arrived on.
@@ -27,7 +29,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from .scripts import Action, Reply, render, split_tokens
+from .routes import guess_api, resolve_route
+from .scripts import Action, Reply, error_body, render, split_tokens
 
 __all__ = ["FakeLLMServer", "RecordedRequest"]
 
@@ -56,19 +59,6 @@ class RecordedRequest:
     connection: int = 0
 
 
-def _api_for(path: str) -> str | None:
-    route = path.split("?", 1)[0].rstrip("/")
-    if route.endswith("/chat/completions"):
-        return "chat"
-    if route.endswith("/responses"):
-        return "responses"
-    if route.endswith("/messages"):
-        return "anthropic"
-    if route.endswith(":streamGenerateContent") or route.endswith(":generateContent"):
-        return "gemini"
-    return None
-
-
 def _prompt_text(api: str, body: Any) -> str:
     if not isinstance(body, dict):
         return ""
@@ -95,9 +85,13 @@ class FakeLLMServer:
         default_reply: the Reply used when the queue is empty (default: a short answer
             that quotes the prompt, streamed word by word).
         delay: default seconds between streamed events for the default reply.
+        port: the TCP port to listen on (0, the default: any free port).
     """
 
-    def __init__(self, *, default_reply: Reply | None = None, delay: float = 0.0) -> None:
+    def __init__(self, *, default_reply: Reply | None = None, delay: float = 0.0, port: int = 0) -> None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an int from 0 (any free port) to 65535, got {port!r}")
+        self._port = port
         self.default_reply = default_reply
         self.delay = delay
         self.requests: list[RecordedRequest] = []
@@ -114,7 +108,13 @@ class FakeLLMServer:
     def start(self) -> FakeLLMServer:
         """Bind 127.0.0.1 on a free port and start serving in a daemon thread."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        if self._port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", self._port))
+        except OSError:
+            sock.close()
+            raise
         sock.listen(128)
         sock.settimeout(0.2)
         self._sock = sock
@@ -162,6 +162,13 @@ class FakeLLMServer:
     def base_url_for(self, provider: str) -> str:
         """The base_url a client for ``provider`` should use (root for anthropic/gemini)."""
         return self.url if provider in ("anthropic", "gemini", "google") else self.base_url
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point OpenAI, Anthropic and Gemini clients (and the
+        vendors' own SDKs) at this server, with dummy API keys."""
+        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": "sk-fake-local",
+                "ANTHROPIC_BASE_URL": self.url, "ANTHROPIC_API_KEY": "sk-ant-fake-local",
+                "GEMINI_BASE_URL": self.url, "GEMINI_API_KEY": "fake-local-key"}
 
     # -- scripting ----------------------------------------------------------------------------
     def add_reply(self, text: str | Reply = "", **options: Any) -> Reply:
@@ -279,10 +286,9 @@ class FakeLLMServer:
         """Answer one request; return False if the connection must close."""
         with self._lock:
             self.requests.append(request)
-        api = _api_for(request.path)
-        if api is None or request.method != "POST":
-            body = json.dumps({"error": {"message": f"no route for {request.method} {request.path}",
-                                         "type": "not_found_error"}}).encode()
+        api, problem = resolve_route(request.method, request.path)
+        if api is None or problem:
+            body = error_body(404, api or guess_api(request.headers), problem)
             return self._respond(conn, 404, {"Content-Type": "application/json"}, [Action("send", body)], "length")
         payload = request.json if isinstance(request.json, dict) else {}
         stream = api == "gemini" and ":streamGenerateContent" in request.path or bool(payload.get("stream"))
