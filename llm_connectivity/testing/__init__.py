@@ -3,7 +3,8 @@ wire formats, :class:`Reply` / :class:`Action` to script what it answers, and
 :mod:`~llm_connectivity.testing.faults` with ready-made network and protocol faults."""
 
 from . import faults
+from .cassette import CassetteMismatchError, cassette
 from .fake_server import FakeLLMServer, RecordedRequest
 from .scripts import Action, Reply
 
-__all__ = ["Action", "FakeLLMServer", "RecordedRequest", "Reply", "faults"]
+__all__ = ["Action", "CassetteMismatchError", "FakeLLMServer", "RecordedRequest", "Reply", "cassette", "faults"]
