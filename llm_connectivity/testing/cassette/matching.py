@@ -103,9 +103,9 @@ def _pretty(req: dict[str, Any]) -> list[str]:
 
 
 def _score(request: dict[str, Any], recorded: dict[str, Any]) -> float:
-    same = sum(FIELDS[name](request) == FIELDS[name](recorded) for name in ("method", "path", "query"))
-    ratio = difflib.SequenceMatcher(None, _body(request), _body(recorded), autojunk=False).quick_ratio()
-    return same * 10 + ratio
+    same = sum(1 for name in ("method", "path", "query") if FIELDS[name](request) == FIELDS[name](recorded))
+    ratio = difflib.SequenceMatcher(None, _pretty(request), _pretty(recorded), autojunk=False).ratio()
+    return float(same * 10 + ratio)
 
 
 def closest_difference(request: dict[str, Any], recorded: Sequence[tuple[str, dict[str, Any]]]) -> tuple[

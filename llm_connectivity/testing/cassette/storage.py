@@ -113,7 +113,7 @@ def _dumps(value: Any) -> bytes:
 def _sidecar(item: Interaction, body_file: str) -> dict[str, Any]:
     body = item.body
     url = str(item.request.get("url", ""))
-    error = None
+    error: dict[str, Any] | None = None
     if item.error is not None:
         error = {"type": item.error.type, "message": item.error.message, "after_piece": item.error.after_piece}
         if item.error.seconds is not None:
