@@ -17,7 +17,7 @@ from ...errors import LLMError
 from ...request import HTTPRequest
 from ...transport import Cancellation, Response, Transport
 from .redaction import response_headers, scrub
-from .storage import Interaction, Piece, RecordedError
+from .storage import Interaction, Piece, RecordedError, read_capped
 
 __all__ = ["RecordingResponse", "record_send"]
 
@@ -109,15 +109,9 @@ class RecordingResponse:
 
     def read_body(self, deadline: Deadline, limit: int = 1 << 20) -> bytes:
         """Read the whole body (capped at ``limit`` bytes), recording it, and close."""
-        parts: list[bytes] = []
-        size = 0
-        for piece in self.iter_bytes(deadline):
-            parts.append(piece)
-            size += len(piece)
-            if size >= limit:
-                break
+        body = read_capped(self.iter_bytes(deadline), limit)
         self.close()
-        return b"".join(parts)
+        return body
 
     def drain(self, deadline: Deadline | None = None) -> None:
         """Record what is left of the body (briefly, like the real drain), then close."""

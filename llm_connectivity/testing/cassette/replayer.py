@@ -21,7 +21,7 @@ from ...deadline import Deadline
 from ...errors import LLMError, StreamInterruptedError
 from ...transport import Cancellation
 from .errors import CassetteError
-from .storage import Interaction, RecordedError
+from .storage import Interaction, RecordedError, read_capped
 
 __all__ = ["ReplayResponse", "rebuild_error", "replay_send"]
 
@@ -125,15 +125,9 @@ class ReplayResponse:
 
     def read_body(self, deadline: Deadline, limit: int = 1 << 20) -> bytes:
         """Read the whole recorded body (capped at ``limit`` bytes) and close."""
-        parts: list[bytes] = []
-        size = 0
-        for piece in self.iter_bytes(deadline):
-            parts.append(piece)
-            size += len(piece)
-            if size >= limit:
-                break
+        body = read_capped(self.iter_bytes(deadline), limit)
         self.close()
-        return b"".join(parts)
+        return body
 
     def drain(self, deadline: Deadline | None = None) -> None:
         """Nothing to drain on a recording: close."""
