@@ -7,6 +7,7 @@
   name unless the marker gives one).
 - ``--llm-record-mode=none|once|new_episodes|all`` (ini: ``llm_record_mode``; default
   ``once``). CI uses ``none``: nothing is recorded, an unrecorded request fails the test.
+  A marker's ``mode=`` overrides the ini default but not the command line.
 - When a cassette only replays, provider key variables that are not set (``OPENAI_API_KEY``,
   ``ANTHROPIC_API_KEY``...) are set to a dummy value for the test, so clients built from the
   environment do not raise ``MissingAPIKeyError``; no real key is ever needed to replay.
@@ -73,6 +74,8 @@ def cassette_for(request: pytest.FixtureRequest) -> Cassette:
     module = Path(str(request.node.path))
     path = kwargs.pop("path", None) or module.parent / "cassettes" / module.stem / name
     options = {key: value for key, value in kwargs.items() if value is not None}
+    if request.config.getoption("llm_record_mode"):  # the command line wins (CI: none stays none)
+        options["mode"] = request.config.getoption("llm_record_mode")
     options.setdefault("mode", _mode(request.config))
     return Cassette(path, **options)
 

@@ -14,7 +14,7 @@ from llm_connectivity.testing import CassetteMismatchError, FakeLLMServer, casse
 
 from cassette_support import KEY, Run, files_of, stream
 
-GAP = 0.05
+GAP = 0.1  # seconds between the server's events (20% of it: the tolerance)
 
 
 def _both(client: LLMClient) -> tuple[Run, Run]:

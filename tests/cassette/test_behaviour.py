@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cassette_support import KEY, stream
 
-from llm_connectivity import LLMClient
+from llm_connectivity import LLMClient, RetryPolicy
 from llm_connectivity.errors import (
     ConnectError,
     RateLimitError,
@@ -25,7 +25,8 @@ DEAD = "http://127.0.0.1:9/v1"  # nothing listens there: replays must not need a
 
 
 def _client(base_url: str = DEAD, **options: object) -> LLMClient:
-    return LLMClient("openai/gpt-4o-mini", base_url=base_url, api_key=KEY, max_retries=0, **options)  # type: ignore[arg-type]
+    options.setdefault("max_retries", 0)
+    return LLMClient("openai/gpt-4o-mini", base_url=base_url, api_key=KEY, **options)  # type: ignore[arg-type]
 
 
 def test_once_records_when_missing_then_replays(tmp_path: Path) -> None:
@@ -129,6 +130,19 @@ def test_http_error_status_replays_as_the_same_typed_error(tmp_path: Path) -> No
         _client().chat("Hi")
     assert (replayed.value.status_code, replayed.value.retry_after, replayed.value.message) == (
         429, 7.0, recorded.value.message)
+
+
+def test_retried_attempts_are_recorded_and_replayed_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "retried"
+    retries = RetryPolicy(max_retries=2, backoff_base=0.01)
+    with FakeLLMServer() as server:
+        server.add_replies([faults.status(503), faults.status(503), "third time lucky"])
+        with cassette(path):
+            assert _client(server.base_url, max_retries=retries).chat("Hi").content == "third time lucky"
+    assert [item.status for item in load_cassette(path)] == [503, 503, 200]
+    with cassette(path, mode="none") as cas:
+        assert _client(max_retries=retries).chat("Hi").content == "third time lucky"
+    assert [item.name for item in cas.replayed] == ["001", "002", "003"]
 
 
 def test_connect_error_replays(tmp_path: Path) -> None:

@@ -85,6 +85,19 @@ def test_unrecorded():
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llm-record-mode=none")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*CassetteMismatchError: cassette *test_unrecorded does not exist*"])
+    assert not (pytester.path / "cassettes").exists()
+
+
+def test_the_command_line_mode_beats_the_marker(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_marker_mode='''
+import pytest
+
+@pytest.mark.llm_cassette(mode="all")
+def test_mode(llm_cassette):
+    assert llm_cassette.mode == "all"
+''')
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llm-record-mode=none").assert_outcomes(failed=1)
 
 
 def test_xdist_workers_record_their_own_cassettes(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -79,3 +79,54 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(CassetteError, match="already exists"):
         import_vcr(VCR / "openai_stream.yaml", tmp_path / "taken")
     assert import_vcr(VCR / "openai_stream.yaml", tmp_path / "taken", overwrite=True).interactions == 2
+
+
+PARSED_BODY_YAML = """\
+interactions:
+- request:
+    headers:
+      content-type:
+      - application/json
+    method: POST
+    parsed_body:
+      messages:
+      - content: What is 2+2?
+        role: user
+      model: gpt-4o
+      stream: false
+    uri: https://api.openai.com/v1/chat/completions
+  response:
+    headers:
+      content-type:
+      - application/json
+    parsed_body:
+      choices:
+      - finish_reason: stop
+        index: 0
+        message:
+          content: '4'
+          role: assistant
+      model: gpt-4o-2024-08-06
+      object: chat.completion
+      usage:
+        completion_tokens: 1
+        prompt_tokens: 14
+        total_tokens: 15
+    status:
+      code: 200
+      message: OK
+version: 1
+"""
+
+
+def test_parsed_body_cassettes(tmp_path: Path) -> None:
+    (tmp_path / "parsed.yaml").write_text(PARSED_BODY_YAML)
+    report = import_vcr(tmp_path / "parsed.yaml", tmp_path / "out")
+    assert (report.interactions, report.merged, report.warnings) == (1, [], [])
+    [item] = load_cassette(tmp_path / "out")
+    assert item.request["body"] == {"messages": [{"content": "What is 2+2?", "role": "user"}], "model": "gpt-4o",
+                                    "stream": False}
+    client = LLMClient("openai/gpt-4o", base_url="http://127.0.0.1:9/v1", api_key="test")
+    with cassette(tmp_path / "out", mode="none", speed=0, match_on=("method", "path")):
+        answer = client.chat("What is 2+2?")
+    assert (answer.content, answer.usage.total_tokens) == ("4", 15)

@@ -2,7 +2,7 @@
 
 vcrpy stores each interaction as YAML: ``request`` (``method``, ``uri``, ``body``, ``headers``
 as lists of values) and ``response`` (``status: {code, message}``, ``headers``, ``body:
-{string: ...}``). Bodies are YAML strings, or ``!!binary`` base64 when they are not UTF-8
+{string: ...}``; some serializers store JSON as ``parsed_body``). Bodies are YAML strings, or ``!!binary`` base64 when they are not UTF-8
 (gzip-encoded bodies are stored still compressed, with their ``Content-Encoding``). vcrpy
 keeps a streamed body as one blob with no timing: the import splits it into its events
 (one body piece per server-sent event) and flags the interaction ``merged: true`` with a
@@ -13,6 +13,7 @@ events without waiting). Requires ``pyyaml`` (the ``cassette`` extra).
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -82,9 +83,14 @@ def _headers(raw: Any) -> dict[str, str]:
     return out
 
 
-def _bytes(value: Any) -> bytes:
-    if isinstance(value, dict):  # response bodies: {"string": ...}
+def _bytes(part: dict[str, Any]) -> bytes:
+    """A request's or response's body: ``body`` (a string, ``!!binary`` bytes, or vcrpy's
+    ``{string: ...}``), else ``parsed_body`` (JSON, as some vcrpy serializers store it)."""
+    value = part.get("body")
+    if isinstance(value, dict):
         value = value.get("string", value.get("base64_string"))
+    if value is None and part.get("parsed_body") is not None:
+        value = json.dumps(part["parsed_body"], separators=(",", ":"), ensure_ascii=False)
     if value is None:
         return b""
     return value if isinstance(value, bytes) else str(value).encode("utf-8")
@@ -117,10 +123,10 @@ def _interaction(index: int, entry: dict[str, Any], report: ImportReport, secret
     req_headers = _headers(req.get("headers"))
     url = str(req.get("uri") or req.get("url") or "")
     secrets.update(request_secrets(req_headers, url))
-    request = stored_request(HTTPRequest(str(req.get("method") or "POST"), url, req_headers, _bytes(req.get("body"))))
+    request = stored_request(HTTPRequest(str(req.get("method") or "POST"), url, req_headers, _bytes(req)))
     headers = _headers(resp.get("headers"))
     lowered = {k.lower(): v for k, v in headers.items()}
-    body = _decode(_bytes(resp.get("body")), lowered.get("content-encoding", ""), f"interaction {name}", report)
+    body = _decode(_bytes(resp), lowered.get("content-encoding", ""), f"interaction {name}", report)
     status = resp.get("status") or {}
     item = Interaction(name=name, request=request, provider=_provider(url),
                        status=int(status.get("code", 200) if isinstance(status, dict) else status),
