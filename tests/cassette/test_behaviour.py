@@ -145,6 +145,18 @@ def test_retried_attempts_are_recorded_and_replayed_in_order(tmp_path: Path) -> 
     assert [item.name for item in cas.replayed] == ["001", "002", "003"]
 
 
+def test_bytes_after_the_terminal_event_are_recorded_by_the_drain(tmp_path: Path) -> None:
+    events = faults.chat_events("All of it")
+    body = b"".join(events) + b": a comment after [DONE]\n\n"
+    with FakeLLMServer() as server:
+        server.add_raw(body, pieces=[len(b"".join(events)), len(body) - len(b"".join(events))], delay=0.01)
+        with cassette(tmp_path / "tail"):
+            assert stream(_client(server.base_url), "Hi").text == "All of it"
+    [item] = load_cassette(tmp_path / "tail")
+    assert item.body == body and item.complete and item.error is None
+    assert (tmp_path / "tail" / "001.sse").read_bytes() == body
+
+
 def test_connect_error_replays(tmp_path: Path) -> None:
     path = tmp_path / "refused"
     with FakeLLMServer() as server:

@@ -3,7 +3,8 @@
 :func:`record_send` wraps ``transport.send``; the :class:`RecordingResponse` it returns
 wraps the response's reads (``iter_bytes``, ``read_body``, ``drain``) and appends each body
 piece with its arrival time (seconds after the request was sent) to the
-:class:`~.storage.Interaction`, and the error, if one is raised, at its point.
+:class:`~.storage.Interaction`, and the error, if one is raised, at its point. The bytes a
+drain reads after the terminal event are recorded too, so the stored body is complete.
 """
 
 from __future__ import annotations
@@ -25,29 +26,6 @@ DRAIN_SECONDS = 0.05
 DRAIN_BYTES = 65536
 
 
-class _SwitchableDeadline(Deadline):
-    """Delegates to ``target``, which :meth:`RecordingResponse.drain` swaps for a short one
-    (the inner body iterator keeps the deadline object it was created with)."""
-
-    __slots__ = ("target",)
-
-    def __init__(self, target: Deadline) -> None:
-        super().__init__(read_timeout=target.read_timeout, provider=target.provider)
-        self.target = target
-
-    def next_timeout(self) -> tuple[float | None, str]:
-        """The target's next read limit."""
-        return self.target.next_timeout()
-
-    def timeout_error(self, limit: str) -> LLMError:  # type: ignore[override]  # same class, wider hint
-        """The target's timeout error."""
-        return self.target.timeout_error(limit)
-
-    def mark_content(self) -> None:
-        """Forwarded to the target."""
-        self.target.mark_content()
-
-
 def _recorded_error(exc: LLMError, after_piece: int | None, at: float, secrets: list[str]) -> RecordedError:
     return RecordedError(type(exc).__name__, scrub(exc.message, secrets), after_piece, at,
                          getattr(exc, "seconds", None))
@@ -64,7 +42,6 @@ class RecordingResponse:
         self._started = started
         self._secrets = secrets
         self._iter: Iterator[bytes] | None = None
-        self._deadline: _SwitchableDeadline | None = None
         self._ended = False
         self._lock = threading.Lock()
 
@@ -74,11 +51,8 @@ class RecordingResponse:
         return self._inner.content_type
 
     def _source(self, deadline: Deadline) -> Iterator[bytes]:
-        if self._iter is None or self._deadline is None:
-            self._deadline = _SwitchableDeadline(deadline)
-            self._iter = self._inner.iter_bytes(self._deadline)
-        else:
-            self._deadline.target = deadline
+        if self._iter is None:
+            self._iter = self._inner.iter_bytes(deadline)
         return self._iter
 
     def _next(self, source: Iterator[bytes]) -> bytes | None:
@@ -114,10 +88,13 @@ class RecordingResponse:
         return body
 
     def drain(self, deadline: Deadline | None = None) -> None:
-        """Record what is left of the body (briefly, like the real drain), then close."""
-        if not self._ended:
-            short = Deadline(read_timeout=DRAIN_SECONDS, total_timeout=DRAIN_SECONDS, provider=self._item.provider)
-            source = self._source(short)
+        """Record what is left of the body, briefly (like the real drain: a watchdog aborts
+        the read after ``DRAIN_SECONDS``), then close."""
+        if not self._ended and (self._iter is not None or deadline is not None):
+            source = self._source(deadline or Deadline(read_timeout=DRAIN_SECONDS))
+            watchdog = threading.Timer(DRAIN_SECONDS, self._inner.abort)
+            watchdog.daemon = True
+            watchdog.start()
             size = 0
             try:
                 while size < DRAIN_BYTES:
@@ -125,9 +102,11 @@ class RecordingResponse:
                     if piece is None:
                         break
                     size += len(piece)
-            except LLMError:  # a connection that cannot be drained is closed, as the real drain does
+            except LLMError:  # cut by the watchdog, or broken: the real drain closes it too
                 with self._lock:
                     self._item.error = None
+            finally:
+                watchdog.cancel()
         self.close()
 
     def abort(self) -> None:
