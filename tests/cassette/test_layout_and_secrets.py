@@ -62,7 +62,7 @@ def test_a_key_echoed_into_a_file_stops_the_write_and_names_the_file(tmp_path: P
 
 def test_url_and_header_secrets_are_redacted_and_collected() -> None:
     url = "https://bob:pa55-word-0001@example.com:8443/v1beta/models/m:streamGenerateContent?alt=sse&key=AIzaSECRET12345"
-    assert redact_url(url) == "https://example.com:8443/v1beta/models/m:streamGenerateContent?alt=sse&key=REDACTED"
+    assert redact_url(url) == "https://bob:***@example.com:8443/v1beta/models/m:streamGenerateContent?alt=sse&key=***"
     headers = {"Authorization": "Bearer sk-abcdefgh1234", "x-api-key": "ant-key-99999", "Cookie": "session=abcdef123",
                "X-Portkey-Api-Key": "pk-0123456789", "Content-Type": "application/json", "x-goog-api-key": "short"}
     assert set(request_secrets(headers, url)) == {

@@ -1,17 +1,20 @@
 """Secrets out of cassettes: what a recording keeps of a request, and the final check.
 
-A recording keeps only allow-listed request headers; the values of the credential headers
-(``Authorization``, ``x-api-key``, ``x-goog-api-key``, ``api-key``, cookies, and any other
-header whose name says key, token, secret or auth), of ``key=`` query parameters and of
-URL userinfo are collected as the request's *secrets*. Before a cassette is written every
+A recording keeps only allow-listed request headers, and stores URLs through
+:func:`llm_connectivity.security.redact_url` (userinfo and ``key=``-style query values
+masked). The values of the credential headers (``Authorization``, ``x-api-key``,
+``x-goog-api-key``, ``api-key``, cookies, and any other header whose name says key, token,
+secret or auth), of the query parameters ``redact_url`` masks and of URL userinfo are
+collected as the request's *secrets*. Before a cassette is written every
 file is scanned for those values (:func:`check_files`); one still present stops the write.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from ...security import redact_url
 from .errors import CassetteSecretError
 
 __all__ = ["REDACTED", "check_files", "redact_url", "request_headers", "request_secrets", "response_headers",
@@ -26,8 +29,6 @@ ALLOWED_REQUEST_HEADERS = frozenset({"content-type", "accept", "accept-encoding"
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key",
                             "cookie"})
 _SECRET_WORDS = ("key", "token", "secret", "auth", "cookie", "password")
-#: Query parameters whose values are credentials.
-SECRET_PARAMS = frozenset({"key", "api_key", "api-key", "apikey", "access_token", "token"})
 #: Values shorter than this are not treated as secrets (``api_key="test"`` is a placeholder,
 #: and a four-letter word would match ordinary text in every body).
 MIN_SECRET_LENGTH = 8
@@ -49,30 +50,15 @@ def request_secrets(headers: Mapping[str, str], url: str) -> list[str]:
                 if lowered.startswith(scheme):
                     found.add(value[len(scheme):].strip())
     parts = urlsplit(url)
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if name.lower() in SECRET_PARAMS and value:
+    masked = parse_qsl(urlsplit(redact_url(url)).query, keep_blank_values=True)  # the one rule for URLs
+    for (_, value), (_, shown) in zip(parse_qsl(parts.query, keep_blank_values=True), masked):
+        if value != shown:
             found.update((value, quote(value, safe="")))
     if parts.password:
         found.update((parts.password, unquote(parts.password)))
     if parts.username and parts.password is None:
         found.add(unquote(parts.username))
     return sorted((s for s in found if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True)
-
-
-def redact_url(url: str) -> str:
-    """``url`` without userinfo and with credential query parameters replaced."""
-    parts = urlsplit(url)
-    netloc = parts.hostname or ""
-    if ":" in netloc:  # IPv6 literal
-        netloc = f"[{netloc}]"
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(name.lower() in SECRET_PARAMS for name, _ in pairs):
-            query = urlencode([(n, REDACTED if n.lower() in SECRET_PARAMS else v) for n, v in pairs], safe=":")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def request_headers(headers: Mapping[str, str]) -> dict[str, str]:
