@@ -5,6 +5,8 @@ wire formats, :class:`Reply` / :class:`Action` to script what it answers, and
 from . import faults
 from .cassette import CassetteMismatchError, cassette
 from .fake_server import FakeLLMServer, RecordedRequest
+from .memory import FakeClock, MemoryRequest, MemoryResponse, MemoryTransport, ScriptExhaustedError
 from .scripts import Action, Reply
 
-__all__ = ["Action", "CassetteMismatchError", "FakeLLMServer", "RecordedRequest", "Reply", "cassette", "faults"]
+__all__ = ["Action", "CassetteMismatchError", "FakeClock", "FakeLLMServer", "MemoryRequest", "MemoryResponse",
+           "MemoryTransport", "RecordedRequest", "Reply", "ScriptExhaustedError", "cassette", "faults"]
