@@ -17,7 +17,7 @@ from llm_connectivity.errors import (
     ReadTimeoutError,
     StreamInterruptedError,
 )
-from llm_connectivity.testing import CassetteMismatchError, FakeLLMServer, cassette, faults
+from llm_connectivity.testing import CassetteMismatchError, FakeClock, FakeLLMServer, cassette, faults
 from llm_connectivity.testing.cassette import CassetteError, load_cassette
 from llm_connectivity.transport import get_interceptor
 
@@ -211,6 +211,20 @@ def test_close_from_another_thread_wakes_a_replay_gap(tmp_path: Path) -> None:
                 pass
         closer.join()
     assert time.monotonic() - started < 0.3  # not the 0.4 s recorded gap
+
+
+def test_replay_runs_on_a_fake_clock(tmp_path: Path) -> None:
+    path = tmp_path / "virtual"
+    with FakeLLMServer() as server:
+        server.add_reply("slow slow quick", delay=0.3)
+        with cassette(path):
+            recorded = stream(_client(server.base_url), "go")
+    clock = FakeClock()
+    started = time.monotonic()
+    with cassette(path, mode="none"):
+        replayed = stream(_client(clock=clock), "go")
+    assert replayed.contents == recorded.contents and time.monotonic() - started < 0.25
+    assert sum(1 for s in clock.sleeps if 0.24 < s < 0.5) >= 3  # the recorded gaps, in virtual time
 
 
 def test_threads_record_and_replay_their_own_exchanges(tmp_path: Path) -> None:

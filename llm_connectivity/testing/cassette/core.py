@@ -157,7 +157,8 @@ class Cassette(contextlib.ContextDecorator):
             elif match is None:
                 raise self._mismatch(stored)
         if match is not None:
-            return replay_send(match, speed=self.speed, deadline=deadline, provider=provider, cancel=cancel)
+            return replay_send(match, request, speed=self.speed, deadline=deadline, connect_timeout=connect_timeout,
+                               provider=provider, cancel=cancel)
         assert item is not None
         return record_send(transport, request, item, sorted(self._secrets, key=len, reverse=True),
                            deadline=deadline, connect_timeout=connect_timeout, provider=provider, cancel=cancel)

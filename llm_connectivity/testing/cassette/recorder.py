@@ -11,19 +11,29 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from ...deadline import Deadline
 from ...errors import LLMError
 from ...request import HTTPRequest
 from ...transport import Cancellation, Response, Transport
 from .redaction import response_headers, scrub
-from .storage import Interaction, Piece, RecordedError, read_capped
+from .storage import Interaction, Piece, RecordedError
 
 __all__ = ["RecordingResponse", "record_send"]
 
 DRAIN_SECONDS = 0.05
 DRAIN_BYTES = 65536
+
+
+def _read_capped(pieces: Iterable[bytes], limit: int) -> bytes:
+    """The pieces joined, stopping once ``limit`` bytes are reached (``Response.read_body``)."""
+    buffer = bytearray()
+    for piece in pieces:
+        buffer += piece
+        if len(buffer) >= limit:
+            break
+    return bytes(buffer)
 
 
 def _recorded_error(exc: LLMError, after_piece: int | None, at: float, secrets: list[str]) -> RecordedError:
@@ -83,7 +93,7 @@ class RecordingResponse:
 
     def read_body(self, deadline: Deadline, limit: int = 1 << 20) -> bytes:
         """Read the whole body (capped at ``limit`` bytes), recording it, and close."""
-        body = read_capped(self.iter_bytes(deadline), limit)
+        body = _read_capped(self.iter_bytes(deadline), limit)
         self.close()
         return body
 

@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from urllib.parse import urlsplit
 from .errors import CassetteError
 from .redaction import check_files
 
-__all__ = ["Interaction", "Piece", "RecordedError", "load_cassette", "read_capped", "wire_format", "write_cassette"]
+__all__ = ["Interaction", "Piece", "RecordedError", "load_cassette", "wire_format", "write_cassette"]
 
 TIMINGS_FILE = "timings.json"
 _PROMPT_FIELDS = ("messages", "input", "contents", "system", "system_instruction", "systemInstruction",
@@ -84,16 +83,6 @@ class Interaction:
     def content_type(self) -> str:
         """The response Content-Type, or ""."""
         return self.headers.get("content-type", "")
-
-
-def read_capped(pieces: Iterable[bytes], limit: int) -> bytes:
-    """The pieces joined, stopping once ``limit`` bytes are reached (``Response.read_body``)."""
-    buffer = bytearray()
-    for piece in pieces:
-        buffer += piece
-        if len(buffer) >= limit:
-            break
-    return bytes(buffer)
 
 
 def wire_format(url: str, content_type: str) -> str:
