@@ -4,7 +4,8 @@
   runs the test under a :func:`~llm_connectivity.testing.cassette`; so does requesting the
   ``llm_cassette`` fixture, which yields the :class:`~llm_connectivity.testing.cassette.Cassette`.
 - Cassettes live next to the test module: ``cassettes/<module>/<name>/`` (name: the test's
-  name unless the marker gives one).
+  name, ``TestClass.test_x`` in a class, parameters as ``test_x_1``, unless the marker
+  gives one; ``path=`` sets the directory itself).
 - ``--llm-record-mode=none|once|new_episodes|all`` (ini: ``llm_record_mode``; default
   ``once``). CI uses ``none``: nothing is recorded, an unrecorded request fails the test.
   A marker's ``mode=`` overrides the ini default but not the command line.
@@ -70,7 +71,8 @@ def cassette_for(request: pytest.FixtureRequest) -> Cassette:
     marker = request.node.get_closest_marker("llm_cassette")
     args: tuple[Any, ...] = marker.args if marker is not None else ()
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker is not None else {}
-    name = str(args[0]) if args else re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
+    test_name = request.node.nodeid.split("::", 1)[-1].replace("::", ".")  # TestClass.test_x[param]
+    name = str(args[0]) if args else re.sub(r"[^\w.-]+", "_", test_name).strip("_")
     module = Path(str(request.node.path))
     path = kwargs.pop("path", None) or module.parent / "cassettes" / module.stem / name
     options = {key: value for key, value in kwargs.items() if value is not None}

@@ -33,10 +33,11 @@ def test_named():
     assert "".join(client.stream("Stream please")) == "streamed answer"
 
 
-def test_fixture(llm_cassette):
-    client = LLMClient("anthropic/claude-haiku-4-5", base_url=os.environ["FAKE_ROOT_URL"])
-    assert client.chat("Hello Claude").content == "anthropic answer"
-    assert llm_cassette.mode == os.environ["EXPECTED_MODE"]
+class TestGroup:
+    def test_fixture(self, llm_cassette):
+        client = LLMClient("anthropic/claude-haiku-4-5", base_url=os.environ["FAKE_ROOT_URL"])
+        assert client.chat("Hello Claude").content == "anthropic answer"
+        assert llm_cassette.mode == os.environ["EXPECTED_MODE"]
 '''
 
 
@@ -61,8 +62,8 @@ def test_first_run_records_second_run_replays_without_server_or_key(
         pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=3)
         assert len(server.requests) == 3
     root = pytester.path / "cassettes" / "test_user"
-    assert sorted(p.name for p in root.iterdir()) == ["shared-name", "test_fixture", "test_marked"]
-    assert json.loads((root / "test_fixture" / "001.json").read_text())["provider"] == "anthropic"
+    assert sorted(p.name for p in root.iterdir()) == ["TestGroup.test_fixture", "shared-name", "test_marked"]
+    assert json.loads((root / "TestGroup.test_fixture" / "001.json").read_text())["provider"] == "anthropic"
     for path in root.rglob("*"):
         assert not path.is_file() or KEY.encode() not in path.read_bytes(), path
 
