@@ -130,3 +130,19 @@ def test_parsed_body_cassettes(tmp_path: Path) -> None:
     with cassette(tmp_path / "out", mode="none", speed=0, match_on=("method", "path")):
         answer = client.chat("What is 2+2?")
     assert (answer.content, answer.usage.total_tokens) == ("4", 15)
+
+
+def test_gemini_json_array_stream_is_kept_whole_and_flagged(tmp_path: Path) -> None:
+    report = import_vcr(VCR / "gemini_json_array.yaml", tmp_path / "gemini")
+    assert report.merged == ["001"] and "kept as one piece" in report.warnings[0]
+    assert sorted(p.name for p in (tmp_path / "gemini").iterdir()) == [
+        "001.json", "001.json-stream", "001.request.json", "timings.json"]
+    sidecar = json.loads((tmp_path / "gemini" / "001.json").read_text())
+    assert (sidecar["wire_format"], sidecar["merged"], sidecar["recording"]["headers"]["vary"]) == (
+        "gemini-json-array", True, "Origin, X-Origin, Referer")
+    fixture = FIXTURE.parents[1] / "gemini" / "jsonarray-flash-hi.json-stream"
+    assert (tmp_path / "gemini" / "001.json-stream").read_bytes() == fixture.read_bytes()
+    client = LLMClient("gemini/gemini-flash-latest", base_url="http://127.0.0.1:9", api_key="test")
+    with cassette(tmp_path / "gemini", mode="none", speed=0, match_on=("method", "path")):
+        run = stream(client, "hi")
+    assert (run.text, run.usage.total_tokens) == ("Hello! How can I help you today?", 190)

@@ -153,7 +153,9 @@ def render_files(items: list[Interaction]) -> dict[str, bytes]:
     """The files of a cassette holding ``items``: name -> bytes."""
     files: dict[str, bytes] = {}
     for item in items:
-        body_file = item.name + (".sse" if "event-stream" in item.content_type else ".body")
+        kind = wire_format(str(item.request.get("url", "")), item.content_type)
+        suffix = ".sse" if "event-stream" in item.content_type else ".json-stream" if kind.endswith("array") else ".body"
+        body_file = item.name + suffix
         files[f"{item.name}.request.json"] = _dumps(item.request)
         files[f"{item.name}.json"] = _dumps(_sidecar(item, body_file))
         files[body_file] = item.body

@@ -131,15 +131,17 @@ def _interaction(index: int, entry: dict[str, Any], report: ImportReport, secret
     item = Interaction(name=name, request=request, provider=_provider(url),
                        status=int(status.get("code", 200) if isinstance(status, dict) else status),
                        headers=response_headers(headers))
-    events = split_events(body) if "event-stream" in lowered.get("content-type", "") else [body]
-    item.pieces = [Piece(piece, 0.0) for piece in events if piece]
-    if len(item.pieces) > 1:
+    sse = "event-stream" in lowered.get("content-type", "") or body.lstrip().startswith((b"data:", b"event:"))
+    streamed = sse or ":streamGenerateContent" in url or (isinstance(request.get("body"), dict)
+                                                          and request["body"].get("stream") is True)
+    item.pieces = [Piece(piece, 0.0) for piece in (split_events(body) if sse else [body]) if piece]
+    if streamed and item.pieces:
         item.merged = True
         report.merged.append(name)
+        how = f"split into {len(item.pieces)} events at event boundaries" if sse else "kept as one piece"
         report.warnings.append(
-            f"interaction {name}: the stream was stored merged (one blob, no timing): split into "
-            f"{len(item.pieces)} events at event boundaries; real arrival times are unknown, so replay sends "
-            "them without gaps (flagged merged: true in its sidecar)")
+            f"interaction {name}: the stream was stored merged (one blob, no timing): {how}; real arrival times "
+            "are unknown, so replay sends it without gaps (flagged merged: true in its sidecar)")
     return item
 
 
