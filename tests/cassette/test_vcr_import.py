@@ -146,3 +146,12 @@ def test_gemini_json_array_stream_is_kept_whole_and_flagged(tmp_path: Path) -> N
     with cassette(tmp_path / "gemini", mode="none", speed=0, match_on=("method", "path")):
         run = stream(client, "hi")
     assert (run.text, run.usage.total_tokens) == ("Hello! How can I help you today?", 190)
+
+
+def test_the_llm_connectivity_command_dispatches_to_the_importer(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from llm_connectivity.cli import main as llm_connectivity
+
+    assert llm_connectivity(["cassette", "import-vcr", str(VCR / "anthropic_gzip.yaml"), str(tmp_path / "c")]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote 1 interaction(s) to {tmp_path / 'c'}, 1 stored merged (no timing)"
+    assert [item.name for item in load_cassette(tmp_path / "c")] == ["001"]
