@@ -4,7 +4,6 @@ the second replays with the server stopped and no API key in the environment."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from cassette_support import KEY
