@@ -53,6 +53,6 @@ __all__ = [
     "register_provider",
 ]
 
-from ._version import __version__  # noqa: E402  (one place for the version)
+from ._version import __version__ as __version__  # one place for the version
 
 logging.getLogger("llm_connectivity").addHandler(logging.NullHandler())
