@@ -181,6 +181,14 @@ class SentenceBuffer(TextHolder):
         end = _skip_space(held, k)
         if end == len(held):
             return _WAIT
+        line = max(held.rfind("\n", k, end), held.rfind("\r", k, end)) + 1
+        if line:  # the stop ends a line: a code fence may open on the next one
+            opens = _fence_at(held, line)
+            if opens is None:
+                return _WAIT
+            if opens:
+                self._fence, self._fence_pos = True, line + 3
+                return line
         if cjk or "\n\n" in held[k:end]:
             return end
         if held[end].islower() or (held[s:e] == "." and self._is_abbreviation(held, s, start)):

@@ -136,6 +136,12 @@ SENTENCE_CASES = [
     ("~~~\na. B.\n~~~", ["~~~\na. B.\n~~~"]),
     ("Steps:\n1. Open it.\n2. Close it.", ["Steps:\n1. Open it.\n", "2. Close it."]),
     ("it is 5 m. Then stop.", ["it is 5 m. ", "Then stop."]),
+    # a fence right after a sentence stop and a line break (or a paragraph break) is still a fence
+    ("Before.\n```\ncode. More. \n\nX.\n```\nAfter. Done.",
+     ["Before.\n", "```\ncode. More. \n\nX.\n```\n", "After. ", "Done."]),
+    ("Before!\n\n```py\na. B.\n```\n\nAfter.", ["Before!\n\n", "```py\na. B.\n```\n\n", "After."]),
+    ("Before?\n   ~~~\na. B.\n   ~~~\nAfter.", ["Before?\n", "   ~~~\na. B.\n   ~~~\n", "After."]),
+    ("完了。\n```\na. B.\n```\n", ["完了。\n", "```\na. B.\n```\n"]),
 ]
 
 
