@@ -25,7 +25,7 @@ from toolkit_support import (
 
 import llm_connectivity.streaming as streaming
 from llm_connectivity.errors import ConfigurationError
-from llm_connectivity.models import StreamChunk
+from llm_connectivity.models import StreamChunk, Usage
 from llm_connectivity.streaming import (
     CharacterBuffer,
     SentenceBuffer,
@@ -215,6 +215,19 @@ def test_a_chunk_with_text_and_a_finish_reason_is_split_in_order() -> None:
     chunks = [StreamChunk(content="Hel", index=0), StreamChunk(content="lo you", finish_reason="stop", index=1)]
     out = list(buffer_words(chunks))
     assert [(c.content, c.finish_reason) for c in out] == [("Hello", None), (" you", None), ("", "stop")]
+
+
+def test_usage_that_rides_on_text_chunks_does_not_release_the_text() -> None:
+    # Gemini (and vLLM's continuous usage) send a running usage report with every text chunk
+    u1, u2, u3 = (Usage(prompt_tokens=5, completion_tokens=n, total_tokens=5 + n) for n in (1, 2, 3))
+    chunks = [StreamChunk(content="Hel", usage=u1, index=0), StreamChunk(content="lo. Th", usage=u2, index=1),
+              StreamChunk(content="ere.", usage=u3, finish_reason="stop", index=2)]
+    out = list(buffer_sentences(chunks))
+    assert [(c.content, c.usage, c.finish_reason) for c in out] == [
+        ("Hello. ", u2, None), ("There.", None, None), ("", u3, "stop")]
+    words = list(buffer_words([StreamChunk(content="Hi", usage=u1), StreamChunk(content=" you", usage=u2),
+                               StreamChunk(content="!", usage=u3)]))
+    assert [(c.content, c.usage) for c in words] == [("Hi", u1), (" you!", u3)]
 
 
 def test_role_only_chunks_pass_without_flushing() -> None:

@@ -61,6 +61,21 @@ def test_every_buffer_over_every_wire_format(server: FakeLLMServer, provider: st
     assert out[-1].is_complete and out[-1].usage is not None
 
 
+SENTENCES = "Hello there my friend. How are you today? I am fine, thanks."
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+def test_sentences_are_sentences_on_every_wire_format(server: FakeLLMServer, provider: str) -> None:
+    # Gemini reports usage on every chunk: that must not release each chunk on its own
+    server.add_reply(Reply(text=SENTENCES))
+    with LLMClient(f"{provider}/m", base_url=server.base_url_for(provider), api_key="k-test") as client:
+        stream = client.chat_stream("hi")
+        out = list(buffer_sentences(stream))
+    assert [c.content for c in out if c.content] == [
+        "Hello there my friend. ", "How are you today? ", "I am fine, thanks."]
+    assert aggregate(out).usage == stream.response.usage  # the provider's usage still arrives
+
+
 def test_progress_over_a_loopback_stream(server: FakeLLMServer) -> None:
     server.add_reply(Reply(chunks=["abcd"] * 40, delay=0.005))
     seen: list[StreamProgress] = []
