@@ -4,6 +4,7 @@ from the request's max_tokens, thread-safe reads, and the terminal display."""
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from collections.abc import Iterator
 
@@ -55,6 +56,21 @@ def test_reported_usage_raises_the_count_but_never_lowers_it() -> None:
     tracker.update(StreamChunk(usage=Usage(completion_tokens=3)))
     tracker.update(StreamChunk(usage=Usage(completion_tokens=30, is_estimated=True)))
     assert tracker.get_progress().tokens_received == 9
+
+
+def test_a_usage_report_on_every_chunk_is_not_added_to_the_running_count() -> None:
+    # Gemini reports the completion tokens so far with every chunk: the report replaces the
+    # estimate of the text it covers instead of being topped up by it
+    chunks = [StreamChunk(content="word " * 3, usage=Usage(completion_tokens=n)) for n in (3, 6, 9)]
+    chunks += [StreamChunk(content="tail"), StreamChunk(finish_reason="stop", usage=Usage(completion_tokens=10))]
+    seen: list[StreamProgress] = []
+    ticking = itertools.count(0.0, 1.0).__next__  # a second per reading: a callback after every chunk
+    list(track_progress(chunks, estimated_tokens=20, on_progress=seen.append, interval=0.5, clock=ticking))
+    assert [p.tokens_received for p in seen] == [3, 6, 9, 10, 10, 10]
+    gemini_fake = [StreamChunk(content="word ", usage=Usage(completion_tokens=4)) for _ in range(4)]
+    tracker = ProgressTracker()
+    list(track_progress(gemini_fake, tracker=tracker))
+    assert tracker.get_progress().tokens_received == 4
 
 
 def test_callbacks_are_throttled_monotone_clamped_and_final() -> None:
