@@ -17,10 +17,11 @@ knows nothing about chunks or generators, so it can be driven from a callback to
   running total with every chunk): that is not a reason to release held text. The latest
   such report travels with the next piece released (a chunk passed on as is keeps its
   own), so the usage still arrives, in order, without defeating the buffer;
-* ``max_delay``: on each incoming chunk, text held for ``max_delay`` seconds or more is
-  released (a generator can only act when its source yields, so with a silent source the
-  release happens when the next chunk arrives; see ``to_sse(keepalive=...)`` for a timer
-  thread);
+* ``max_delay``: text held for ``max_delay`` seconds is released, also while the source
+  is silent. A generator can only act when its source yields, and a blocking source (a
+  ChatStream waiting for the model) yields only when data comes, so with ``max_delay`` the
+  source is read in a helper thread (:mod:`~.ticker`) that wakes the buffer when held text
+  is due; closing the wrapper stops it. Without ``max_delay`` no thread is involved;
 * at the end of the stream, and before an exception from the source propagates, held
   text is flushed;
 * closing the wrapper closes the source (``finally``), freeing a ChatStream's connection.
@@ -37,6 +38,7 @@ from ..errors import ConfigurationError
 from ..models import StreamChunk, Usage, make_chunk
 from ..tokens import TokenCounter, get_counter
 from .chain import close_source, link
+from .ticker import with_ticks
 
 __all__ = ["Segmenter", "TextHolder", "check_positive", "run_segmenter", "wrap"]
 
@@ -125,9 +127,20 @@ def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: f
     solo: StreamChunk | None = None  # the chunk whose whole text is the held text
     usage: Usage | None = None  # a usage report that came with text and is not passed on yet
     chunk: StreamChunk = StreamChunk()
+    source: Iterable[StreamChunk | None] = chunks
+    if max_delay is not None:
+        def until_due() -> float | None:
+            return None if held_since is None else max(0.0, held_since + max_delay - clock())
+        source = with_ticks(chunks, until_due)
     try:
         try:
-            for chunk in chunks:
+            for item in source:
+                if item is None:  # the source is silent and held text may be due
+                    if held_since is not None and clock() - held_since >= max_delay:  # type: ignore[operator]
+                        usage = yield from emit(seg.flush(), chunk, solo, usage)
+                        held_since = solo = None
+                    continue
+                chunk = item
                 text = chunk.content
                 signal = (chunk.finish_reason is not None or chunk.tool_calls or chunk.reasoning
                           or chunk.is_complete or chunk.raw_finish_reason is not None)
@@ -174,6 +187,8 @@ def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: f
         if usage is not None:
             yield _usage_chunk(usage, chunk.index)
     finally:
+        if source is not chunks:
+            close_source(source)
         close_source(chunks)
 
 

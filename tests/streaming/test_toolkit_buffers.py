@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 import os
+import threading
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator
@@ -15,7 +16,6 @@ from toolkit_support import (
     FINAL_USAGE,
     Boom,
     ClosableSource,
-    FakeClock,
     contents,
     joined,
     split_every,
@@ -257,32 +257,51 @@ def test_wrappers_are_lazy_and_closing_closes_the_source(name: str) -> None:
     assert source.closed == 1
 
 
-def test_max_delay_releases_held_text_when_the_next_chunk_arrives() -> None:
-    clock = FakeClock()
-    pieces = iter(["Thinking", "aboutit", "longer", " done"])
-
-    def source() -> Iterator[StreamChunk]:
-        for text in pieces:
-            yield StreamChunk(content=text)
-            clock.advance(0.3)
-
-    out = [c.content for c in buffer_words(source(), max_delay=0.5, clock=clock)]
-    # held since 100.0; at 100.3 not yet; at 100.6 (third chunk) 0.6 s >= 0.5: released
-    assert out == ["Thinkingaboutitlonger", " done"]
+def _then_silent(pieces: list[str], shown: threading.Event, last: str) -> Iterator[StreamChunk]:
+    """``pieces`` at once, then silence until ``shown`` is set (at most 10 s), then ``last``."""
+    yield from text_chunks(pieces)
+    shown.wait(10)
+    yield StreamChunk(content=last)
 
 
-def test_max_delay_on_sentences() -> None:
-    clock = FakeClock()
+@pytest.mark.parametrize("wrapper, pieces, last, expected, without", [
+    (buffer_words, ["Thinking", "aboutit", "longer"], "more", ["Thinkingaboutitlonger", "more"],
+     ["Thinkingaboutitlongermore"]),
+    (buffer_sentences, ["An unfinished", " sentence", " goes on"], " and on",
+     ["An unfinished sentence goes on", " and on"], ["An unfinished sentence goes on and on"]),
+])
+def test_max_delay_releases_what_was_held_that_long(wrapper: Wrapper, pieces: list[str], last: str,
+                                                    expected: list[str], without: list[str]) -> None:
+    shown = threading.Event()
+    out = []
+    for chunk in wrapper(_then_silent(pieces, shown, last), max_delay=0.5):  # type: ignore[call-arg]
+        out.append(chunk.content)
+        shown.set()
+    assert out == expected
+    assert contents(wrapper(_then_silent(pieces, shown, last))) == without  # no max_delay: to the boundary
 
-    def source() -> Iterator[StreamChunk]:
-        for text in ["An unfinished", " sentence", " goes on", " and on"]:
-            yield StreamChunk(content=text)
-            clock.advance(1.0)
 
-    assert contents(buffer_sentences(source(), max_delay=1.5, clock=clock)) == [
-        "An unfinished sentence goes on", " and on"]
-    assert contents(buffer_sentences(text_chunks(["An unfinished", " sentence", " goes on", " and on"]))) == [
-        "An unfinished sentence goes on and on"]
+@pytest.mark.parametrize("name", sorted(BUFFERS))
+def test_max_delay_releases_held_text_while_the_source_is_silent(name: str) -> None:
+    # a slow model: "An unfinished" arrives, then nothing until the reader has shown all of
+    # it (or 10 s pass). The held text must come out after max_delay, not with the next chunk.
+    wrapper = partial(buffer_tokens, n=50) if name == "tokens" else BUFFERS[name]
+    shown, resumed = threading.Event(), threading.Event()
+
+    def slow_model() -> Iterator[StreamChunk]:
+        yield StreamChunk(content="An unfinished")
+        shown.wait(10)
+        resumed.set()
+        yield StreamChunk(content=" sentence")
+
+    before = text = ""
+    for chunk in wrapper(slow_model(), max_delay=0.05):
+        if not resumed.is_set():
+            before += chunk.content
+        text += chunk.content
+        if text == "An unfinished":
+            shown.set()
+    assert (before, text) == ("An unfinished", "An unfinished sentence")
 
 
 @pytest.mark.parametrize("bad", [0, -1, "1", True])

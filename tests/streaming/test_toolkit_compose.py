@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 from functools import partial
 
 import pytest
@@ -149,7 +150,8 @@ def test_importing_the_toolkit_loads_no_optional_or_http_modules() -> None:
 
 
 CLOSERS = {**WRAPPERS, "progress": track_progress, "rate": partial(rate_limit, tokens_per_second=1e6),
-           "bar": partial(progress_bar, file=io.StringIO()), "piped": lambda s: pipe(s, buffer_words, track_progress)}
+           "bar": partial(progress_bar, file=io.StringIO()), "piped": lambda s: pipe(s, buffer_words, track_progress),
+           "sentences-max_delay": partial(buffer_sentences, max_delay=0.01)}  # reads in a helper thread
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc/self/fd (Linux)")
@@ -165,4 +167,5 @@ def test_closing_a_wrapper_frees_the_connection(name: str) -> None:
         wrapped.close()  # type: ignore[attr-defined]
         assert not stream.is_complete
         assert wait_for_sockets(baseline, within=5) == baseline
+        assert not [t for t in threading.enumerate() if t.name == "llm-connectivity-ticker"]
         client.close()
