@@ -52,6 +52,7 @@ class RateLimiter:
             raise ConfigurationError(f"burst must be a positive number, got {burst!r}")
         self.rate = float(rate)
         self.burst = float(burst)
+        self._unlimited = self.rate == float("inf")
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -67,7 +68,7 @@ class RateLimiter:
     @property
     def unlimited(self) -> bool:
         """True when the rate is infinite (nothing ever waits)."""
-        return self.rate == float("inf")
+        return self._unlimited
 
     def _refill(self, now: float) -> None:
         if now > self._stamp:
@@ -77,14 +78,15 @@ class RateLimiter:
     def reserve(self, amount: float = 1.0) -> float:
         """Take ``amount`` now and return how many seconds the caller must wait before
         using it (0 when the bucket held enough). Never blocks."""
-        if self.unlimited or amount <= 0:
+        if self._unlimited or amount <= 0:
             return 0.0
         with self._lock:
             now = self._clock()
             self._refill(now)
-            self._level -= amount
-            wait = 0.0 if self._level >= 0 else -self._level / self.rate
-            return max(wait, self._paused_until - now)
+            level = self._level = self._level - amount
+            if level >= 0 and now >= self._paused_until:
+                return 0.0
+            return max(0.0 if level >= 0 else -level / self.rate, self._paused_until - now)
 
     def acquire(self, amount: float = 1.0) -> float:
         """Take ``amount``, sleeping as long as needed; return the seconds waited."""
@@ -125,15 +127,19 @@ class RateLimiter:
 
 
 def _limited(chunks: Iterable[StreamChunk], limiter: RateLimiter, count: Callable[[str], int]) -> Iterator[StreamChunk]:
-    acquire, burst = limiter.acquire, limiter.burst
+    acquire, reserve, sleep, burst = limiter.acquire, limiter.reserve, limiter._sleep, limiter.burst
     try:
         for chunk in chunks:
             text = chunk.content
-            tokens = count(text) if text else 0
+            # a chunk's token_count (the pipeline's counting stage, or a buffer) saves a count
+            tokens = (chunk.token_count or count(text)) if text else 0
             if chunk.reasoning:
                 tokens += count(chunk.reasoning)
             if tokens <= burst or not text:
-                acquire(tokens)
+                if tokens:
+                    wait = reserve(tokens)  # acquire(), without one call per chunk
+                    if wait > 0:
+                        sleep(wait)
                 yield chunk
                 continue
             pieces = split_by_tokens(text, burst, count)
