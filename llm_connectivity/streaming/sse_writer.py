@@ -3,8 +3,8 @@
 Injection safety: every line ending in the payload (LF, CR or CRLF) starts a new
 ``data:`` line, so model output can never end an event early or add a field; a decoder
 joins the lines back with LF (the event-stream format has no way to carry a CR, so CR and
-CRLF in the text arrive as LF). Event names are checked for line breaks before anything
-is sent.
+CRLF in the text arrive as LF; a CRLF split across two chunks is still one line break).
+Event names are checked for line breaks before anything is sent.
 
 What is written, in order: ``retry:`` (if given) with the first event; one event per
 chunk with text (``id:`` counts up from 1); ``: keep-alive`` comment lines whenever the
@@ -133,6 +133,7 @@ class _EventEncoder:
         self.next_id = 1
         self.finish: str | None = None
         self.usage: Usage | None = None
+        self.after_cr = False  # the last text ended with CR: a leading LF completes that CRLF
 
     def _event(self, data: str, name: str) -> bytes:
         frame = encode_event(data, event=name, id=self.next_id, retry=self.retry)
@@ -144,7 +145,15 @@ class _EventEncoder:
             self.finish = chunk.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
-        data = _data(chunk, self.format)
+        if self.format == "text":
+            data: str | None = chunk.content
+            if data:
+                if self.after_cr and data[0] == "\n":  # already sent as a line break
+                    data = data[1:]
+                self.after_cr = chunk.content[-1] == "\r"
+            data = data or None
+        else:
+            data = _data(chunk, self.format)
         return () if data is None else (self._event(data, self.event),)
 
     def finish_frames(self) -> tuple[bytes, ...]:
@@ -198,9 +207,7 @@ def _write(chunks: Iterable[StreamChunk], encoder: _EventEncoder | _OpenAIEncode
 
 
 def _data(chunk: StreamChunk, format: str) -> str | None:
-    """The event data for ``chunk``, or None when it has nothing to show."""
-    if format == "text":
-        return chunk.content or None
+    """The ``format="json"`` event data for ``chunk``, or None when it has nothing to show."""
     if not (chunk.content or chunk.reasoning or chunk.tool_calls):
         return None
     payload: dict[str, Any] = {"content": chunk.content, "index": chunk.index}

@@ -99,6 +99,17 @@ def test_text_survives_exactly_with_no_injection() -> None:
     assert ours == [(e["event"], e["data"], e["id"]) for e in events]
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_crlf_split_across_chunks_is_one_line_break(fmt: str) -> None:
+    text = "one\r\ntwo\r\n\r\nthree\rfour\r\n"
+    for cut in range(1, len(text)):
+        events, _, _ = whatwg_decode(_body(text_chunks([text[:cut], text[cut:]]), format=fmt))
+        data = [e["data"] if fmt == "text" else json.loads(e["data"])["content"] for e in events[:-1]]
+        assert _lf("".join(data)) == _lf(text), cut
+    events, _, _ = whatwg_decode(_body(text_chunks(["a\r", "\n", "b"])))
+    assert [(e["event"], e["data"], e["id"]) for e in events[:-1]] == [("chunk", "a\n", "1"), ("chunk", "b", "2")]
+
+
 def test_encoding_is_byte_exact() -> None:
     body = _body(text_chunks(["a\r\nb", "c"]), retry=10)
     assert body == (b"event: chunk\nid: 1\nretry: 10\ndata: a\ndata: b\n\n"
