@@ -73,7 +73,8 @@ class _TqdmRenderer:
         if p.total_tokens is not None and bar.total != p.total_tokens:
             bar.total = p.total_tokens
         bar.update(p.tokens_received - bar.n)
-        if p.finished:
+        if p.finished:  # done is 100%, however good the estimate was
+            bar.total = p.tokens_received
             bar.close()
 
 

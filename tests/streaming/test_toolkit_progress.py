@@ -202,6 +202,10 @@ def test_progress_bar_uses_tqdm_when_asked() -> None:
     out = io.StringIO()
     list(progress_bar(_ticking(clock, 5, 0.5), estimated_tokens=5, file=out, use_tqdm=True, clock=clock))
     assert "5/5" in out.getvalue()
+    out = io.StringIO()  # a stream shorter than the estimate still ends at 100%
+    list(progress_bar(_ticking(clock, 3, 0.5), estimated_tokens=10, file=out, use_tqdm=True, clock=clock))
+    final = out.getvalue().rstrip("\n").split("\r")[-1]
+    assert final.startswith("100%") and "3/3" in final, out.getvalue()
 
 
 def test_format_progress_with_unknown_eta() -> None:
