@@ -183,6 +183,28 @@ def test_characters_keep_clusters_split_across_chunks() -> None:
     assert split_graphemes(text) == out
 
 
+GRAPHEME_CASES = [  # expected clusters as the regex module's \X (Unicode 15.1) gives them
+    ("น้ำใจ", ["น้ำ", "ใ", "จ"]),  # Thai SARA AM is a spacing mark, not a letter
+    ("ນ້ຳ", ["ນ້ຳ"]),  # Lao AM likewise
+    ("क्षत्रिय", ["क्ष", "त्रि", "य"]),  # Devanagari conjuncts: consonant + virama + consonant
+    ("স্বাগতম", ["স্বা", "গ", "ত", "ম"]),
+    ("ગુજરાતી", ["ગુ", "જ", "રા", "તી"]),
+    ("ଓଡ଼ିଆ", ["ଓ", "ଡ଼ି", "ଆ"]),
+    ("తెలుగు", ["తె", "లు", "గు"]),
+    ("മലയാളം", ["മ", "ല", "യാ", "ളം"]),
+    ("שָׁלוֹם עולם", ["שָׁ", "ל", "וֹ", "ם", " ", "ע", "ו", "ל", "ם"]),
+    ("مَرْحَبًا", ["مَ", "رْ", "حَ", "بً", "ا"]),
+    ("a\n\u0301\r\n\u0301", ["a", "\n", "\u0301", "\r\n", "\u0301"]),  # nothing attaches to a line break
+]
+
+
+@pytest.mark.parametrize("text, clusters", GRAPHEME_CASES)
+def test_characters_of_thai_lao_indic_and_rtl_scripts(text: str, clusters: list[str]) -> None:
+    assert split_graphemes(text) == clusters
+    for cut in range(1, len(text)):
+        assert contents(buffer_characters(text_chunks([text[:cut], text[cut:]]))) == clusters
+
+
 def test_character_buffer_holds_only_the_last_cluster() -> None:
     chars = CharacterBuffer()
     assert chars.feed("ab") == ["a"]
