@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, LLMError
 from ..models import StreamChunk, Usage
-from ..security import scrub_error
+from ..security import redact_url, scrub_error
 from .buffering import check_positive
 from .chain import close_source, link
 from .openai_compat import OpenAIChunkEncoder, openai_error
@@ -44,6 +44,7 @@ __all__ = ["encode_event", "error_payload", "sse_headers", "to_sse"]
 logger = logging.getLogger("llm_connectivity")
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 _FORMATS = ("text", "json", "openai")
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -88,6 +89,9 @@ def error_payload(exc: BaseException, secrets: Sequence[str] = ()) -> dict[str, 
     Errors that are not LLMErrors (bugs in a stage) are reported without their message."""
     if isinstance(exc, LLMError):
         message = str(scrub_error(exc, *secrets))  # keys and URL passwords, as everywhere else
+        # the event goes to a browser: every URL in it as redact_url shows URLs (credential
+        # query values such as ?key= hidden too)
+        message = _URL.sub(lambda m: redact_url(m.group(0)), message)
         retryable = bool(exc.is_retryable)
     else:
         message, retryable = "the stream failed", False

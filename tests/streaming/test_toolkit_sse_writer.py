@@ -110,6 +110,15 @@ def test_a_crlf_split_across_chunks_is_one_line_break(fmt: str) -> None:
     assert [(e["event"], e["data"], e["id"]) for e in events[:-1]] == [("chunk", "a\n", "1"), ("chunk", "b", "2")]
 
 
+@pytest.mark.parametrize("fmt", ["text", "openai"])
+def test_an_error_event_hides_credentials_in_urls(fmt: str) -> None:
+    error = StreamInterruptedError("lost https://gen.example/v1beta/m:streamGenerateContent?alt=sse&key=AIzaSyD-SECRET-1 "
+                                   "and http://relay:hunter2@10.0.0.1/v1?token=t0k3n")
+    body = _body(ClosableSource(text_chunks(["partial"]), fail=error), format=fmt).decode()
+    assert "AIzaSyD-SECRET-1" not in body and "hunter2" not in body and "t0k3n" not in body
+    assert "streamGenerateContent?alt=sse&key=***" in body and "http://relay:***@10.0.0.1/v1?token=***" in body
+
+
 def test_encoding_is_byte_exact() -> None:
     body = _body(text_chunks(["a\r\nb", "c"]), retry=10)
     assert body == (b"event: chunk\nid: 1\nretry: 10\ndata: a\ndata: b\n\n"
