@@ -189,6 +189,13 @@ def test_openai_mode_tool_calls_and_usage() -> None:
     assert response.finish_reason == "tool_calls" and response.usage.total_tokens == 10
 
 
+@pytest.mark.parametrize("chunks", [[], [StreamChunk(finish_reason="stop", is_complete=True)]], ids=["nothing", "finish"])
+def test_openai_mode_sends_the_role_even_for_an_empty_answer(chunks: list[StreamChunk]) -> None:
+    frames = [json.loads(e.data) for e in iter_sse([_body(chunks, format="openai")]) if e.data != "[DONE]"]
+    assert [f["choices"] for f in frames] == [
+        [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]]
+
+
 def test_openai_mode_error_raises_the_same_class_in_an_openai_client() -> None:
     error = RateLimitError("slow down", provider="anthropic", status_code=429)
     body = _body(ClosableSource(text_chunks(["Hi"]), fail=error), format="openai")
