@@ -7,7 +7,7 @@ out), so a big request never blocks forever. ``clock`` and ``sleep`` are injecta
 deterministic tests.
 
 :func:`rate_limit` paces a chunk stream to a number of tokens per second (counted through
-the token-counter seam, like the buffers); a text chunk larger than the burst is split into
+the token-counter seam, like the buffers, or a chunk's ``token_count``); a text chunk larger than the burst is split into
 pieces the bucket can hold, so it is released gradually rather than blocking forever.
 """
 
