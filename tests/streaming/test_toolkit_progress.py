@@ -220,3 +220,12 @@ def test_progress_bar_ends_its_line_when_the_stream_fails() -> None:
         list(progress_bar(source, file=out, use_tqdm=False, interval=0.001, clock=clock))
     assert out.getvalue().endswith("\n") and out.getvalue().count("\n") == 1
     assert source.closed == 1
+
+
+def test_progress_bar_with_tqdm_closes_the_bar_when_the_stream_fails() -> None:
+    pytest.importorskip("tqdm")
+    out = _Terminal()
+    source = ClosableSource([StreamChunk(content="abcd")] * 3, fail=Boom("lost"))
+    with pytest.raises(Boom):
+        list(progress_bar(source, estimated_tokens=10, file=out, use_tqdm=True, interval=0.001, clock=FakeClock()))
+    assert out.getvalue().endswith("\n") and "3/10" in out.getvalue().split("\r")[-1]
