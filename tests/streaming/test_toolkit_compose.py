@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from functools import partial
 
 import pytest
@@ -31,7 +32,7 @@ from llm_connectivity.streaming import (
     replay,
     track_progress,
 )
-from llm_connectivity.testing import FakeLLMServer, Reply
+from llm_connectivity.testing import Action, FakeLLMServer, Reply, faults
 
 ADVERSARIAL = ("Dr. Smith paid $3.14 for v1.2.3 (see https://ex.com/a.b?x=1).  Tabs\there,\r\nCRLF and 👍🏽 👩‍💻 🇫🇷 "
                "e\u0301! 你好世界。没有空格！ ภาษาไทยไม่มีการเว้นวรรค\n\n```py\nx = 1. Y = 2.\n```\nlast word")
@@ -75,6 +76,29 @@ def test_sentences_are_sentences_on_every_wire_format(server: FakeLLMServer, pro
     assert [c.content for c in out if c.content] == [
         "Hello there my friend. ", "How are you today? ", "I am fine, thanks."]
     assert aggregate(out).usage == stream.response.usage  # the provider's usage still arrives
+
+
+@pytest.mark.parametrize("name", sorted(WRAPPERS))
+def test_max_delay_releases_text_while_a_slow_model_is_silent(server: FakeLLMServer, name: str) -> None:
+    # the model sends "An unfinished", then nothing for 1.5 s: with max_delay=0.1 the held
+    # text is on screen long before the next chunk, so it arrives as a piece of its own
+    wrapper = partial(buffer_tokens, n=50) if name == "tokens" else WRAPPERS[name]
+    events = [faults.chat_chunk({"content": "An unfinished"}), faults.chat_chunk({"content": " sentence."}, "stop"),
+              b"data: [DONE]\n\n"]
+    server.add_reply(Reply(actions=[Action("send", events[0]), Action("sleep", seconds=1.5),
+                                    *(Action("send", e) for e in events[1:])], headers=dict(faults.SSE_HEADERS)))
+    seen: list[tuple[str, float]] = []
+    with LLMClient("openai/m", base_url=server.base_url, api_key="k-test") as client:
+        for chunk in wrapper(client.chat_stream("hi"), max_delay=0.1):
+            if chunk.content:
+                seen.append((chunk.content, time.monotonic()))
+    assert "".join(text for text, _ in seen) == "An unfinished sentence."
+    shown = ""
+    for text, at in seen:  # when the last character of the first chunk was shown
+        shown += text
+        if len(shown) >= len("An unfinished"):
+            break
+    assert shown == "An unfinished" and seen[-1][1] - at > 0.7  # well before the next chunk came
 
 
 def test_progress_over_a_loopback_stream(server: FakeLLMServer) -> None:
