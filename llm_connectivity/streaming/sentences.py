@@ -3,7 +3,8 @@
 Boundaries (a piece ends after the stop, any closing quotes or brackets, and the
 whitespace after them):
 
-* ``.``, ``!``, ``?``, ``…`` (and runs like ``?!`` or ``...``) followed by whitespace and a
+* ``.``, ``!``, ``?``, ``…`` (and runs like ``?!`` or ``...``), and the stops of other
+  scripts (``؟`` ``۔`` ``।`` ``॥`` ``։`` ``።`` ``။``), followed by whitespace and a
   character that is not a lowercase letter. So decimals (``3.14``), versions (``1.2.3``),
   URLs and e-mail addresses (no whitespace after their dots) and an ellipsis followed by
   lowercase never split;
@@ -33,7 +34,10 @@ from .tokengroups import _cut_near
 
 __all__ = ["SentenceBuffer", "buffer_sentences"]
 
-_CANDIDATE = re.compile(r"[.!?…。！？]+|\n")
+# Latin stops, the CJK full stops, and the stops of other scripts that end a sentence before
+# whitespace: Arabic question mark, Urdu full stop, Devanagari danda and double danda,
+# Armenian, Ethiopic and Myanmar full stops.
+_CANDIDATE = re.compile(r"[.!?…。！？؟۔।॥։።။]+|\n")
 _CLOSERS = "\"')]}»”’」』）〕】》〉"
 _CJK_STOPS = "。！？"
 _FENCE_CLOSE = re.compile(r"\n[ ]{0,3}(?:```|~~~)")

@@ -142,6 +142,10 @@ SENTENCE_CASES = [
     ("Before!\n\n```py\na. B.\n```\n\nAfter.", ["Before!\n\n", "```py\na. B.\n```\n\n", "After."]),
     ("Before?\n   ~~~\na. B.\n   ~~~\nAfter.", ["Before?\n", "   ~~~\na. B.\n   ~~~\n", "After."]),
     ("完了。\n```\na. B.\n```\n", ["完了。\n", "```\na. B.\n```\n"]),
+    # the sentence stops of other scripts: Arabic question mark, Urdu full stop, Devanagari danda
+    ("كيف حالك؟ أنا بخير. شكرا", ["كيف حالك؟ ", "أنا بخير. ", "شكرا"]),
+    ("یہ اچھا ہے۔ اگلا جملہ", ["یہ اچھا ہے۔ ", "اگلا جملہ"]),
+    ("यह अच्छा है। अगला वाक्य॥ और", ["यह अच्छा है। ", "अगला वाक्य॥ ", "और"]),
 ]
 
 
