@@ -74,7 +74,17 @@ def encode_event(data: str, *, event: str | None = None, id: int | str | None = 
         body = "".join(f"data: {line}\n" for line in _LINE_END.split(data))
     else:
         body = f"data: {data}\n"
-    return f"{head}{body}\n".encode()
+    return _utf8(f"{head}{body}\n")
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as UTF-8. Surrogates (a JSON ``"\\ud83d"`` escape cut from its pair by an
+    upstream that slices UTF-16) cannot be encoded: pairs are joined back into their
+    character, and a lone half becomes U+FFFD, rather than ending the stream."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode()
 
 
 def _check_name(what: str, name: str | None) -> None:
@@ -177,7 +187,7 @@ class _OpenAIEncoder:
 
     @staticmethod
     def _frame(obj: dict[str, Any]) -> bytes:
-        return b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
+        return b"data: " + _utf8(json.dumps(obj, ensure_ascii=False)) + b"\n\n"
 
     def encode(self, chunk: StreamChunk) -> tuple[bytes, ...]:
         return tuple(self._frame(frame) for frame in self.chunks.encode(chunk))

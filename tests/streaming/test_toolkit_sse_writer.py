@@ -119,6 +119,23 @@ def test_an_error_event_hides_credentials_in_urls(fmt: str) -> None:
     assert "streamGenerateContent?alt=sse&key=***" in body and "http://relay:***@10.0.0.1/v1?token=***" in body
 
 
+@pytest.mark.parametrize("fmt", ["text", "json", "openai"])
+def test_surrogates_from_a_utf16_slicer_do_not_end_the_stream(fmt: str) -> None:
+    # a JSON "\ud83d" / "\udc4d" pair split across two chunks (a proxy that cuts JS strings)
+    def shown(chunks: list[StreamChunk]) -> str:
+        events = [e.data for e in iter_sse([_body(chunks, format=fmt)]) if e.data != "[DONE]"]
+        if fmt == "text":
+            return "".join(events[:-1])
+        frames = [json.loads(data) for data in events]
+        if fmt == "json":
+            return "".join(f["content"] for f in frames[:-1])
+        return "".join(c["delta"].get("content", "") for f in frames for c in f["choices"])
+
+    split = text_chunks(["ok \ud83d", "\udc4d done"])
+    assert shown(list(buffer_words(split))) == "ok 👍 done"  # rejoined in one piece: the real emoji
+    assert shown(split) == "ok \ufffd\ufffd done"  # apart: each half is shown as U+FFFD, and the stream goes on
+
+
 def test_encoding_is_byte_exact() -> None:
     body = _body(text_chunks(["a\r\nb", "c"]), retry=10)
     assert body == (b"event: chunk\nid: 1\nretry: 10\ndata: a\ndata: b\n\n"
