@@ -64,6 +64,8 @@ def _joins(prev: str, ch: str, regional_run: int) -> bool:
         return False
     if prev == _ZWJ:  # ZWJ sequences: the next pictograph joins
         return True
+    if 0xD800 <= ord(prev) <= 0xDBFF:  # a surrogate pair (from JSON escapes): never cut in two
+        return 0xDC00 <= ord(ch) <= 0xDFFF
     if _is_regional(ch) and _is_regional(prev):
         return regional_run % 2 == 1  # pairs: the second of each pair joins the first
     if 0x1100 <= ord(prev) <= 0x115F and 0x1100 <= ord(ch) <= 0x115F:  # Hangul choseong run

@@ -199,6 +199,7 @@ GRAPHEME_CASES = [  # expected clusters as the regex module's \X (Unicode 15.1) 
     ("שָׁלוֹם עולם", ["שָׁ", "ל", "וֹ", "ם", " ", "ע", "ו", "ל", "ם"]),
     ("مَرْحَبًا", ["مَ", "رْ", "حَ", "بً", "ا"]),
     ("a\n\u0301\r\n\u0301", ["a", "\n", "\u0301", "\r\n", "\u0301"]),  # nothing attaches to a line break
+    ("a\ud83d\udc4db", ["a", "\ud83d\udc4d", "b"]),  # 👍 as two JSON surrogate escapes: kept together
 ]
 
 
