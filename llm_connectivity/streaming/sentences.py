@@ -13,8 +13,9 @@ whitespace after them):
   a line (``1.``) is not a boundary (so "... in the U.S. The ..." stays one piece);
 * CJK full stops ``。！？`` (and their closing brackets) end a sentence with or without a space;
 * a paragraph break (a blank line);
-* Markdown code fences (```` ``` ```` or ``~~~`` at the start of a line) are never split
-  inside: the text before the fence is released, the whole block is one piece.
+* Markdown code fences (```` ``` ```` or ``~~~`` at the start of a line, closed only by a
+  line of the same character at least as long, as in CommonMark) are never split inside:
+  the text before the fence is released, the whole block is one piece.
 
 A sentence with no boundary is released once it holds more than ``max_chars`` characters
 (cut after whitespace where possible), except inside a code fence; ``max_delay`` releases
@@ -40,7 +41,6 @@ __all__ = ["SentenceBuffer", "buffer_sentences"]
 _CANDIDATE = re.compile(r"[.!?…。！？؟۔।॥։።။]+|\n")
 _CLOSERS = "\"')]}»”’」』）〕】》〉"
 _CJK_STOPS = "。！？"
-_FENCE_CLOSE = re.compile(r"\n[ ]{0,3}(?:```|~~~)")
 _INITIALS = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]|[A-Z]")  # e.g, U.S, J (not a lowercase unit: 5 m.)
 ABBREVIATIONS = frozenset(
     "mr mrs ms mx dr prof sr jr st mt ft vs cf al approx dept est fig figs gen gov lt col sgt capt cmdr "
@@ -65,15 +65,42 @@ def _skip_space(text: str, k: int) -> int:
     return k
 
 
-def _fence_at(text: str, p: int) -> bool | None:
-    """Does the line starting at ``p`` open or close a code fence (None: can't tell yet)?"""
-    q = min(_skip(text, p, " "), p + 3)
-    head = text[q:q + 3]
-    if head in ("```", "~~~"):
-        return True
-    if len(head) < 3 and q + len(head) == len(text) and ("```".startswith(head) or "~~~".startswith(head)):
+def _fence_at(text: str, p: int) -> str | None:
+    """The marker (``"```"``, ``"~~~~"``...) if the line starting at ``p`` opens a code fence
+    (CommonMark: up to 3 spaces, 3 or more backticks or tildes, no backtick after backticks),
+    ``""`` if it does not, None if that cannot be told yet."""
+    q = _skip(text, p, " ")
+    if q - p > 3:
+        return ""
+    if q == len(text):
         return None
-    return False
+    ch = text[q]
+    if ch != "`" and ch != "~":
+        return ""
+    r = _skip(text, q, ch)
+    if r == len(text):
+        return None  # the run may go on
+    if r - q < 3:
+        return ""
+    if ch == "`":
+        eol = text.find("\n", r)
+        if "`" in text[r:eol if eol >= 0 else len(text)]:
+            return ""  # ```code``` on one line is inline code
+        if eol < 0:
+            return None
+    return text[q:r]
+
+
+_CLOSERS_BY_MARKER: dict[str, re.Pattern[str]] = {}
+
+
+def _fence_close(marker: str) -> re.Pattern[str]:
+    """A whole line that closes a fence opened with ``marker`` (same character, at least as many)."""
+    pattern = _CLOSERS_BY_MARKER.get(marker)
+    if pattern is None:
+        pattern = re.compile(rf"\n[ ]{{0,3}}{re.escape(marker[0])}{{{len(marker)},}}[ \t]*\r?\n")
+        _CLOSERS_BY_MARKER[marker] = pattern
+    return pattern
 
 
 class SentenceBuffer(TextHolder):
@@ -91,7 +118,7 @@ class SentenceBuffer(TextHolder):
         super().__init__()
         self.max_chars = max_chars
         self._pos = 0  # where to resume looking for a boundary in held_text
-        self._fence = False  # inside a code fence
+        self._fence = ""  # inside a code fence: the marker that opened it
         self._fence_pos = 0  # where to resume looking for the closing fence
         self._line_start = True  # held_text begins at the start of a line
 
@@ -119,7 +146,7 @@ class SentenceBuffer(TextHolder):
             if opens is None:
                 return []
             if opens:
-                self._fence, self._fence_pos = True, 3
+                self._fence, self._fence_pos = opens, 3
         while True:
             if self._fence:
                 end = self._fence_end(held)
@@ -127,7 +154,7 @@ class SentenceBuffer(TextHolder):
                     break
                 pieces.append(held[start:end])
                 start = pos = end
-                self._fence = False
+                self._fence = ""
                 continue
             match = _CANDIDATE.search(held, pos)
             if match is None:
@@ -159,17 +186,14 @@ class SentenceBuffer(TextHolder):
 
     def _fence_end(self, held: str) -> int:
         """Offset just after the closing fence line and its trailing whitespace, or -1."""
-        match = _FENCE_CLOSE.search(held, self._fence_pos)
+        match = _fence_close(self._fence).search(held, self._fence_pos)
         if match is None:
             last = held.rfind("\n", self._fence_pos)
             if last >= 0:
                 self._fence_pos = last
             return -1
         self._fence_pos = match.start()
-        eol = held.find("\n", match.end())
-        if eol < 0:
-            return -1
-        end = _skip_space(held, eol + 1)
+        end = _skip_space(held, match.end())
         return -1 if end == len(held) else end
 
     def _judge(self, held: str, s: int, e: int, start: int) -> int:
@@ -191,7 +215,7 @@ class SentenceBuffer(TextHolder):
             if opens is None:
                 return _WAIT
             if opens:
-                self._fence, self._fence_pos = True, line + 3
+                self._fence, self._fence_pos = opens, line + 3
                 return line
         if cjk or "\n\n" in held[k:end]:
             return end
@@ -206,7 +230,7 @@ class SentenceBuffer(TextHolder):
         if held[end] != "\n":  # a single line break: a boundary only before a code fence
             opens = _fence_at(held, s + 1)
             if opens:
-                self._fence, self._fence_pos = True, s + 4
+                self._fence, self._fence_pos = opens, s + 4
                 return s + 1
             return _WAIT if opens is None else _NO
         end = _skip_space(held, end)
@@ -215,7 +239,7 @@ class SentenceBuffer(TextHolder):
         line = held.rfind("\n", 0, end) + 1
         opens = _fence_at(held, line)
         if opens:
-            self._fence, self._fence_pos = True, line + 3
+            self._fence, self._fence_pos = opens, line + 3
             return line
         return _WAIT if opens is None else end
 

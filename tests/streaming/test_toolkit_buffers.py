@@ -142,6 +142,11 @@ SENTENCE_CASES = [
     ("Before!\n\n```py\na. B.\n```\n\nAfter.", ["Before!\n\n", "```py\na. B.\n```\n\n", "After."]),
     ("Before?\n   ~~~\na. B.\n   ~~~\nAfter.", ["Before?\n", "   ~~~\na. B.\n   ~~~\n", "After."]),
     ("完了。\n```\na. B.\n```\n", ["完了。\n", "```\na. B.\n```\n"]),
+    # a fence closes only with a line of the same character, at least as long, and nothing else
+    ("Show:\n````md\n```py\nx = 1. Y.\n```\n````\nDone. Next.",
+     ["Show:\n", "````md\n```py\nx = 1. Y.\n```\n````\n", "Done. ", "Next."]),
+    ("```\na. B.\n~~~\n```py\nc. D.\n```\nEnd. Yes.", ["```\na. B.\n~~~\n```py\nc. D.\n```\n", "End. ", "Yes."]),
+    ("```x``` is inline. Next one.", ["```x``` is inline. ", "Next one."]),  # backticks in the "info string"
     # the sentence stops of other scripts: Arabic question mark, Urdu full stop, Devanagari danda
     ("كيف حالك؟ أنا بخير. شكرا", ["كيف حالك؟ ", "أنا بخير. ", "شكرا"]),
     ("یہ اچھا ہے۔ اگلا جملہ", ["یہ اچھا ہے۔ ", "اگلا جملہ"]),
@@ -353,7 +358,8 @@ def test_module_doctests() -> None:
 
 SEEDS = int(os.environ.get("TOOLKIT_FUZZ_SEEDS", "40"))
 ALPHABET = ["Hello", " world", ".", " ", "  ", "\n", "\n\n", "\t", "\r\n", "Dr", ". ", "3.14", "你", "好。", "👍", "🏽",
-            "\u0301", "e", "```", "~~~", " U.S.", "...", "?", "!", '"', ")", "a", "B", "ภาษา", "x" * 20, "\r"]
+            "\u0301", "e", "```", "~~~", " U.S.", "...", "?", "!", '"', ")", "a", "B", "ภาษา", "x" * 20, "\r", "`", "````",
+            "   ", "؟", "।"]
 
 
 @pytest.mark.parametrize("name", sorted(BUFFERS))
