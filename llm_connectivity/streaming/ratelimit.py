@@ -81,12 +81,17 @@ class RateLimiter:
         if self._unlimited or amount <= 0:
             return 0.0
         with self._lock:
-            now = self._clock()
-            self._refill(now)
-            level = self._level = self._level - amount
-            if level >= 0 and now >= self._paused_until:
-                return 0.0
-            return max(0.0 if level >= 0 else -level / self.rate, self._paused_until - now)
+            return self._take(amount)
+
+    def _take(self, amount: float) -> float:
+        """:meth:`reserve` for an ``amount`` > 0, without the lock: the caller holds it, or
+        is the only user of this limiter (the one :func:`rate_limit` makes for itself)."""
+        now = self._clock()
+        self._refill(now)
+        level = self._level = self._level - amount
+        if level >= 0 and now >= self._paused_until:
+            return 0.0
+        return max(0.0 if level >= 0 else -level / self.rate, self._paused_until - now)
 
     def acquire(self, amount: float = 1.0) -> float:
         """Take ``amount``, sleeping as long as needed; return the seconds waited."""
@@ -126,8 +131,10 @@ class RateLimiter:
         return f"RateLimiter(rate={self.rate:g}/s, burst={self.burst:g})"
 
 
-def _limited(chunks: Iterable[StreamChunk], limiter: RateLimiter, count: Callable[[str], int]) -> Iterator[StreamChunk]:
-    acquire, reserve, sleep, burst = limiter.acquire, limiter.reserve, limiter._sleep, limiter.burst
+def _limited(chunks: Iterable[StreamChunk], limiter: RateLimiter, count: Callable[[str], int],
+             private: bool) -> Iterator[StreamChunk]:
+    acquire, sleep, burst = limiter.acquire, limiter._sleep, limiter.burst
+    reserve = limiter._take if private else limiter.reserve  # a private bucket needs no lock
     try:
         for chunk in chunks:
             text = chunk.content
@@ -179,12 +186,14 @@ def rate_limit(chunks: Iterable[StreamChunk], *, tokens_per_second: float | None
     """
     if (tokens_per_second is None) == (limiter is None):
         raise ConfigurationError("rate_limit needs tokens_per_second=... or limiter=RateLimiter(...), exactly one")
+    private = limiter is None
     if limiter is None:
         default_burst = max(1.0, tokens_per_second / 10) if isinstance(tokens_per_second, (int, float)) else None
         limiter = RateLimiter(tokens_per_second, burst=burst if burst is not None else default_burst,
                               clock=clock, sleep=sleep)
     elif burst is not None:
         raise ConfigurationError("pass burst= to the RateLimiter you share, not to rate_limit")
-    gen = _unlimited(chunks) if limiter.unlimited else _limited(chunks, limiter, (counter or get_counter(model)).count)
+    gen = _unlimited(chunks) if limiter.unlimited else \
+        _limited(chunks, limiter, (counter or get_counter(model)).count, private)
     link(gen, chunks)
     return gen
