@@ -101,6 +101,25 @@ def test_max_delay_releases_text_while_a_slow_model_is_silent(server: FakeLLMSer
     assert shown == "An unfinished" and seen[-1][1] - at > 0.7  # well before the next chunk came
 
 
+def test_the_peer_harness_chain_over_loopback(server: FakeLLMServer) -> None:
+    # exactly as ../shared/bench/contenders.py builds it (a finite 1e12 rate, a no-op callback)
+    def noop(*_args: object, **_kwargs: object) -> None:
+        return None
+
+    server.add_reply(Reply(chunks=split_every(ADVERSARIAL, 4)))
+    with LLMClient("openai/m", base_url=server.base_url, api_key="k-test") as client:
+        stream = client.chat_stream("hi")
+        chain = pipe(stream, buffer_words,
+                     lambda s: track_progress(s, estimated_tokens=4096, on_progress=noop),
+                     lambda s: rate_limit(s, tokens_per_second=1e12))
+        started = time.monotonic()
+        text = "".join(c if isinstance(c, str) else c.content for c in chain)
+        elapsed = time.monotonic() - started
+        chain.close()  # type: ignore[attr-defined]
+        stream.close()
+    assert text == ADVERSARIAL and elapsed < 5
+
+
 def test_progress_over_a_loopback_stream(server: FakeLLMServer) -> None:
     server.add_reply(Reply(chunks=["abcd"] * 40, delay=0.005))
     seen: list[StreamProgress] = []
