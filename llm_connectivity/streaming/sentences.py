@@ -12,7 +12,8 @@ whitespace after them):
   letter or dotted initials (``J.``, ``e.g.``, ``i.e.``, ``U.S.``), or a list number at the start of
   a line (``1.``) is not a boundary (so "... in the U.S. The ..." stays one piece);
 * CJK full stops ``。！？`` (and their closing brackets) end a sentence with or without a space;
-* a paragraph break (a blank line);
+* a paragraph break (a blank line), and a single line break before a Markdown list item
+  (``- ``, ``* ``, ``+ ``, ``1. ``, ``1) ``) or heading (``# ``), or after a heading;
 * Markdown code fences (```` ``` ```` or ``~~~`` at the start of a line, closed only by a
   line of the same character at least as long, as in CommonMark) are never split inside:
   the text before the fence is released, the whole block is one piece.
@@ -91,6 +92,40 @@ def _fence_at(text: str, p: int) -> str | None:
     return text[q:r]
 
 
+def _heading_at(text: str, p: int) -> bool | None:
+    """Does the line starting at ``p`` begin with a Markdown heading (``#`` to ``######``
+    and a space)? None: cannot tell yet."""
+    q = _skip(text, p, " ")
+    r = _skip(text, q, "#")
+    if r == len(text):
+        return None
+    return 0 < r - q <= 6 and q - p <= 3 and text[r] in " \t"
+
+
+def _item_at(text: str, p: int) -> bool | None:
+    """Does the line starting at ``p`` begin a Markdown list item (``- ``, ``* ``, ``+ ``,
+    ``1. ``, ``1) ``, indented or not) or a heading? None: cannot tell yet."""
+    q = _skip(text, p, " \t")
+    if q == len(text):
+        return None
+    if text[q] in "-*+":
+        r = q + 1
+    elif text[q] == "#":
+        return _heading_at(text, p)
+    else:
+        r = _skip(text, q, "0123456789")
+        if r == q or r - q > 9:
+            return False
+        if r == len(text):
+            return None
+        if text[r] not in ".)":
+            return False
+        r += 1
+    if r == len(text):
+        return None
+    return text[r] in " \t"
+
+
 _CLOSERS_BY_MARKER: dict[str, re.Pattern[str]] = {}
 
 
@@ -111,7 +146,7 @@ class SentenceBuffer(TextHolder):
     (['Dr. Smith paid $3.14. '], [], ['Then he left.'])
     """
 
-    __slots__ = ("max_chars", "_pos", "_fence", "_fence_pos", "_line_start")
+    __slots__ = ("max_chars", "_pos", "_fence", "_fence_pos", "_line_start", "_head")
 
     def __init__(self, *, max_chars: int = 400) -> None:
         check_positive("max_chars", max_chars, allow_none=False, integer=True)
@@ -121,6 +156,7 @@ class SentenceBuffer(TextHolder):
         self._fence = ""  # inside a code fence: the marker that opened it
         self._fence_pos = 0  # where to resume looking for the closing fence
         self._line_start = True  # held_text begins at the start of a line
+        self._head = ""  # the start (up to 10 characters) of the line held_text is in, if released
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the sentences now complete."""
@@ -133,7 +169,13 @@ class SentenceBuffer(TextHolder):
         self._pos = self._fence_pos = 0
         if pieces:
             self._line_start = pieces[-1][-1] in "\n\r"
+            self._released(pieces[0])
         return pieces
+
+    def _released(self, text: str) -> None:
+        """Remember how the line that goes on in the held text began (to spot headings)."""
+        nl = text.rfind("\n")
+        self._head = text[nl + 1:nl + 11] if nl >= 0 else (self._head + text)[:10]
 
     # -- scanning -----------------------------------------------------------------------------
     def _scan(self) -> list[str]:
@@ -179,6 +221,7 @@ class SentenceBuffer(TextHolder):
                 pos = max(pos, start)
         if pieces:
             self._line_start = pieces[-1][-1] in "\n\r"
+            self._released(held[:start])
         self.held_text = held[start:]
         self._pos = pos - start
         self._fence_pos = max(0, self._fence_pos - start)
@@ -227,12 +270,17 @@ class SentenceBuffer(TextHolder):
         end = _skip(held, s + 1, " \t\r")
         if end == len(held):
             return _WAIT
-        if held[end] != "\n":  # a single line break: a boundary only before a code fence
-            opens = _fence_at(held, s + 1)
+        if held[end] != "\n":  # a single line break: a boundary before a code fence, a list
+            opens = _fence_at(held, s + 1)  # item or a heading, and after a heading
             if opens:
                 self._fence, self._fence_pos = opens, s + 4
                 return s + 1
-            return _WAIT if opens is None else _NO
+            if opens is None:
+                return _WAIT
+            item = _item_at(held, s + 1)
+            if item is None:
+                return _WAIT
+            return s + 1 if item or self._ends_heading(held, s) else _NO
         end = _skip_space(held, end)
         if end == len(held):
             return _WAIT
@@ -242,6 +290,11 @@ class SentenceBuffer(TextHolder):
             self._fence, self._fence_pos = opens, line + 3
             return line
         return _WAIT if opens is None else end
+
+    def _ends_heading(self, held: str, s: int) -> bool:
+        """Is the line that ends at ``s`` (a line break) a Markdown heading?"""
+        begin = held.rfind("\n", 0, s) + 1
+        return bool(_heading_at(held, begin) if begin else _heading_at(self._head + held[:s], 0))
 
     def _is_abbreviation(self, held: str, s: int, start: int) -> bool:
         """Is the word before the period at ``s`` an abbreviation, initials or a list number?"""

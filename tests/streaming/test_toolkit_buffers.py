@@ -134,7 +134,12 @@ SENTENCE_CASES = [
     ("Code:\n```py\nx = 1. Y = 2.\n\nz = 3\n```\nAfter. End.",
      ["Code:\n", "```py\nx = 1. Y = 2.\n\nz = 3\n```\n", "After. ", "End."]),
     ("~~~\na. B.\n~~~", ["~~~\na. B.\n~~~"]),
-    ("Steps:\n1. Open it.\n2. Close it.", ["Steps:\n1. Open it.\n", "2. Close it."]),
+    ("Steps:\n1. Open it.\n2. Close it.", ["Steps:\n", "1. Open it.\n", "2. Close it."]),
+    # Markdown list items and headings start a new piece at a single line break
+    ("Tips:\n- drink water\n* sleep well\n  + rest\n1) run\nthe end", [
+        "Tips:\n", "- drink water\n", "* sleep well\n", "  + rest\n", "1) run\nthe end"]),  # a lazy continuation
+    ("## Summary\nIt works well\n### Next\nmore text", ["## Summary\n", "It works well\n", "### Next\n", "more text"]),
+    ("Not lists:\n-5 degrees\n3.5 kg\n#hashtag\n---\nend", ["Not lists:\n-5 degrees\n3.5 kg\n#hashtag\n---\nend"]),
     ("it is 5 m. Then stop.", ["it is 5 m. ", "Then stop."]),
     # a fence right after a sentence stop and a line break (or a paragraph break) is still a fence
     ("Before.\n```\ncode. More. \n\nX.\n```\nAfter. Done.",
@@ -359,7 +364,7 @@ def test_module_doctests() -> None:
 SEEDS = int(os.environ.get("TOOLKIT_FUZZ_SEEDS", "40"))
 ALPHABET = ["Hello", " world", ".", " ", "  ", "\n", "\n\n", "\t", "\r\n", "Dr", ". ", "3.14", "你", "好。", "👍", "🏽",
             "\u0301", "e", "```", "~~~", " U.S.", "...", "?", "!", '"', ")", "a", "B", "ภาษา", "x" * 20, "\r", "`", "````",
-            "   ", "؟", "।"]
+            "   ", "؟", "।", "- ", "# ", "1) ", "-", "#"]
 
 
 @pytest.mark.parametrize("name", sorted(BUFFERS))
