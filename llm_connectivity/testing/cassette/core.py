@@ -160,8 +160,14 @@ class Cassette(contextlib.ContextDecorator):
             return replay_send(match, request, speed=self.speed, deadline=deadline, connect_timeout=connect_timeout,
                                provider=provider, cancel=cancel)
         assert item is not None
-        return record_send(transport, request, item, sorted(self._secrets, key=len, reverse=True),
-                           deadline=deadline, connect_timeout=connect_timeout, provider=provider, cancel=cancel)
+        try:
+            return record_send(transport, request, item, sorted(self._secrets, key=len, reverse=True),
+                               deadline=deadline, connect_timeout=connect_timeout, provider=provider, cancel=cancel)
+        except BaseException:
+            if item.error is None:  # nothing the server did (a configuration error, a cancel): not recorded
+                with self._lock:
+                    self.recorded.remove(item)
+            raise
 
 
 def cassette(path: str | os.PathLike[str], *, mode: str = "once", match_on: MatchOn = DEFAULT_MATCH_ON,
