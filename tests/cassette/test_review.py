@@ -12,6 +12,7 @@ from llm_connectivity import LLMClient
 from llm_connectivity.errors import ConfigurationError, StreamInterruptedError
 from llm_connectivity.testing import FakeLLMServer, cassette
 from llm_connectivity.testing.cassette import CassetteError, load_cassette
+from llm_connectivity.testing.cassette.vcr import import_vcr
 
 DEAD = "http://127.0.0.1:9/v1"
 
@@ -54,3 +55,44 @@ def test_a_client_side_configuration_error_is_not_recorded(tmp_path: Path) -> No
             assert _client(server.base_url).chat("Hi").content == "the answer"
     with cassette(path, mode="none", speed=0):
         assert _client().chat("Hi").content == "the answer"
+
+
+@pytest.mark.parametrize("mode", ["all", "new_episodes"])
+def test_recording_never_deletes_files_that_are_not_part_of_a_cassette(tmp_path: Path, mode: str) -> None:
+    project = tmp_path / "tests"  # a mistaken path: a directory of the user's own files
+    (project / "unit").mkdir(parents=True)
+    (project / "notes.txt").write_text("mine")
+    (project / "unit" / "test_x.py").write_text("mine too")
+    with pytest.raises(CassetteError, match=r"tests is not a cassette directory: it holds notes.txt, unit, which "):
+        with cassette(project, mode=mode):
+            pass
+    (tmp_path / "a-file").write_text("mine")
+    with pytest.raises(CassetteError, match="is a file, not a cassette directory"):
+        with cassette(tmp_path / "a-file"):
+            pass
+    assert sorted(p.name for p in project.rglob("*")) == ["notes.txt", "test_x.py", "unit"]
+    assert (tmp_path / "a-file").read_text() == "mine"
+
+
+def test_re_recording_a_cassette_keeps_its_hidden_files(tmp_path: Path) -> None:
+    path = tmp_path / "kept"
+    with FakeLLMServer() as server:
+        server.add_replies(["first", "second"])
+        with cassette(path):
+            _client(server.base_url).chat("Hi")
+        (path / ".gitkeep").write_text("")
+        with cassette(path, mode="all"):
+            assert _client(server.base_url).chat("Hi").content == "second"
+    assert sorted(p.name for p in path.iterdir()) == [".gitkeep", "001.body", "001.json", "001.request.json",
+                                                     "timings.json"]
+
+
+def test_import_vcr_overwrite_replaces_a_cassette_but_not_other_files(tmp_path: Path) -> None:
+    vcr_file = Path(__file__).resolve().parent / "vcr" / "openai_stream.yaml"
+    import_vcr(vcr_file, tmp_path / "imported")
+    assert import_vcr(vcr_file, tmp_path / "imported", overwrite=True).interactions == 2
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "file").write_text("x")
+    with pytest.raises(CassetteError, match="taken is not a cassette directory: it holds file,"):
+        import_vcr(vcr_file, tmp_path / "taken", overwrite=True)
+    assert (tmp_path / "taken" / "file").read_text() == "x"

@@ -74,8 +74,7 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "not-vcr.yaml").write_text("just: a mapping\n")
     assert main(["import-vcr", str(tmp_path / "not-vcr.yaml"), str(tmp_path / "out")]) == 1
     assert "is not a vcrpy cassette" in capsys.readouterr().err
-    (tmp_path / "taken").mkdir()
-    (tmp_path / "taken" / "file").write_text("x")
+    assert import_vcr(VCR / "openai_stream.yaml", tmp_path / "taken").interactions == 2
     with pytest.raises(CassetteError, match="already exists"):
         import_vcr(VCR / "openai_stream.yaml", tmp_path / "taken")
     assert import_vcr(VCR / "openai_stream.yaml", tmp_path / "taken", overwrite=True).interactions == 2

@@ -25,7 +25,7 @@ from .matching import DEFAULT_MATCH_ON, MatchOn, closest_difference, describe, m
 from .recorder import record_send
 from .redaction import request_secrets
 from .replayer import replay_send
-from .storage import Interaction, load_cassette, write_cassette
+from .storage import Interaction, check_replaceable, load_cassette, write_cassette
 
 __all__ = ["MODES", "Cassette", "cassette"]
 
@@ -85,10 +85,13 @@ class Cassette(contextlib.ContextDecorator):
     def __enter__(self) -> Cassette:
         stored = [] if self.mode == "all" else load_cassette(self.path)
         exists = self.path.is_dir()
+        records = self.mode in ("all", "new_episodes") or (self.mode == "once" and not exists)
+        if records:
+            check_replaceable(self.path)  # before anything is recorded, not when it is written
         with self._lock:
             self._stored, self._used, self._secrets = stored, set(), set()
             self.recorded, self.replayed = [], []
-            self._records = self.mode in ("all", "new_episodes") or (self.mode == "once" and not exists)
+            self._records = records
         previous = set_interceptor(self)
         if previous is not None:
             set_interceptor(previous)

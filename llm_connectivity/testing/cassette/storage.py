@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 from .errors import CassetteError
 from .redaction import check_files
 
-__all__ = ["Interaction", "Piece", "RecordedError", "load_cassette", "wire_format", "write_cassette"]
+__all__ = ["Interaction", "Piece", "RecordedError", "check_replaceable", "load_cassette", "wire_format",
+           "write_cassette"]
 
 TIMINGS_FILE = "timings.json"
 _PROMPT_FIELDS = ("messages", "input", "contents", "system", "system_instruction", "systemInstruction",
@@ -163,17 +164,51 @@ def render_files(items: list[Interaction]) -> dict[str, bytes]:
     return files
 
 
+def _foreign_entries(path: Path) -> list[str]:
+    """The entries of the directory ``path`` that no cassette wrote (hidden files aside)."""
+    own = {TIMINGS_FILE}
+    for sidecar_file in path.glob("*.json"):
+        try:
+            sidecar = json.loads(sidecar_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(sidecar, dict) and isinstance(sidecar.get("body_file"), str):
+            name = str(sidecar.get("name") or sidecar_file.stem)
+            own |= {sidecar_file.name, sidecar["body_file"], f"{name}.request.json"}
+    return sorted(entry.name for entry in path.iterdir()
+                  if entry.name not in own and not (entry.name.startswith(".") and entry.is_file()))
+
+
+def check_replaceable(path: Path) -> None:
+    """Raise :class:`CassetteError` if writing a cassette at ``path`` would delete files that
+    are not part of a cassette (writing replaces the whole directory)."""
+    if path.exists() and not path.is_dir():
+        raise CassetteError(f"{path} is a file, not a cassette directory; give the cassette a directory of its own")
+    foreign = _foreign_entries(path) if path.is_dir() else []
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise CassetteError(f"{path} is not a cassette directory: it holds {shown}, which recording would delete "
+                            "(a cassette is written by replacing its whole directory). Give the cassette a "
+                            "directory of its own: a new or empty path.")
+
+
 def write_cassette(path: Path, items: list[Interaction], secrets: list[str]) -> None:
     """Write ``items`` as the cassette at ``path``, atomically: the files go to a temporary
-    directory next to it, which is renamed into place (replacing an older version).
-    Raises :class:`CassetteSecretError` (writing nothing) if a file contains a secret."""
+    directory next to it, which is renamed into place (replacing an older version; hidden
+    files such as ``.gitkeep`` are carried over). Raises :class:`CassetteSecretError` if a
+    file contains a secret, and :class:`CassetteError` if ``path`` holds files that are not
+    part of a cassette; either way nothing is written."""
     files = render_files(items)
     check_files(files, secrets, str(path))
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
+        for hidden in path.glob(".*") if path.is_dir() else ():
+            if hidden.is_file() and not (tmp / hidden.name).exists():
+                shutil.copy2(hidden, tmp / hidden.name)
         old = None
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
