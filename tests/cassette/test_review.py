@@ -10,8 +10,9 @@ from cassette_support import KEY
 
 from llm_connectivity import LLMClient
 from llm_connectivity.errors import ConfigurationError, StreamInterruptedError
-from llm_connectivity.testing import FakeLLMServer, cassette
-from llm_connectivity.testing.cassette import CassetteError, load_cassette
+from llm_connectivity.testing import CassetteMismatchError, FakeLLMServer, cassette
+from llm_connectivity.testing.cassette import CassetteError, Interaction, load_cassette
+from llm_connectivity.testing.cassette.storage import write_cassette
 from llm_connectivity.testing.cassette.vcr import import_vcr
 
 DEAD = "http://127.0.0.1:9/v1"
@@ -96,3 +97,49 @@ def test_import_vcr_overwrite_replaces_a_cassette_but_not_other_files(tmp_path: 
     with pytest.raises(CassetteError, match="taken is not a cassette directory: it holds file,"):
         import_vcr(vcr_file, tmp_path / "taken", overwrite=True)
     assert (tmp_path / "taken" / "file").read_text() == "x"
+
+
+def test_the_already_replayed_hint_only_for_a_repeat_of_a_used_recording(tmp_path: Path) -> None:
+    path = tmp_path / "hint"
+    with FakeLLMServer() as server:
+        server.add_replies(["to A", "to C"])
+        with cassette(path):
+            _client(server.base_url).chat("A")
+            _client(server.base_url).chat("C")
+    with cassette(path, mode="none", speed=0):
+        assert _client().chat("A").content == "to A"
+        with pytest.raises(CassetteMismatchError) as different:
+            _client().chat("B")  # as close to the used 001 as to 002: but it is no repeat of either
+        with pytest.raises(CassetteMismatchError) as repeated:
+            _client().chat("A")
+    assert "already replayed" not in str(different.value) and '+   "content": "B",' in str(different.value)
+    assert "closest recorded: 001 POST /v1/chat/completions (already replayed: each recording answers one " \
+        "request; repeated requests need one each)\nno difference in method, path, query or body" \
+        in str(repeated.value)
+
+
+@pytest.mark.parametrize("speed", [float("nan"), float("inf")])
+def test_speed_must_be_finite(tmp_path: Path, speed: float) -> None:
+    with pytest.raises(CassetteError, match="speed must be a finite number >= 0"):
+        cassette(tmp_path / "x", speed=speed)
+
+
+def test_re_entering_an_active_cassette_keeps_what_it_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "twice"
+    with FakeLLMServer() as server:
+        server.add_reply("kept")
+        with cassette(path) as cas:
+            _client(server.base_url).chat("Hi")
+            with pytest.raises(CassetteError, match="already active"):
+                with cas:
+                    pass
+            assert [item.name for item in cas.recorded] == ["001"]
+    assert [item.name for item in load_cassette(path)] == ["001"]
+
+
+def test_interactions_past_999_load_in_recorded_order(tmp_path: Path) -> None:
+    items = [Interaction(name=f"{n:03d}", request={"method": "POST", "url": "http://h/v1/chat/completions",
+                                                     "headers": {}, "body": {"n": n}}, status=200)
+             for n in (998, 999, 1000, 1001)]
+    write_cassette(tmp_path / "long", items, [])
+    assert [item.name for item in load_cassette(tmp_path / "long")] == ["998", "999", "1000", "1001"]

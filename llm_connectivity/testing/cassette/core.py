@@ -11,6 +11,7 @@ One cassette at a time: entering a second one (nested, or in another thread) rai
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 from pathlib import Path
@@ -55,8 +56,9 @@ class Cassette(contextlib.ContextDecorator):
                  speed: float = 1.0) -> None:
         if mode not in MODES:
             raise CassetteError(f"unknown cassette mode {mode!r}; choose one of {', '.join(MODES)}")
-        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed < 0:
-            raise CassetteError(f"speed must be a number >= 0 (1.0 = recorded pace, 0 = no waiting), not {speed!r}")
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0 <= speed < math.inf:
+            raise CassetteError(f"speed must be a finite number >= 0 (1.0 = recorded pace, 0 = no waiting), "
+                                f"not {speed!r}")
         self.path = Path(path)
         self.mode = mode
         self.match_on = match_on
@@ -83,6 +85,9 @@ class Cassette(contextlib.ContextDecorator):
 
     # -- activation -------------------------------------------------------------------------
     def __enter__(self) -> Cassette:
+        active = get_interceptor()
+        if active is not None:  # checked first too, so that re-entering an active cassette keeps its state
+            raise self._nested(active)
         stored = [] if self.mode == "all" else load_cassette(self.path)
         exists = self.path.is_dir()
         records = self.mode in ("all", "new_episodes") or (self.mode == "once" and not exists)
@@ -95,9 +100,12 @@ class Cassette(contextlib.ContextDecorator):
         previous = set_interceptor(self)
         if previous is not None:
             set_interceptor(previous)
-            raise CassetteError(f"cannot use cassette {self.path}: {previous!r} is already active (one cassette "
-                                "at a time per process; cassettes do not nest)")
+            raise self._nested(previous)
         return self
+
+    def _nested(self, active: object) -> CassetteError:
+        return CassetteError(f"cannot use cassette {self.path}: {active!r} is already active (one cassette "
+                             "at a time per process; cassettes do not nest)")
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
@@ -135,7 +143,8 @@ class Cassette(contextlib.ContextDecorator):
         candidates = [(item.name, item.request) for item in self._stored]
         name, closest, difference = closest_difference(request, candidates)
         used = ""
-        if name is not None and any(item.name == name for i, item in enumerate(self._stored) if i in self._used):
+        if closest is not None and self._matches(request, closest) and any(
+                item.name == name for i, item in enumerate(self._stored) if i in self._used):
             used = " (already replayed: each recording answers one request; repeated requests need one each)"
         fields = "a custom function" if callable(self.match_on) else ", ".join(self.match_on)
         closest_text = f"closest recorded: {name} {describe(closest)}{used}\n{difference}" if closest else difference

@@ -272,6 +272,12 @@ def _interaction(folder: Path, sidecar: dict[str, Any], timings: dict[str, Any])
         extra={k: v for k, v in sidecar.items() if k not in known})
 
 
+def _recorded_order(sidecar_file: Path) -> tuple[int, str]:
+    """Numbered interactions in number order (``999`` before ``1000``), then named ones."""
+    stem = sidecar_file.name.split(".", 1)[0]
+    return (int(stem), "") if stem.isdigit() else (1 << 62, sidecar_file.name)
+
+
 def load_cassette(path: Path) -> list[Interaction]:
     """The interactions stored at ``path`` in name order ([] if the directory is missing)."""
     if not path.is_dir():
@@ -279,7 +285,7 @@ def load_cassette(path: Path) -> list[Interaction]:
     timings_file = path / TIMINGS_FILE
     timings = _read_json(timings_file).get("interactions", {}) if timings_file.exists() else {}
     items = []
-    for sidecar_file in sorted(path.glob("*.json")):
+    for sidecar_file in sorted(path.glob("*.json"), key=_recorded_order):
         if sidecar_file.name == TIMINGS_FILE or sidecar_file.name.endswith(".request.json"):
             continue
         sidecar = _read_json(sidecar_file)
