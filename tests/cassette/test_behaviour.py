@@ -101,7 +101,7 @@ def test_match_on_fields_and_functions(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kwargs, needle", [
     ({"mode": "sometimes"}, "unknown cassette mode 'sometimes'"),
-    ({"speed": -1}, "speed must be a number >= 0"),
+    ({"speed": -1}, "speed must be a finite number >= 0"),
     ({"match_on": ("method", "verb")}, "unknown match_on field(s) 'verb'"),
     ({"match_on": "path"}, "match_on must be a non-empty tuple"),
 ])

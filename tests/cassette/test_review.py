@@ -143,3 +143,20 @@ def test_interactions_past_999_load_in_recorded_order(tmp_path: Path) -> None:
              for n in (998, 999, 1000, 1001)]
     write_cassette(tmp_path / "long", items, [])
     assert [item.name for item in load_cassette(tmp_path / "long")] == ["998", "999", "1000", "1001"]
+
+
+def test_a_stream_still_open_when_the_cassette_ends_is_recorded_as_unfinished(tmp_path: Path) -> None:
+    path = tmp_path / "open"
+    with FakeLLMServer() as server:
+        server.add_reply("one two three four", delay=0.05)
+        with cassette(path):
+            chunks = _client(server.base_url).chat_stream("Hi")
+            first = [next(chunks).content, next(chunks).content]
+        chunks.close()  # after the cassette was written
+    [item] = load_cassette(path)
+    assert first == ["", "one"] and item.complete is False and item.error is None
+    with cassette(path, mode="none", speed=0):
+        again = _client().chat_stream("Hi")
+        assert [next(again).content, next(again).content] == first
+        with pytest.raises(CassetteError, match=r"interaction 001 stops after 2 body pieces"):
+            next(again)  # not a made-up StreamInterruptedError: the recording just ends here

@@ -11,6 +11,7 @@ One cassette at a time: entering a second one (nested, or in another thread) rai
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import threading
@@ -112,7 +113,9 @@ class Cassette(contextlib.ContextDecorator):
         if get_interceptor() is self:
             set_interceptor(None)
         with self._lock:
-            new = [item for item in self.recorded if item.status is not None or item.error is not None]
+            # a snapshot: a response still being read in another thread appends to its item
+            new = [dataclasses.replace(item, pieces=list(item.pieces)) for item in self.recorded
+                   if item.status is not None or item.error is not None]
             keep = self._stored if self.mode == "new_episodes" else []
             secrets = sorted(self._secrets, key=len, reverse=True)
         if self._records and new:

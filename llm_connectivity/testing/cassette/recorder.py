@@ -165,6 +165,7 @@ def record_send(transport: Transport, request: HTTPRequest, item: Interaction, s
             item.error = _recorded_error(exc, None, time.monotonic() - started, secrets)
         raise
     item.headers_at = time.monotonic() - started
+    item.complete = False  # until the body has been read to its end (a cassette may end first)
     item.status = inner.status_code
     item.headers = response_headers(inner.headers)
     return RecordingResponse(inner, item, started, secrets, cancel)
