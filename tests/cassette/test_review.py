@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -160,3 +161,26 @@ def test_a_stream_still_open_when_the_cassette_ends_is_recorded_as_unfinished(tm
         assert [next(again).content, next(again).content] == first
         with pytest.raises(CassetteError, match=r"interaction 001 stops after 2 body pieces"):
             next(again)  # not a made-up StreamInterruptedError: the recording just ends here
+
+
+def test_a_damaged_cassette_names_the_interaction_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "edited"
+    with FakeLLMServer() as server:
+        server.add_replies(["first answer", "second answer"])
+        with cassette(path):
+            _client(server.base_url).chat("one")
+            _client(server.base_url).chat("two")
+    with (path / "001.body").open("ab") as body:
+        body.write(b"\n")
+    with pytest.raises(CassetteError, match=rf"^cassette {path}, interaction 001: its timings.json pieces cover "
+                                            r"\d+ bytes but the body file has \d+ \(was it edited\?\)\. Re-record"):
+        load_cassette(path)
+    timings = json.loads((path / "timings.json").read_text())
+    del timings["interactions"]["001"]
+    (path / "timings.json").write_text(json.dumps(timings))
+    with cassette(path, mode="none", speed=0):  # as the message says: the edited body replays as one piece
+        assert _client().chat("one").content == "first answer"
+    (path / "002.body").unlink()
+    with pytest.raises(CassetteError, match=rf"^cassette {path}, interaction 002: cannot read its body file "
+                                            "'002.body': No such file or directory"):
+        load_cassette(path)

@@ -235,15 +235,20 @@ def _error(data: Any, at: float | None) -> RecordedError | None:
                          data.get("after_piece"), float(at or 0.0), data.get("seconds"))
 
 
-def _pieces(body: bytes, timing: dict[str, Any] | None, headers_at: float) -> list[Piece]:
+def _pieces(body: bytes, timing: dict[str, Any] | None, headers_at: float, where: str) -> list[Piece]:
     if not timing or not timing.get("pieces"):
         return [Piece(body, headers_at)] if body else []
     pieces, offset = [], 0
-    for at, size in timing["pieces"]:
-        pieces.append(Piece(body[offset:offset + int(size)], float(at)))
-        offset += int(size)
+    try:
+        for at, size in timing["pieces"]:
+            pieces.append(Piece(body[offset:offset + int(size)], float(at)))
+            offset += int(size)
+    except (TypeError, ValueError) as exc:
+        raise CassetteError(f"{where}: its timings.json pieces are not [seconds, bytes] pairs ({exc})") from exc
     if offset != len(body):
-        raise CassetteError(f"timings.json pieces cover {offset} bytes but the body has {len(body)}")
+        raise CassetteError(
+            f"{where}: its timings.json pieces cover {offset} bytes but the body file has {len(body)} (was it "
+            "edited?). Re-record it, or delete its entry from timings.json to replay the body as one piece.")
     return pieces
 
 
@@ -256,7 +261,11 @@ def _interaction(folder: Path, sidecar: dict[str, Any], timings: dict[str, Any])
     else:  # a project fixture: only the request parameters were kept
         request = {"method": recording.get("method") or "POST", "url": recording.get("uri") or "",
                    "headers": {}, "body": recording.get("request")}
-    body = (folder / sidecar["body_file"]).read_bytes()
+    where = f"cassette {folder}, interaction {name}"
+    try:
+        body = (folder / str(sidecar["body_file"])).read_bytes()
+    except OSError as exc:
+        raise CassetteError(f"{where}: cannot read its body file {sidecar['body_file']!r}: {exc.strerror}") from exc
     timing = timings.get(name)
     headers_at = float(timing.get("headers_at") or 0.0) if timing else 0.0
     headers = {str(k).lower(): str(v) for k, v in (recording.get("headers") or {}).items()}
@@ -266,7 +275,7 @@ def _interaction(folder: Path, sidecar: dict[str, Any], timings: dict[str, Any])
              "error", "wire_format"}
     return Interaction(
         name=name, request=request, provider=sidecar.get("provider"), status=recording.get("status", 200),
-        headers=headers, pieces=_pieces(body, timing, headers_at), headers_at=headers_at,
+        headers=headers, pieces=_pieces(body, timing, headers_at, where), headers_at=headers_at,
         error=_error(sidecar.get("error"), timing.get("error_at") if timing else None),
         complete=bool(sidecar.get("complete", True)), merged=bool(sidecar.get("merged", False)),
         extra={k: v for k, v in sidecar.items() if k not in known})
