@@ -7,21 +7,14 @@ import threading
 from pathlib import Path
 
 import pytest
-from cassette_support import KEY
+from cassette_support import openai_client as _client
+from cassette_support import record_chats
 
-from llm_connectivity import LLMClient
 from llm_connectivity.errors import ConfigurationError, StreamInterruptedError
 from llm_connectivity.testing import CassetteMismatchError, FakeLLMServer, cassette
 from llm_connectivity.testing.cassette import CassetteError, Interaction, load_cassette
 from llm_connectivity.testing.cassette.storage import write_cassette
 from llm_connectivity.testing.cassette.vcr import import_vcr
-
-DEAD = "http://127.0.0.1:9/v1"
-
-
-def _client(base_url: str = DEAD, **options: object) -> LLMClient:
-    options.setdefault("max_retries", 0)
-    return LLMClient("openai/gpt-4o-mini", base_url=base_url, api_key=KEY, **options)  # type: ignore[arg-type]
 
 
 def test_a_stream_the_caller_closed_is_recorded_as_unfinished_not_as_a_server_fault(tmp_path: Path) -> None:
@@ -102,11 +95,7 @@ def test_import_vcr_overwrite_replaces_a_cassette_but_not_other_files(tmp_path: 
 
 def test_the_already_replayed_hint_only_for_a_repeat_of_a_used_recording(tmp_path: Path) -> None:
     path = tmp_path / "hint"
-    with FakeLLMServer() as server:
-        server.add_replies(["to A", "to C"])
-        with cassette(path):
-            _client(server.base_url).chat("A")
-            _client(server.base_url).chat("C")
+    record_chats(path, {"A": "to A", "C": "to C"})
     with cassette(path, mode="none", speed=0):
         assert _client().chat("A").content == "to A"
         with pytest.raises(CassetteMismatchError) as different:
@@ -165,11 +154,7 @@ def test_a_stream_still_open_when_the_cassette_ends_is_recorded_as_unfinished(tm
 
 def test_a_damaged_cassette_names_the_interaction_and_the_fix(tmp_path: Path) -> None:
     path = tmp_path / "edited"
-    with FakeLLMServer() as server:
-        server.add_replies(["first answer", "second answer"])
-        with cassette(path):
-            _client(server.base_url).chat("one")
-            _client(server.base_url).chat("two")
+    record_chats(path, {"one": "first answer", "two": "second answer"})
     with (path / "001.body").open("ab") as body:
         body.write(b"\n")
     with pytest.raises(CassetteError, match=rf"^cassette {path}, interaction 001: its timings.json pieces cover "
