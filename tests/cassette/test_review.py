@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from pathlib import Path
@@ -10,9 +11,10 @@ import pytest
 from cassette_support import openai_client as _client
 from cassette_support import record_chats
 
-from llm_connectivity.errors import ConfigurationError, StreamInterruptedError
-from llm_connectivity.testing import CassetteMismatchError, FakeLLMServer, cassette
-from llm_connectivity.testing.cassette import CassetteError, Interaction, load_cassette
+from llm_connectivity import LLMClient
+from llm_connectivity.errors import AuthenticationError, ConfigurationError, StreamInterruptedError
+from llm_connectivity.testing import CassetteMismatchError, FakeLLMServer, cassette, faults
+from llm_connectivity.testing.cassette import CassetteError, CassetteSecretError, Interaction, load_cassette
 from llm_connectivity.testing.cassette.storage import write_cassette
 from llm_connectivity.testing.cassette.vcr import import_vcr
 
@@ -169,3 +171,15 @@ def test_a_damaged_cassette_names_the_interaction_and_the_fix(tmp_path: Path) ->
     with pytest.raises(CassetteError, match=rf"^cassette {path}, interaction 002: cannot read its body file "
                                             "'002.body': No such file or directory"):
         load_cassette(path)
+
+
+def test_basic_credentials_made_from_url_userinfo_and_echoed_back_stop_the_write(tmp_path: Path) -> None:
+    basic = base64.b64encode(b"bob:hunter2-password").decode()
+    with FakeLLMServer() as server:  # an echoing proxy: it repeats the Authorization header it got
+        server.add_reply(faults.status(401, body=json.dumps({"error": {"message": f"bad credentials: Basic {basic}"}})))
+        url = server.url.replace("http://", "http://bob:hunter2-password@")
+        client = LLMClient("anthropic/claude-haiku-4-5", base_url=url, api_key="placeholder", max_retries=0)
+        with pytest.raises(CassetteSecretError, match="001.body contains an API key"):
+            with cassette(tmp_path / "echo"), pytest.raises(AuthenticationError):
+                client.chat("Hi")
+    assert not (tmp_path / "echo").exists()
