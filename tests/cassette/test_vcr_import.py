@@ -10,6 +10,7 @@ import pytest
 from cassette_support import files_of, stream
 
 from llm_connectivity import LLMClient
+from llm_connectivity.errors import RateLimitError
 from llm_connectivity.testing import cassette
 from llm_connectivity.testing.cassette import CassetteError, load_cassette
 from llm_connectivity.testing.cassette.cli import main
@@ -154,3 +155,21 @@ def test_the_llm_connectivity_command_dispatches_to_the_importer(tmp_path: Path,
     assert llm_connectivity(["cassette", "import-vcr", str(VCR / "anthropic_gzip.yaml"), str(tmp_path / "c")]) == 0
     assert capsys.readouterr().out.strip() == f"wrote 1 interaction(s) to {tmp_path / 'c'}, 1 stored merged (no timing)"
     assert [item.name for item in load_cassette(tmp_path / "c")] == ["001"]
+
+
+def test_httpx_format_cassettes_keep_their_bodies_and_statuses(tmp_path: Path) -> None:
+    """vcrpy's httpx serializer (OpenAI and Anthropic SDK cassettes): ``status_code`` and
+    ``content`` (already decompressed by httpx, though the headers still say gzip)."""
+    report = import_vcr(VCR / "openai_httpx_format.yaml", tmp_path / "httpx")
+    assert (report.interactions, report.merged, report.warnings[1:]) == (2, ["001"], [])
+    stream_item, error_item = load_cassette(tmp_path / "httpx")
+    assert (stream_item.status, len(stream_item.pieces), stream_item.body.endswith(b"data: [DONE]\n\n")) == (
+        200, 3, True)
+    assert (error_item.status, error_item.headers["retry-after"]) == (429, "7")
+    assert json.loads(error_item.body)["error"]["code"] == "rate_limit_exceeded"
+    client = LLMClient("openai/gpt-4o-mini", api_key="test", max_retries=0)
+    with cassette(tmp_path / "httpx", mode="none", speed=0):
+        assert stream(client, "Say hello").text == "Hello"
+        with pytest.raises(RateLimitError) as caught:
+            client.chat("again")
+    assert caught.value.retry_after == 7.0 and "Rate limit reached" in caught.value.message
