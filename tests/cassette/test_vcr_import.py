@@ -4,6 +4,8 @@ header lists) into the cassette layout, streams split into events and flagged me
 from __future__ import annotations
 
 import json
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -173,3 +175,32 @@ def test_httpx_format_cassettes_keep_their_bodies_and_statuses(tmp_path: Path) -
         with pytest.raises(RateLimitError) as caught:
             client.chat("again")
     assert caught.value.retry_after == 7.0 and "Rate limit reached" in caught.value.message
+
+
+def _brotli_cassette(tmp_path: Path, encoding: str = "br") -> Path:
+    text = (VCR / "openai_stream.yaml").read_text()
+    interactions = text.split("- request:")
+    assert "text/event-stream" in interactions[1]
+    yaml_file = tmp_path / "br.yaml"
+    yaml_file.write_text(text.replace("      Content-Type:\n      - text/event-stream",
+                                      f"      Content-Encoding:\n      - {encoding}\n      Content-Type:\n"
+                                      "      - text/event-stream", 1))
+    return yaml_file
+
+
+def test_a_brotli_body_is_decoded_with_brotli_or_refused_clearly(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    yaml_file = _brotli_cassette(tmp_path)
+    monkeypatch.setitem(sys.modules, "brotli", None)  # not installed
+    monkeypatch.setitem(sys.modules, "brotlicffi", None)
+    with pytest.raises(CassetteError, match=r"interaction 001: its body is brotli-compressed .* pip install brotli"):
+        import_vcr(yaml_file, tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()
+    decoded = []
+    fake = types.ModuleType("brotli")
+    fake.decompress = lambda data: decoded.append(data) or data  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "brotli", fake)
+    report = import_vcr(yaml_file, tmp_path / "decoded")
+    assert report.interactions == 2 and len(decoded) == 1
+    with pytest.raises(CassetteError, match=r"Content-Encoding 'zstd', which the import cannot decode"):
+        import_vcr(_brotli_cassette(tmp_path, "zstd"), tmp_path / "zstd")

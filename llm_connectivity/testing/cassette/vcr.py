@@ -103,16 +103,31 @@ def _decode(body: bytes, encoding: str, where: str, report: ImportReport) -> byt
     encoding = encoding.strip().lower()
     if not body or encoding in ("", "identity"):
         return body
+    if encoding not in ("gzip", "deflate", "br"):
+        raise CassetteError(f"{where}: its body has Content-Encoding {encoding!r}, which the import cannot decode; "
+                            "nothing was written. Record the vcrpy cassette with decode_compressed_response=True.")
     try:
         if encoding == "gzip":
             return gzip.decompress(body)
         if encoding == "deflate":
             return zlib.decompress(body)
-    except (OSError, zlib.error):
+        return _brotli(where).decompress(body)  # type: ignore[no-any-return]
+    except CassetteError:
+        raise
+    except Exception:  # zlib.error, OSError, brotli.error: the body was stored decoded already
         report.warnings.append(f"{where}: Content-Encoding says {encoding} but the stored body is not; kept as is")
         return body
-    report.warnings.append(f"{where}: Content-Encoding {encoding} is not decoded; body kept as stored")
-    return body
+
+
+def _brotli(where: str) -> Any:
+    """The ``brotli`` (or ``brotlicffi``) module, imported lazily."""
+    for name in ("brotli", "brotlicffi"):
+        try:
+            return __import__(name)
+        except ImportError:
+            continue
+    raise CassetteError(f"{where}: its body is brotli-compressed (Content-Encoding: br); decoding it needs the "
+                        "brotli package: pip install brotli. Nothing was written.")
 
 
 def _response_body(resp: dict[str, Any], encoding: str, where: str, report: ImportReport) -> bytes:
