@@ -94,6 +94,8 @@ class LLMClient:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency must be a positive int (connections per host), "
                                      f"got {max_concurrency!r}")
+        _check_types(api_key=api_key, base_url=base_url, transport=transport, session=session, clock=clock,
+                     default_params=default_params)
         self.stages = _checked_stages(stages)
         self.observers = _checked_observers(observers)
         options = streaming_options or StreamingOptions()
@@ -217,9 +219,18 @@ class LLMClient:
                 f"provider {driver.name!r} needs a base_url, e.g. base_url='http://localhost:8000/v1'{hint}",
                 provider=driver.name,
             )
-        if urlsplit(url).scheme not in ("http", "https"):
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError as exc:
+            raise ConfigurationError(f"base_url {redact_url(url)!r} is not a valid URL: {exc}",
+                                     provider=driver.name) from None
+        if parts.scheme not in ("http", "https"):
             raise ConfigurationError(f"base_url {redact_url(url)!r} must start with http:// or https://",
                                      provider=driver.name)
+        if not host:
+            raise ConfigurationError(f"base_url {redact_url(url)!r} has no host; give e.g. "
+                                     "'https://api.example.com/v1'", provider=driver.name)
         return url
 
     def _call(self, messages: Any, model: str | Unset, timeout: Any, max_retries: Any,
@@ -251,6 +262,36 @@ class LLMClient:
         return Deadline(read_timeout=opts.read_timeout, total_timeout=opts.total_timeout,
                         content_idle_timeout=opts.content_idle_timeout if call.spec.stream else None,
                         provider=call.target.provider, clock=self.clock)
+
+
+_NOT_DEFAULTS = {
+    "stream": "chat() returns a whole response and chat_stream() streams; choose the method instead",
+    "messages": "pass the messages to each call (client.chat(messages))",
+}
+
+
+def _check_types(*, api_key: Any, base_url: Any, transport: Any, session: Any, clock: Any,
+                 default_params: dict[str, Any]) -> None:
+    """Refuse wrongly typed constructor arguments with a ConfigurationError (never an
+    AttributeError at the first call)."""
+    for name, value in (("api_key", api_key), ("base_url", base_url)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigurationError(f"{name} must be a string, got {type(value).__name__}")
+    if transport is not None and not (callable(getattr(transport, "send", None))
+                                      and callable(getattr(transport, "close", None))):
+        raise ConfigurationError(f"transport must have send(request, ...) and close() (a Transport such as "
+                                 f"llm_connectivity.testing.MemoryTransport), got {type(transport).__name__}")
+    if session is not None:
+        import requests  # a session means the requests transport, which imports it anyway
+
+        if not isinstance(session, requests.Session):
+            raise ConfigurationError(f"session must be a requests.Session, got {type(session).__name__}")
+    if not (callable(getattr(clock, "monotonic", None)) and callable(getattr(clock, "sleep", None))):
+        raise ConfigurationError(f"clock must have monotonic() and sleep(seconds) (e.g. "
+                                 f"llm_connectivity.testing.FakeClock), got {type(clock).__name__}")
+    for name, fix in _NOT_DEFAULTS.items():
+        if name in default_params:
+            raise InvalidRequestError(f"{name} is not a default parameter of LLMClient(...): {fix}")
 
 
 def _text_pieces(stream: ChatStream) -> Iterator[str]:
