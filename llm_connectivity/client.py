@@ -281,11 +281,8 @@ def _check_types(*, api_key: Any, base_url: Any, transport: Any, session: Any, c
                                       and callable(getattr(transport, "close", None))):
         raise ConfigurationError(f"transport must have send(request, ...) and close() (a Transport such as "
                                  f"llm_connectivity.testing.MemoryTransport), got {type(transport).__name__}")
-    if session is not None:
-        import requests  # a session means the requests transport, which imports it anyway
-
-        if not isinstance(session, requests.Session):
-            raise ConfigurationError(f"session must be a requests.Session, got {type(session).__name__}")
+    if session is not None and not (callable(getattr(session, "request", None)) and hasattr(session, "mount")):
+        raise ConfigurationError(f"session must be a requests.Session, got {type(session).__name__}")
     if not (callable(getattr(clock, "monotonic", None)) and callable(getattr(clock, "sleep", None))):
         raise ConfigurationError(f"clock must have monotonic() and sleep(seconds) (e.g. "
                                  f"llm_connectivity.testing.FakeClock), got {type(clock).__name__}")
