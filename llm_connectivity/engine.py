@@ -164,8 +164,9 @@ class Engine:
             return False
         logger.info("retrying %s request (attempt %d of %d) in %.2fs: %s", call.target.provider,
                     attempt + 1, call.retry.max_retries + 1, decision.delay, decision.reason)
-        if run is not None:
-            run.notify("retry", attempt=attempt, delay=decision.delay, reason=decision.reason, error=exc)
+        if run is not None:  # observers see the error as the caller would: scrubbed
+            run.notify("retry", attempt=attempt, delay=decision.delay, reason=decision.reason,
+                       error=_scrubbed(exc, call))
         return not self.pause(decision.delay, handle)
 
     def pause(self, seconds: float, handle: Cancellation | None) -> bool:
@@ -234,7 +235,7 @@ class Engine:
                 if again is not None:
                     call, attempt, recovered = again
                     continue
-                error = scrub_error(exc, call.target.api_key, url_password(call.target.base_url))
+                error = _scrubbed(exc, call)
                 run.notify_error(error)
                 raise error from exc.__cause__
 
@@ -370,4 +371,9 @@ class Engine:
             exc.request_id = request_id_from(response.headers)
         if (response is not None or acc.chunk_count) and call.options.preserve_partial_response:
             exc.partial_response = acc.build()
-        return scrub_error(exc, call.target.api_key, url_password(call.target.base_url))
+        return _scrubbed(exc, call)
+
+
+def _scrubbed(error: LLMError, call: Call) -> LLMError:
+    """``error`` with the call's key and base-URL password removed (in place)."""
+    return scrub_error(error, call.target.api_key, url_password(call.target.base_url))

@@ -177,3 +177,22 @@ def test_an_observer_raising_on_the_error_notice_does_not_hide_the_error() -> No
 def test_bad_stages_or_observers_are_refused(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         make_client(**kwargs)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_no_notice_carries_the_key_or_the_url_password(stream: bool) -> None:
+    """An error body that echoes the key (and a base_url password) must not reach
+    observers, in the retry notices as in the final error and complete ones."""
+    echo = json.dumps({"error": {"message": f"bad key {KEY}, url http://alice:pw-0123secret@host"}})
+    recorder = Recorder()
+    transport = MemoryTransport([MemoryResponse(500, echo, content_type="application/json"),
+                                 StreamInterruptedError(f"lost while sending {KEY}"), Reply(text="Hello")])
+    client = LLMClient("anthropic/m", api_key=KEY, base_url="http://alice:pw-0123secret@127.0.0.1:9",
+                       transport=transport, clock=FakeClock(), observers=[recorder])
+    result = client.chat_stream("Hi").text() if stream else client.chat("Hi").content
+    assert result == "Hello"
+    assert [n.kind for n in recorder.notices if n.kind != "chunk"][:3] == ["start", "retry", "retry"]
+    for notice in recorder.notices:
+        error = notice.error
+        shown = repr(notice) + repr(getattr(error, "body", None)) + repr(getattr(error, "args", None))
+        assert KEY not in shown and "pw-0123secret" not in shown, notice.kind
