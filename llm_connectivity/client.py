@@ -31,6 +31,7 @@ from .validation import normalize_messages, validate_params
 if TYPE_CHECKING:
     import requests
 
+    from .batch import BatchResult, BatchResults
     from .transport import Transport
 
 __all__ = ["LLMClient"]
@@ -162,6 +163,20 @@ class LLMClient:
         """Yield the answer as plain text pieces, as they arrive (takes what
         :meth:`chat_stream` takes; bad input raises here, not at the first ``next()``)."""
         return _text_pieces(self.chat_stream(messages, **kwargs))
+
+    def batch_chat(self, requests: Any, **options: Any) -> BatchResults:
+        """Run many chats on a thread pool; results in input order with a ``.summary``.
+        See :func:`llm_connectivity.batch.run_batch` for the options (``max_workers``,
+        ``requests_per_minute``, ``tokens_per_minute``, ``progress``, ``checkpoint``...)."""
+        from .batch import run_batch
+
+        return run_batch(self, requests, **options)
+
+    def iter_batch(self, requests: Any, **options: Any) -> Iterator[BatchResult]:
+        """Like :meth:`batch_chat`, yielding each result as it finishes."""
+        from .batch import iter_batch
+
+        return iter_batch(self, requests, **options)
 
     def close(self) -> None:
         """Close the connection pool (if the client created its transport)."""
