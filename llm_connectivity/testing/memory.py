@@ -33,6 +33,7 @@ from ..deadline import Deadline, SystemClock
 from ..errors import LLMError, StreamInterruptedError
 from ..request import HTTPRequest
 from ..transport import Cancellation
+from ..transport.prepare import USER_AGENT, apply_userinfo, has_header
 from .scripts import Reply
 from .wire import answer, read_http, writes
 
@@ -296,7 +297,7 @@ class MemoryTransport:
                 self._script.insert(0, reply)
         try:
             reading = read_http(steps, keep_alive, head_request=request.method == "HEAD")
-        except StreamInterruptedError as exc:
+        except LLMError as exc:  # the connection broke before the headers, or they are not HTTP
             return exc
         return MemoryResponse(reading.status, reading.pieces, reading.headers, reading.delays,
                               reading.headers_delay, content_type="")
@@ -308,7 +309,12 @@ class MemoryTransport:
             payload = json.loads(request.body) if request.body else None
         except ValueError:
             payload = None
-        recorded = MemoryRequest(request.method, request.url, dict(request.headers), request.body, payload)
+        # as the socket transport sends it: URL userinfo as Basic auth (or the conflict
+        # with the key refused), and the library's User-Agent
+        url, headers = apply_userinfo(request.url, dict(request.headers), provider)
+        if not has_header(headers, "user-agent"):
+            headers = {**headers, "User-Agent": USER_AGENT}
+        recorded = MemoryRequest(request.method, url, headers, request.body, payload)
         if cancel is not None and cancel.cancelled:
             raise StreamInterruptedError("connection lost before the response arrived (aborted)", provider=provider)
         item, scripted = self._next_item(recorded)

@@ -17,12 +17,12 @@ the way a client would read them off the socket, so both answer, frame and break
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import StreamInterruptedError
+from ..errors import ProtocolError, StreamInterruptedError
+from ..transport.body import BodyCut, BodyError, body_reader, encoding_of
 from .routes import guess_api, resolve_route
 from .scripts import Action, Reply, error_body, render, split_tokens
 
@@ -128,43 +128,38 @@ def _lost(where: str, why: str) -> StreamInterruptedError:
     return StreamInterruptedError(f"connection lost {where} (the server closed or broke it: {why})")
 
 
-class _Chunked:
-    """An incremental ``Transfer-Encoding: chunked`` decoder."""
+class _Waits(Exception):
+    """Nothing more arrives on the connection, yet it stays open."""
 
-    def __init__(self) -> None:
-        self.buffer = b""
-        self.left = -1  # bytes of chunk data still due; -1: a size line is due, -2: the CRLF after data
-        self.done = False
 
-    def feed(self, data: bytes) -> bytes:
-        """Decode what ``data`` completes; raise ValueError (in words) on bad framing."""
-        self.buffer += data
-        out = bytearray()
-        while not self.done:
-            if self.left == -1:
-                line, sep, rest = self.buffer.partition(b"\r\n")
-                if not sep:
-                    break
-                try:
-                    size = int(line.split(b";")[0].strip(), 16)
-                except ValueError:
-                    raise ValueError(f"a chunk-size line is not hexadecimal: {line[:40]!r}") from None
-                self.buffer, self.left = rest, size
-                self.done = size == 0
-            elif self.left == -2:
-                if len(self.buffer) < 2:
-                    break
-                if self.buffer[:2] != b"\r\n":
-                    raise ValueError("chunk data is not followed by CRLF")
-                self.buffer, self.left = self.buffer[2:], -1
-            else:
-                take = self.buffer[:self.left]
-                out += take
-                self.buffer, self.left = self.buffer[len(take):], self.left - len(take)
-                if self.left:
-                    break
-                self.left = -2
-        return bytes(out)
+class _Socket:
+    """The socket file of a connection that carries ``segments`` (``(delay, bytes)``
+    writes): ``read1`` returns at most what one write brought; ``delay`` sums the waits."""
+
+    def __init__(self, segments: list[tuple[float, bytes]], end: str) -> None:
+        self._segments = segments
+        self._end = end
+        self.delay = 0.0
+
+    def read1(self, size: int = -1) -> bytes:
+        """The next bytes (``b""`` once the server closed; :class:`_Waits` if it holds)."""
+        if not self._segments:
+            if self._end == "wait":
+                raise _Waits
+            return b""
+        delay, data = self._segments[0]
+        if 0 <= size < len(data):
+            self._segments[0] = (0.0, data[size:])
+            data = data[:size]
+        else:
+            del self._segments[0]
+        self.delay += delay
+        return data
+
+    def waited(self) -> float:
+        """The waits since the last call."""
+        delay, self.delay = self.delay, 0.0
+        return delay
 
 
 def _segments(steps: Sequence[Action], keep_alive: bool) -> tuple[list[tuple[float, bytes]], str]:
@@ -216,34 +211,30 @@ def read_http(steps: Sequence[Action], keep_alive: bool, *, head_request: bool =
         if not 100 <= status < 200:
             break
     reading = HTTPReading(waited, status, headers)
-    lowered = {k.lower(): v.lower() for k, v in headers.items()}
-    chunked = "chunked" in lowered.get("transfer-encoding", "")
-    length = None if chunked or "content-length" not in lowered else int(lowered["content-length"])
-    if head_request or status in (204, 304):
-        length = 0
-    decoder = _Chunked() if chunked else None
-    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS) if lowered.get("content-encoding") == "gzip" else None
-    received = 0
-    for delay, data in [(0.0, buffer), *segments[i:]]:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    length = lowered.get("content-length", "").strip()
+    wire = _Socket([(0.0, buffer)] * bool(buffer) + segments[i:], end)
+    try:  # the body, read by the socket transport's own readers and chunked decoder
+        reader = body_reader(wire, chunked="chunked" in lowered.get("transfer-encoding", "").lower(),
+                             length=0 if head_request or status in (204, 304) else
+                             int(length) if length.isdigit() else None,
+                             encoding=encoding_of(lowered.get("content-encoding")))
+    except BodyError as exc:
+        raise ProtocolError(str(exc)) from None
+    while True:
+        piece: bytes | BaseException
         try:
-            if decoder is not None:
-                data = decoder.feed(data)
-            elif length is not None:
-                data = data[:length - received]
-        except ValueError as exc:
-            reading.pieces.append(_lost("while reading the response body", str(exc)))
-            reading.delays.append(delay)
+            piece = reader.read()
+        except _Waits:  # the body is not over and nothing more comes: only a time limit ends it
+            reading.pieces.append(b"")
+            reading.delays.append(math.inf)
             return reading
-        received += len(data)
-        reading.pieces.append(inflate.decompress(data) if inflate is not None else data)
-        reading.delays.append(delay)
-        if (decoder is not None and decoder.done) or (length is not None and received >= length):
+        except BodyCut as exc:  # the same errors RequestsTransport maps these to
+            piece = StreamInterruptedError(f"connection lost while reading the response body (the server "
+                                           f"closed it: {exc})")
+        except BodyError as exc:
+            piece = ProtocolError(str(exc))
+        reading.pieces.append(piece)
+        reading.delays.append(wire.waited())
+        if not isinstance(piece, bytes) or not piece:
             return reading
-    if end == "wait":  # the body is not over and nothing more comes: only a time limit ends it
-        reading.pieces.append(b"")
-        reading.delays.append(math.inf)
-    elif decoder is not None or length is not None:
-        what = "before the last chunk" if decoder is not None else f"after {received} of {length} bytes"
-        reading.pieces.append(_lost("while reading the response body", f"the body ended {what}"))
-        reading.delays.append(0.0)
-    return reading

@@ -10,7 +10,7 @@ import pytest
 
 from llm_connectivity import LLMClient, RetryPolicy
 from llm_connectivity.deadline import SYSTEM_CLOCK
-from llm_connectivity.errors import LLMError
+from llm_connectivity.errors import ConfigurationError, LLMError
 from llm_connectivity.testing import Action, FakeClock, FakeLLMServer, MemoryTransport, Reply, faults
 
 KEY = "sk-parity-secret-0123456789"
@@ -107,3 +107,25 @@ def test_a_path_the_vendor_would_404_gets_the_same_404_and_keeps_the_reply(model
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == ("error", "NotFoundError", 404)
     assert outcomes[0][1][:2] == ("ok", "Right path")
+
+
+def test_requests_are_recorded_as_the_server_receives_them() -> None:
+    """URL userinfo becomes Basic auth and leaves the URL; the User-Agent is the library's;
+    a key in Authorization next to URL credentials is refused by both before any I/O."""
+    with FakeLLMServer() as server:
+        base_url = f"http://alice:pw-secret@127.0.0.1:{server.port}/v1"
+        LLMClient("vllm/m", base_url=base_url).chat("Hi")
+        received = server.requests[0]
+        transport = MemoryTransport([Reply(text="Hi")])
+        LLMClient("vllm/m", base_url=base_url, transport=transport).chat("Hi")
+        recorded = transport.requests[0]
+        assert recorded.path == received.path == "/v1/chat/completions"
+        assert "alice" not in recorded.url and "pw-secret" not in recorded.url
+        lowered = {k.lower(): v for k, v in recorded.headers.items()}
+        for name in ("authorization", "user-agent", "content-type"):
+            assert lowered[name] == received.headers[name], name
+        for transport_or_none in (None, MemoryTransport([Reply(text="never sent")])):
+            client = LLMClient("openai/m", api_key=KEY, base_url=base_url, transport=transport_or_none)
+            with pytest.raises(ConfigurationError, match="carries credentials"):
+                client.chat("Hi")
+        assert len(server.requests) == 1
