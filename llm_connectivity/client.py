@@ -87,8 +87,8 @@ class LLMClient:
         session: requests.Session | None = None,
         max_concurrency: int = 16,
         transport: Transport | None = None,
-        stages: Iterable[Stage] = (),
-        observers: Iterable[Observer] = (),
+        stages: Iterable[Stage] | None = (),
+        observers: Iterable[Observer] | None = (),
         clock: Clock = SYSTEM_CLOCK,
         **default_params: Any,
     ) -> None:
@@ -133,8 +133,8 @@ class LLMClient:
         return known_providers()
 
     def chat(self, messages: Any, *, model: str | Unset = UNSET, timeout: Any = UNSET,
-             max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] = (),
-             observers: Iterable[Observer] = (), **params: Any) -> ChatResponse:
+             max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] | None = (),
+             observers: Iterable[Observer] | None = (), **params: Any) -> ChatResponse:
         """Send ``messages`` and return the whole :class:`ChatResponse` (non-streaming).
 
         ``stages`` / ``observers`` are added after the client's for this call only.
@@ -144,8 +144,8 @@ class LLMClient:
         return self._engine.chat(call, self._deadline(call))
 
     def chat_stream(self, messages: Any, *, model: str | Unset = UNSET, timeout: Any = UNSET,
-                    max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] = (),
-                    observers: Iterable[Observer] = (), **params: Any) -> ChatStream:
+                    max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] | None = (),
+                    observers: Iterable[Observer] | None = (), **params: Any) -> ChatStream:
         """Start a streamed chat; iterate the returned :class:`ChatStream` for StreamChunks.
 
         Nothing is sent until the first ``next()``; validation errors raise here.
@@ -249,8 +249,8 @@ class LLMClient:
         return url
 
     def _call(self, messages: Any, model: str | Unset, timeout: Any, max_retries: Any,
-              params: dict[str, Any], *, stream: bool, stages: Iterable[Stage] = (),
-              observers: Iterable[Observer] = ()) -> Call:
+              params: dict[str, Any], *, stream: bool, stages: Iterable[Stage] | None = (),
+              observers: Iterable[Observer] | None = ()) -> Call:
         if "stream" in params:
             raise InvalidRequestError(_STREAM_KEYWORD[stream])
         target = self.target if isinstance(model, Unset) else self._resolve(model)
@@ -313,8 +313,17 @@ def _text_pieces(stream: ChatStream) -> Iterator[str]:
                 yield chunk.content
 
 
-def _checked_stages(stages: Iterable[Stage]) -> tuple[Stage, ...]:
-    result = tuple(stages)
+def _items(value: Any, name: str, wanted: str) -> tuple[Any, ...]:
+    """``value`` (an iterable, or None for none) as a tuple; a ConfigurationError otherwise."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ConfigurationError(f"{name} must be an iterable of {wanted}, got {type(value).__name__}")
+    return tuple(value)
+
+
+def _checked_stages(stages: Iterable[Stage] | None) -> tuple[Stage, ...]:
+    result = _items(stages, "stages", "llm_connectivity.pipeline.Stage instances")
     for stage in result:
         if not isinstance(stage, Stage):
             raise ConfigurationError(f"stages must be llm_connectivity.pipeline.Stage instances, got {stage!r}; "
@@ -322,8 +331,8 @@ def _checked_stages(stages: Iterable[Stage]) -> tuple[Stage, ...]:
     return result
 
 
-def _checked_observers(observers: Iterable[Observer]) -> tuple[Observer, ...]:
-    result = tuple(observers)
+def _checked_observers(observers: Iterable[Observer] | None) -> tuple[Observer, ...]:
+    result = _items(observers, "observers", "callables taking a Notice")
     for observer in result:
         if not callable(observer):
             raise ConfigurationError(f"observers must be callables taking a Notice, got {observer!r}")

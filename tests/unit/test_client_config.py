@@ -462,9 +462,19 @@ def test_insecure_warning_on_per_call_override_points_at_caller(monkeypatch: pyt
     ({"clock": 5}, "clock must have monotonic() and sleep(seconds)"),
     ({"stream": True}, "stream is not a default parameter"),
     ({"messages": [{"role": "user", "content": "x"}]}, "messages is not a default parameter"),
+    ({"observers": 5}, "observers must be an iterable of callables taking a Notice, got int"),
+    ({"stages": 5}, "stages must be an iterable of llm_connectivity.pipeline.Stage instances, got int"),
 ])
 def test_wrong_configuration_types_raise_configuration_error(kwargs: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         LLMClient("openai/gpt-4o-mini", **{"api_key": OPENAI_KEY, **kwargs})
     assert fragment in str(info.value)
     assert OPENAI_KEY not in str(info.value)
+
+
+def test_stages_and_observers_none_mean_none() -> None:
+    from llm_connectivity.testing import MemoryTransport, Reply
+
+    client = LLMClient("openai/gpt-4o-mini", api_key=OPENAI_KEY, transport=MemoryTransport([Reply(text="Hi")]),
+                       stages=None, observers=None)
+    assert client.chat("Hi", stages=None, observers=None).content == "Hi"
