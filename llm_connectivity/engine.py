@@ -289,6 +289,11 @@ class Engine:
             except Exception as exc:  # a bug, or a stage / observer raising a foreign error
                 run.notify_error(exc)
                 raise
+            except GeneratorExit:  # the caller stopped early (break, close()): say so, as a close
+                if not acc.complete:  # from another thread does, so that no observer waits forever
+                    closed = StreamInterruptedError("the stream was closed by the caller", provider=provider)
+                    run.notify_error(self._final_error(closed, call, acc, response))
+                raise
             finally:
                 if response is not None:
                     handle.remove_callback(response.abort)

@@ -74,8 +74,9 @@ class Notice:
       first body bytes are in: ``request_id``, ``duration`` (seconds since start).
     - ``chunk``: a chunk is about to reach the caller: ``chunk``.
     - ``usage``: the provider reported usage: ``usage`` (and ``chunk`` when streaming).
-    - ``error``: the call failed for good: ``error``, ``is_retryable`` (the error's own
-      verdict; the policy's retries are already spent).
+    - ``error``: the call failed for good, or the caller stopped the stream before its
+      end (``StreamInterruptedError("the stream was closed by the caller")``): ``error``,
+      ``is_retryable`` (the error's own verdict; the policy's retries are already spent).
     - ``complete``: the call succeeded: ``chunk_count``, ``duration``, ``usage`` (final),
       ``response`` (after the stages' ``on_response``), ``request_id``.
     """

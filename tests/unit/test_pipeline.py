@@ -196,3 +196,23 @@ def test_no_notice_carries_the_key_or_the_url_password(stream: bool) -> None:
         error = notice.error
         shown = repr(notice) + repr(getattr(error, "body", None)) + repr(getattr(error, "args", None))
         assert KEY not in shown and "pw-0123secret" not in shown, notice.kind
+
+
+def test_a_stream_the_caller_stops_early_ends_with_an_error_notice() -> None:
+    """break / close() in the reading thread ends the call as close() from another thread
+    does: an ``error`` notice (StreamInterruptedError "closed by the caller", with the
+    partial response), so an observer never waits forever for the end of a call."""
+    recorder = Recorder()
+    client, transport = make_client(MemoryResponse(200, BODY), MemoryResponse(200, BODY), observers=[recorder])
+    for chunk in client.chat_stream("Hi"):
+        if chunk.content:
+            break
+    assert recorder.kinds() == ["start", "first_byte", "chunk", "error"]
+    error = recorder.notices[-1].error
+    assert isinstance(error, StreamInterruptedError) and str(error) == "the stream was closed by the caller"
+    assert error.partial_response.content == "Hello"
+    recorder.notices.clear()
+    stream = client.chat_stream("Hi")
+    assert stream.text() == "Hello world"
+    stream.close()  # after the end: nothing more to say
+    assert recorder.kinds()[-2:] == ["chunk", "complete"] and transport.open_responses == 0
