@@ -54,7 +54,7 @@ def _check_message(position: int, message: Any) -> Message:
         )
     check_json(message, where)
     if isinstance(content, list):
-        _check_items(content, f"{where}.content", Mapping, "a content-part dict like {'type': 'text', 'text': ...}")
+        _check_items(content, f"{where}.content", Mapping, _PART)
     calls = message.get("tool_calls")
     if calls is not None:
         if not isinstance(calls, (list, tuple)):
@@ -65,6 +65,7 @@ def _check_message(position: int, message: Any) -> Message:
 
 
 _TOOL_CALL = "a dict like {'id': ..., 'type': 'function', 'function': {'name': ..., 'arguments': '{...}'}}"
+_PART = "a content-part dict like {'type': 'text', 'text': ...}"
 _TOOL = "a dict like {'type': 'function', 'function': {'name': ..., 'parameters': {...}}}"
 
 
