@@ -163,8 +163,9 @@ class _Socket:
 
 
 def _segments(steps: Sequence[Action], keep_alive: bool) -> tuple[list[tuple[float, bytes]], str]:
-    """``(delay, bytes)`` per write, and how the connection ends: ``"close"``, or
-    ``"wait"`` (hang, or open with nothing more to send)."""
+    """``(delay, bytes)`` per write (a last ``b""`` when the close comes after a wait), and
+    how the connection ends: ``"close"``, or ``"wait"`` (hang, or open with nothing more
+    to send)."""
     segments: list[tuple[float, bytes]] = []
     pending = 0.0
     for step in steps:
@@ -174,8 +175,12 @@ def _segments(steps: Sequence[Action], keep_alive: bool) -> tuple[list[tuple[flo
             segments.append((pending, step.data))
             pending = 0.0
         elif step.kind in ("hang", "close"):
-            return segments, "wait" if step.kind == "hang" else "close"
-    return segments, "wait" if keep_alive else "close"
+            break
+    else:
+        return segments, "wait" if keep_alive else "close"
+    if step.kind == "close" and pending:  # the close itself comes after a wait: b"" (EOF) then
+        segments.append((pending, b""))
+    return segments, "wait" if step.kind == "hang" else "close"
 
 
 def _head(buffer: bytes) -> tuple[int, dict[str, str]]:

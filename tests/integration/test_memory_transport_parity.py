@@ -43,6 +43,9 @@ def _scripts() -> dict[str, list[Reply]]:
         "raw HTTP/1.0 answer": [Reply(framing="none", actions=[
             Action("raw", b"HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"),
             *[Action("raw", e) for e in faults.chat_events("Old server")], Action("close")])],
+        "silence, then the close": [Reply(actions=[
+            *[Action("send", e) for e in faults.chat_events("Hello there", finish=False)],
+            Action("sleep", seconds=1.5), Action("close")])],
         "103 Early Hints first": [Reply(framing="none", actions=[
             Action("raw", b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"),
             Action("raw", b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"),
@@ -67,7 +70,8 @@ def _outcome(client: LLMClient, stream: bool) -> tuple[Any, ...]:
         return ("error", type(exc).__name__, status, partial, exc.is_retryable)
 
 
-_STREAMS_ONLY = ("stall", "in-band error", "gzip body", "raw HTTP/1.0 answer", "103 Early Hints first")
+_STREAMS_ONLY = ("stall", "in-band error", "silence, then the close", "gzip body", "raw HTTP/1.0 answer",
+                 "103 Early Hints first")
 CASES = [(name, stream) for name in _scripts() for stream in (True, False)
          if stream or name not in _STREAMS_ONLY]
 # (stall and in-band error are streaming faults; the raw bodies are event streams)
