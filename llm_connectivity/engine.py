@@ -238,6 +238,9 @@ class Engine:
                 error = _scrubbed(exc, call)
                 run.notify_error(error)
                 raise error from exc.__cause__
+            except Exception as exc:  # a bug, or a stage / observer raising a foreign error
+                run.notify_error(exc)
+                raise
 
     # -- streaming ----------------------------------------------------------------------------
     def stream(self, call: Call, acc: ResponseAccumulator, make_deadline: Callable[[], Deadline],

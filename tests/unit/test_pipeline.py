@@ -27,6 +27,8 @@ def event(text: str = "", finish: str | None = None, usage: dict[str, int] | Non
 
 BODY = [event("Hello"), event(" world"), event(finish="stop"),
         event(usage={"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}), b"data: [DONE]\n\n"]
+CHAT_OK = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello world"}, "finish_reason": "stop"}],
+           "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}}
 
 
 class Recorder:
@@ -216,3 +218,22 @@ def test_a_stream_the_caller_stops_early_ends_with_an_error_notice() -> None:
     assert stream.text() == "Hello world"
     stream.close()  # after the end: nothing more to say
     assert recorder.kinds()[-2:] == ["chunk", "complete"] and transport.open_responses == 0
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_a_foreign_exception_from_a_stage_ends_with_an_error_notice(stream: bool) -> None:
+    """A stage raising ValueError (a bug in it) reaches the caller unchanged, and the
+    observers get the ``error`` notice, from chat() as from a stream."""
+
+    class Broken(Stage):
+        def on_response(self, response: ChatResponse, context: StreamContext) -> ChatResponse:
+            raise ValueError("bug in the stage")
+
+    recorder = Recorder()
+    client, transport = make_client(MemoryResponse(200, BODY if stream else json.dumps(CHAT_OK)),
+                                    stages=[Broken()], observers=[recorder])
+    with pytest.raises(ValueError, match="bug in the stage"):
+        client.chat_stream("Hi").text() if stream else client.chat("Hi")
+    assert recorder.kinds()[0] == "start" and recorder.kinds()[-1] == "error"
+    assert isinstance(recorder.notices[-1].error, ValueError)
+    assert len(transport.requests) == 1 and transport.open_responses == 0
