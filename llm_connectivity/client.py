@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .aggregate import ResponseAccumulator, prompt_estimate
 from .deadline import SYSTEM_CLOCK, Clock, Deadline
-from .engine import Call, Engine, StreamHandle, Target
+from .engine import CLOSED, Call, Engine, StreamHandle, Target
 from .errors import ConfigurationError, InvalidRequestError, MissingAPIKeyError
 from .models import ChatResponse
 from .options import UNSET, StreamingOptions, Unset
@@ -179,7 +179,9 @@ class LLMClient:
         return iter_batch(self, requests, **options)
 
     def close(self) -> None:
-        """Close the connection pool (if the client created its transport)."""
+        """Close the connection pool (if the client created its transport). Streams already
+        reading finish; new calls raise ConfigurationError."""
+        self._engine.closed = True
         if self._own_transport:
             self._transport.close()
 
@@ -251,6 +253,8 @@ class LLMClient:
     def _call(self, messages: Any, model: str | Unset, timeout: Any, max_retries: Any,
               params: dict[str, Any], *, stream: bool, stages: Iterable[Stage] | None = (),
               observers: Iterable[Observer] | None = ()) -> Call:
+        if self._engine.closed:
+            raise ConfigurationError(CLOSED)
         if "stream" in params:
             raise InvalidRequestError(_STREAM_KEYWORD[stream])
         target = self.target if isinstance(model, Unset) else self._resolve(model)

@@ -23,6 +23,7 @@ from .continuation import continuation_call, finish_response, mark_continuation,
 from .deadline import SYSTEM_CLOCK, Clock, Deadline, SystemClock
 from .errors import (
     APIStatusError,
+    ConfigurationError,
     LLMError,
     NetworkError,
     StreamInterruptedError,
@@ -46,6 +47,7 @@ __all__ = ["Call", "Engine", "StreamHandle", "Target"]
 
 logger = logging.getLogger("llm_connectivity")
 
+CLOSED = "this LLMClient is closed; create a new one (close it only when you are done with it)"
 _MAX_ERROR_BODY = 64 * 1024
 _MAX_JSON_BODY = 64 * 1024 * 1024
 
@@ -116,6 +118,7 @@ class Engine:
         self.clock = clock
         self._lock = threading.Lock()
         self._recovered: dict[str, dict[str, Any]] = {}
+        self.closed = False  # set by LLMClient.close(): no new request is sent
 
     def remembered_params(self, base_url: str) -> dict[str, Any]:
         """Parameter overrides ``base_url`` asked for on an earlier call (e.g.
@@ -125,6 +128,8 @@ class Engine:
     # -- one exchange -------------------------------------------------------------------------
     def send(self, call: Call, deadline: Deadline, handle: StreamHandle | None = None) -> HTTPResponse:
         """Send once; return a 2xx response or raise the typed error for the status."""
+        if self.closed:
+            raise ConfigurationError(CLOSED, provider=call.target.provider)
         request = call.target.driver.build_request(call.spec)
         started = deadline.now()
         interceptor = get_interceptor()
