@@ -49,6 +49,7 @@ logger = logging.getLogger("llm_connectivity")
 
 CLOSED = "this LLMClient is closed; create a new one (close it only when you are done with it)"
 _MAX_ERROR_BODY = 64 * 1024
+_MISSING = object()
 _MAX_JSON_BODY = 64 * 1024 * 1024
 
 
@@ -196,8 +197,6 @@ class Engine:
         base_url = call.target.base_url
         with self._lock:  # copy on write: readers never see a dict being changed
             self._recovered = {**self._recovered, base_url: {**self._recovered.get(base_url, {}), **overrides}}
-        logger.info("%s rejected the request as sent; retrying at once with %s", call.target.provider,
-                    ", ".join(f"{k}={v!r}" for k, v in overrides.items()))
         return dataclasses.replace(call, spec=dataclasses.replace(call.spec, params=params))
 
     def _again(self, call: Call, exc: LLMError, attempt: int, recovered: bool, deadline: Deadline,
@@ -207,6 +206,11 @@ class Engine:
         wait), or None to give up."""
         retry_call = None if recovered else self.recover(call, exc)
         if retry_call is not None:
+            changes = ", ".join(f"{k}={v!r}" for k, v in retry_call.spec.params.items()
+                                if call.spec.params.get(k, _MISSING) != v)
+            reason = f"the server refused the request as sent; sending it again with {changes}"
+            logger.info("%s: %s", call.target.provider, reason)
+            run.notify("retry", attempt=attempt, delay=0.0, reason=reason, error=_scrubbed(exc, call))
             return retry_call, attempt - 1, True
         if self.may_retry(call, exc, attempt, deadline, handle, run):
             return call, attempt, recovered

@@ -9,7 +9,13 @@ import json
 import pytest
 
 from llm_connectivity import LLMClient, RetryPolicy
-from llm_connectivity.errors import ConfigurationError, LLMError, ServerError, StreamInterruptedError
+from llm_connectivity.errors import (
+    BadRequestError,
+    ConfigurationError,
+    LLMError,
+    ServerError,
+    StreamInterruptedError,
+)
 from llm_connectivity.models import ChatResponse, StreamChunk
 from llm_connectivity.pipeline import Notice, Stage, StreamContext
 from llm_connectivity.testing import FakeClock, MemoryResponse, MemoryTransport, Reply
@@ -237,3 +243,17 @@ def test_a_foreign_exception_from_a_stage_ends_with_an_error_notice(stream: bool
     assert recorder.kinds()[0] == "start" and recorder.kinds()[-1] == "error"
     assert isinstance(recorder.notices[-1].error, ValueError)
     assert len(transport.requests) == 1 and transport.open_responses == 0
+
+
+def test_the_parameter_recovery_is_a_retry_notice_too() -> None:
+    """A server that refuses stream_options gets the request again at once without them:
+    observers see that second request as a ``retry`` (delay 0), like any repeat."""
+    recorder = Recorder()
+    refusal = MemoryResponse(400, b'{"error": {"message": "Unrecognized request argument: stream_options"}}')
+    client, transport = make_client(refusal, MemoryResponse(200, BODY), observers=[recorder])
+    assert client.chat_stream("Hi").text() == "Hello world"
+    assert len(transport.requests) == 2
+    retry = next(n for n in recorder.notices if n.kind == "retry")
+    assert (retry.attempt, retry.delay) == (1, 0.0)
+    assert retry.reason == "the server refused the request as sent; sending it again with stream_options=None"
+    assert isinstance(retry.error, BadRequestError)
