@@ -9,7 +9,9 @@ the vendor's error shape (see :mod:`~llm_connectivity.testing.routes`). Replies 
 objects (or a default answer), rendered in the format of the path that was called, with
 chunked, connection-close or Content-Length framing, per-event delays and scripted
 faults. Every request is recorded, with the number of the TCP connection it arrived on.
-Binds only to 127.0.0.1 on a free port.
+Binds only to 127.0.0.1 on a free port. What it writes is decided by
+:mod:`~llm_connectivity.testing.wire`, which ``MemoryTransport`` reads back, so a script
+behaves the same with or without sockets.
 
     with FakeLLMServer() as server:
         server.add_reply("Hello there!")

@@ -10,8 +10,9 @@ the way a client would read them off the socket, so both answer, frame and break
   Content-Length / close-delimited body), as :class:`Action` steps, and whether the
   connection stays open afterwards.
 - :func:`read_http`: such steps read back as a client would: interim ``1xx`` responses
-  skipped, the body unframed (and gzip decoded), timing kept; a connection closed
-  mid-answer becomes the error a socket read would raise.
+  skipped, the body unframed and decoded (gzip, deflate) by the socket transport's own
+  readers, timing kept; a connection closed or a framing broken mid-answer becomes the
+  error (and message) the socket transport raises.
 """
 
 from __future__ import annotations
