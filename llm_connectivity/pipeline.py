@@ -241,6 +241,8 @@ class CallRun:
         try:
             for fn in fns:
                 chunk = fn(chunk, context)
+                if chunk.__class__ is not StreamChunk and not isinstance(chunk, StreamChunk):
+                    raise _returned(fn, chunk, "chunk")
         except BaseException:
             self.failed = True
             raise
@@ -252,7 +254,18 @@ class CallRun:
         try:
             for stage in self.stages:
                 response = stage.on_response(response, context)
+                if not isinstance(response, ChatResponse):
+                    raise _returned(stage.on_response, response, "response")
         except BaseException:
             self.failed = True
             raise
         return response
+
+
+def _returned(method: Callable[..., Any], value: Any, what: str) -> TypeError:
+    """The error for a stage method that returned something other than ``what``."""
+    owner = getattr(method, "__self__", None)
+    name = (f"{type(owner).__name__}.{getattr(method, '__name__', '?')}" if owner is not None
+            else getattr(method, "__qualname__", repr(method)))
+    return TypeError(f"{name} returned {type(value).__name__ if value is not None else 'None'}; return the "
+                     f"{what} (the one it was given, or a changed copy made with dataclasses.replace)")

@@ -257,3 +257,27 @@ def test_the_parameter_recovery_is_a_retry_notice_too() -> None:
     assert (retry.attempt, retry.delay) == (1, 0.0)
     assert retry.reason == "the server refused the request as sent; sending it again with stream_options=None"
     assert isinstance(retry.error, BadRequestError)
+
+
+def test_a_stage_that_returns_nothing_is_named() -> None:
+    """A stage that forgets ``return chunk`` (or ``return response``) stops the call with
+    a TypeError naming the method, instead of handing the caller None chunks or failing
+    deep inside the engine."""
+
+    class ForgotChunk(Stage):
+        def on_chunk(self, chunk: StreamChunk, context: StreamContext) -> StreamChunk:
+            return None  # type: ignore[return-value]
+
+    class ForgotResponse(Stage):
+        def on_response(self, response: ChatResponse, context: StreamContext) -> ChatResponse:
+            return None  # type: ignore[return-value]
+
+    for stage, method in ((ForgotChunk(), "ForgotChunk.on_chunk"), (ForgotResponse(), "ForgotResponse.on_response")):
+        client, transport = make_client(MemoryResponse(200, BODY), stages=[stage])
+        with pytest.raises(TypeError) as info:
+            client.chat_stream("Hi").text()
+        assert str(info.value).startswith(f"{method} returned None; return the ")
+        assert transport.open_responses == 0
+    client, _ = make_client(MemoryResponse(200, json.dumps(CHAT_OK)), stages=[ForgotResponse()])
+    with pytest.raises(TypeError, match=r"^ForgotResponse.on_response returned None; return the response"):
+        client.chat("Hi")
