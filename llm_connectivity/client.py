@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .aggregate import ResponseAccumulator, prompt_estimate
 from .deadline import SYSTEM_CLOCK, Clock, Deadline
-from .engine import Call, Engine, StreamHandle, Target
+from .engine import CLOSED, Call, Engine, StreamHandle, Target
 from .errors import ConfigurationError, InvalidRequestError, MissingAPIKeyError
 from .models import ChatResponse
 from .options import UNSET, StreamingOptions, Unset
@@ -88,14 +88,16 @@ class LLMClient:
         session: requests.Session | None = None,
         max_concurrency: int = 64,
         transport: Transport | None = None,
-        stages: Iterable[Stage] = (),
-        observers: Iterable[Observer] = (),
+        stages: Iterable[Stage] | None = (),
+        observers: Iterable[Observer] | None = (),
         clock: Clock = SYSTEM_CLOCK,
         **default_params: Any,
     ) -> None:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency must be a positive int (connections per host), "
                                      f"got {max_concurrency!r}")
+        _check_types(api_key=api_key, base_url=base_url, transport=transport, session=session, clock=clock,
+                     default_params=default_params)
         self.stages = _checked_stages(stages)
         self.observers = _checked_observers(observers)
         options = streaming_options or StreamingOptions()
@@ -132,8 +134,8 @@ class LLMClient:
         return known_providers()
 
     def chat(self, messages: Any, *, model: str | Unset = UNSET, timeout: Any = UNSET,
-             max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] = (),
-             observers: Iterable[Observer] = (), **params: Any) -> ChatResponse:
+             max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] | None = (),
+             observers: Iterable[Observer] | None = (), **params: Any) -> ChatResponse:
         """Send ``messages`` and return the whole :class:`ChatResponse` (non-streaming).
 
         ``stages`` / ``observers`` are added after the client's for this call only.
@@ -143,8 +145,8 @@ class LLMClient:
         return self._engine.chat(call, self._deadline(call))
 
     def chat_stream(self, messages: Any, *, model: str | Unset = UNSET, timeout: Any = UNSET,
-                    max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] = (),
-                    observers: Iterable[Observer] = (), **params: Any) -> ChatStream:
+                    max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] | None = (),
+                    observers: Iterable[Observer] | None = (), **params: Any) -> ChatStream:
         """Start a streamed chat; iterate the returned :class:`ChatStream` for StreamChunks.
 
         Nothing is sent until the first ``next()``; validation errors raise here.
@@ -178,7 +180,9 @@ class LLMClient:
         return iter_batch(self, requests, **options)
 
     def close(self) -> None:
-        """Close the connection pool (if the client created its transport)."""
+        """Close the connection pool (if the client created its transport). Streams already
+        reading finish; new calls raise ConfigurationError."""
+        self._engine.closed = True
         if self._own_transport:
             self._transport.close()
 
@@ -233,14 +237,25 @@ class LLMClient:
                 f"provider {driver.name!r} needs a base_url, e.g. base_url='http://localhost:8000/v1'{hint}",
                 provider=driver.name,
             )
-        if urlsplit(url).scheme not in ("http", "https"):
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError as exc:
+            raise ConfigurationError(f"base_url {redact_url(url)!r} is not a valid URL: {exc}",
+                                     provider=driver.name) from None
+        if parts.scheme not in ("http", "https"):
             raise ConfigurationError(f"base_url {redact_url(url)!r} must start with http:// or https://",
                                      provider=driver.name)
+        if not host:
+            raise ConfigurationError(f"base_url {redact_url(url)!r} has no host; give e.g. "
+                                     "'https://api.example.com/v1'", provider=driver.name)
         return url
 
     def _call(self, messages: Any, model: str | Unset, timeout: Any, max_retries: Any,
-              params: dict[str, Any], *, stream: bool, stages: Iterable[Stage] = (),
-              observers: Iterable[Observer] = ()) -> Call:
+              params: dict[str, Any], *, stream: bool, stages: Iterable[Stage] | None = (),
+              observers: Iterable[Observer] | None = ()) -> Call:
+        if self._engine.closed:
+            raise ConfigurationError(CLOSED)
         if "stream" in params:
             raise InvalidRequestError(_STREAM_KEYWORD[stream])
         target = self.target if isinstance(model, Unset) else self._resolve(model)
@@ -269,6 +284,33 @@ class LLMClient:
                         provider=call.target.provider, clock=self.clock)
 
 
+_NOT_DEFAULTS = {
+    "stream": "chat() returns a whole response and chat_stream() streams; choose the method instead",
+    "messages": "pass the messages to each call (client.chat(messages))",
+}
+
+
+def _check_types(*, api_key: Any, base_url: Any, transport: Any, session: Any, clock: Any,
+                 default_params: dict[str, Any]) -> None:
+    """Refuse wrongly typed constructor arguments with a ConfigurationError (never an
+    AttributeError at the first call)."""
+    for name, value in (("api_key", api_key), ("base_url", base_url)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigurationError(f"{name} must be a string, got {type(value).__name__}")
+    if transport is not None and not (callable(getattr(transport, "send", None))
+                                      and callable(getattr(transport, "close", None))):
+        raise ConfigurationError(f"transport must have send(request, ...) and close() (a Transport such as "
+                                 f"llm_connectivity.testing.MemoryTransport), got {type(transport).__name__}")
+    if session is not None and not (callable(getattr(session, "request", None)) and hasattr(session, "mount")):
+        raise ConfigurationError(f"session must be a requests.Session, got {type(session).__name__}")
+    if not (callable(getattr(clock, "monotonic", None)) and callable(getattr(clock, "sleep", None))):
+        raise ConfigurationError(f"clock must have monotonic() and sleep(seconds) (e.g. "
+                                 f"llm_connectivity.testing.FakeClock), got {type(clock).__name__}")
+    for name, fix in _NOT_DEFAULTS.items():
+        if name in default_params:
+            raise InvalidRequestError(f"{name} is not a default parameter of LLMClient(...): {fix}")
+
+
 def _text_pieces(stream: ChatStream) -> Iterator[str]:
     with stream:
         for chunk in stream:
@@ -276,8 +318,17 @@ def _text_pieces(stream: ChatStream) -> Iterator[str]:
                 yield chunk.content
 
 
-def _checked_stages(stages: Iterable[Stage]) -> tuple[Stage, ...]:
-    result = tuple(stages)
+def _items(value: Any, name: str, wanted: str) -> tuple[Any, ...]:
+    """``value`` (an iterable, or None for none) as a tuple; a ConfigurationError otherwise."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ConfigurationError(f"{name} must be an iterable of {wanted}, got {type(value).__name__}")
+    return tuple(value)
+
+
+def _checked_stages(stages: Iterable[Stage] | None) -> tuple[Stage, ...]:
+    result = _items(stages, "stages", "llm_connectivity.pipeline.Stage instances")
     for stage in result:
         if not isinstance(stage, Stage):
             raise ConfigurationError(f"stages must be llm_connectivity.pipeline.Stage instances, got {stage!r}; "
@@ -285,8 +336,8 @@ def _checked_stages(stages: Iterable[Stage]) -> tuple[Stage, ...]:
     return result
 
 
-def _checked_observers(observers: Iterable[Observer]) -> tuple[Observer, ...]:
-    result = tuple(observers)
+def _checked_observers(observers: Iterable[Observer] | None) -> tuple[Observer, ...]:
+    result = _items(observers, "observers", "callables taking a Notice")
     for observer in result:
         if not callable(observer):
             raise ConfigurationError(f"observers must be callables taking a Notice, got {observer!r}")

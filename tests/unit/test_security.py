@@ -12,7 +12,7 @@ import pytest
 import requests
 import responses
 
-from llm_connectivity import LLMClient
+from llm_connectivity import LLMClient, StreamChunk
 from llm_connectivity.errors import (
     APIStatusError,
     AuthenticationError,
@@ -352,3 +352,25 @@ def test_client_target_repr_redacts_url_userinfo() -> None:
     client = LLMClient("vllm/m", base_url=f"http://alice:{PASSWORD}@127.0.0.1:9/v1", api_key=KEY)
     assert repr(client.target) == "Target('vllm', 'm', base_url='http://alice:***@127.0.0.1:9/v1')"
     client.close()
+
+
+def test_what_stages_and_recorded_requests_show_hides_the_url_password() -> None:
+    """A stage's context (its spec) and MemoryTransport's recorded requests are shown in
+    test failures and logs: the base_url password must not be in their reprs."""
+    from llm_connectivity.pipeline import Stage, StreamContext
+    from llm_connectivity.testing import MemoryTransport, Reply
+
+    shown: list[str] = []
+
+    class Show(Stage):
+        def on_chunk(self, chunk: StreamChunk, context: StreamContext) -> StreamChunk:
+            shown.append(repr(context))
+            return chunk
+
+    transport = MemoryTransport([Reply(text="Hi")])
+    client = LLMClient("vllm/m", base_url="http://alice:pw-0123secret@127.0.0.1:9/v1", transport=transport,
+                       stages=[Show()])
+    assert client.chat_stream("Hi").text() == "Hi"
+    assert shown and "alice:***@127.0.0.1:9/v1" in shown[0]
+    for text in [*shown, repr(transport.requests)]:
+        assert "pw-0123secret" not in text
