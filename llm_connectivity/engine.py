@@ -36,7 +36,7 @@ from .pipeline import CallRun, Observer, Stage
 from .providers.base import ProviderDriver, decode_json
 from .request import RequestSpec
 from .retry import RetryPolicy
-from .security import redact_url, scrub_error, url_password
+from .security import redact_url, scrub_error, url_secrets
 from .transport import Cancellation, get_interceptor
 
 if TYPE_CHECKING:
@@ -393,4 +393,4 @@ class Engine:
 
 def _scrubbed(error: LLMError, call: Call) -> LLMError:
     """``error`` with the call's key and base-URL password removed (in place)."""
-    return scrub_error(error, call.target.api_key, url_password(call.target.base_url))
+    return scrub_error(error, call.target.api_key, *url_secrets(call.target.base_url))
