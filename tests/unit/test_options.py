@@ -14,10 +14,10 @@ from llm_connectivity.options import UNSET, StreamingOptions, Unset
 
 def test_defaults() -> None:
     opts = StreamingOptions()
-    assert opts.connection_timeout == 5.0
-    assert opts.read_timeout == 60.0
+    assert opts.connection_timeout == 10.0
+    assert opts.read_timeout == 600.0
     assert opts.total_timeout is None
-    assert opts.content_idle_timeout is None
+    assert opts.content_idle_timeout == 600.0
     assert opts.retry_on_connection_error is False
     assert opts.max_reconnect_attempts == 2
     assert opts.reconnect_delay == 1.0
@@ -72,7 +72,7 @@ def test_from_value_tuple_is_validated(value: tuple[object, object]) -> None:
 
 def test_from_value_dict() -> None:
     opts = StreamingOptions.from_value({"total_timeout": 30.0, "read_timeout": 5.0})
-    assert (opts.total_timeout, opts.read_timeout, opts.connection_timeout) == (30.0, 5.0, 5.0)
+    assert (opts.total_timeout, opts.read_timeout, opts.connection_timeout) == (30.0, 5.0, 10.0)
 
 
 def test_from_value_dict_unknown_key() -> None:
