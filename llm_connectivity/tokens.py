@@ -184,7 +184,7 @@ def count_tokens(text: str, model: str | None = None) -> int:
 
 
 _BOUNDARY = re.compile(r"\s(?=\S)")
-_MAX_TAIL = 256
+_MAX_TAIL = 64
 
 
 class StreamTokenCounter:
@@ -192,7 +192,7 @@ class StreamTokenCounter:
 
     Text up to the last word boundary (a whitespace character before a word) is counted
     once and never again; only the tail after it is re-counted by :attr:`total`. A tail
-    longer than 256 characters with no boundary (Chinese, minified JSON) is committed as
+    longer than 64 characters with no boundary (Chinese, minified JSON) is committed as
     it is, which may split one token in two: the only approximation.
 
     >>> counter = StreamTokenCounter(get_counter(kind="character"))

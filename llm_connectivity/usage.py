@@ -1,0 +1,195 @@
+"""Usage you can trust: the provider's report when there is one, an honest estimate when not.
+
+- :func:`prompt_tokens` estimates the input of a request: message text (with the chat
+  format's per-message framing), tool calls in the history, tool schemas, and images by
+  each provider's published rule (:mod:`llm_connectivity.image_tokens`).
+- :func:`completion_tokens` counts the output: answer text, reasoning and tool-call
+  names and arguments.
+- :func:`final_usage` decides what a response reports: the provider's last usage report
+  for a stream that completed (``is_estimated=False``, ``confidence=1.0``); for an
+  interrupted stream that had an early report (Anthropic sends input tokens first), the
+  provider's prompt count with the completion estimated from the text received; without
+  any report, both estimated. Estimates carry ``is_estimated=True`` and a ``confidence``
+  in (0, 1) that says how they were made (:func:`confidence_for`).
+- :class:`UsageTracker` follows a stream chunk by chunk in linear time (for running
+  usage, costs and budgets) and produces the final usage.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .encodings import encoding_name_for_model
+from .image_tokens import image_tokens
+from .models import StreamChunk, ToolCall, Usage
+from .tokens import StreamTokenCounter, TokenCounter, get_counter
+
+__all__ = ["CONFIDENCE", "UsageTracker", "completion_tokens", "confidence_for", "estimate_usage",
+           "final_usage", "prompt_tokens"]
+
+#: Confidence of each way of knowing the numbers.
+CONFIDENCE = {
+    "reported": 1.0,        # the provider's own report
+    "partial": 0.8,         # the provider's prompt count, completion estimated (interrupted stream)
+    "exact": 0.9,           # the model's own tokenizer; only the prompt's framing is estimated
+    "proxy": 0.75,          # tiktoken standing in for another vendor's tokenizer
+    "estimate": 0.6,        # the character estimator
+}
+_PER_MESSAGE = 3  # OpenAI chat framing: <|start|>role ... <|end|>
+_PER_NAME = 1
+_REPLY_PRIMING = 3
+_IMAGE_TYPES = frozenset({"image_url", "image", "input_image", "inline_data", "inlineData"})
+
+
+def confidence_for(counter: TokenCounter, model: str | None) -> float:
+    """The confidence of an estimate made with ``counter`` for ``model``."""
+    if counter.kind != "exact":
+        return CONFIDENCE["estimate"]
+    return CONFIDENCE["exact"] if encoding_name_for_model(model) else CONFIDENCE["proxy"]
+
+
+def _provider_of(model: str | None, provider: str | None) -> str:
+    if provider:
+        return provider
+    return model.split("/", 1)[0] if model and "/" in model else "openai"
+
+
+def _content_tokens(content: Any, counter: TokenCounter, provider: str) -> int:
+    if isinstance(content, str):
+        return counter.count(content)
+    total = 0
+    for part in content if isinstance(content, list) else ():
+        if not isinstance(part, Mapping):
+            continue
+        kind = part.get("type")
+        if kind in _IMAGE_TYPES or "inline_data" in part or "inlineData" in part:
+            total += image_tokens(dict(part), provider)
+        elif isinstance(part.get("text"), str):
+            total += counter.count(part["text"])
+        elif kind == "tool_result" or kind == "tool_use":
+            total += counter.count(json.dumps(part.get("content") or part.get("input"), default=str))
+    return total
+
+
+def prompt_tokens(messages: Sequence[Mapping[str, Any]] | str, tools: Sequence[Any] | None = None, *,
+                  model: str | None = None, provider: str | None = None,
+                  counter: TokenCounter | None = None) -> int:
+    """Estimated input tokens of a request (see the module docstring).
+
+    >>> prompt_tokens("Hello there", counter=get_counter(kind="character"))
+    9
+    """
+    counter = counter or get_counter(model)
+    vendor = _provider_of(model, provider)
+    if isinstance(messages, str):
+        messages = [{"role": "user", "content": messages}]
+    total = _REPLY_PRIMING
+    for message in messages:
+        total += _PER_MESSAGE + counter.count(str(message.get("role") or ""))
+        total += _content_tokens(message.get("content"), counter, vendor)
+        if message.get("name"):
+            total += _PER_NAME + counter.count(str(message["name"]))
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, Mapping) else None
+            if isinstance(function, Mapping):
+                total += counter.count(str(function.get("name") or "")) + counter.count(
+                    str(function.get("arguments") or ""))
+            else:
+                total += counter.count(json.dumps(call, default=str))
+    if tools:
+        total += counter.count(json.dumps(list(tools), default=str, separators=(",", ":")))
+    return total
+
+
+def completion_tokens(content: str, reasoning: str = "", tool_calls: Iterable[ToolCall] = (), *,
+                      counter: TokenCounter | None = None, model: str | None = None) -> int:
+    """Output tokens of an answer: text, reasoning, tool-call names and arguments."""
+    counter = counter or get_counter(model)
+    total = counter.count(content) + counter.count(reasoning)
+    for call in tool_calls:
+        total += counter.count(call.name) + counter.count(call.arguments)
+    return total
+
+
+def estimate_usage(prompt: int, content: str, reasoning: str = "", tool_calls: Sequence[ToolCall] = (), *,
+                   model: str | None = None, counter: TokenCounter | None = None) -> Usage:
+    """A wholly estimated Usage (no provider report): ``prompt`` tokens in, the answer out."""
+    counter = counter or get_counter(model)
+    completion = completion_tokens(content, reasoning, tool_calls, counter=counter)
+    reasoning_count = counter.count(reasoning)
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
+                 reasoning_tokens=reasoning_count, is_estimated=True,
+                 confidence=confidence_for(counter, model), raw={"estimated_by": counter.kind})
+
+
+def final_usage(reported: Usage | None, *, complete: bool, prompt: int, completion: int,
+                reasoning: int = 0, confidence: float = CONFIDENCE["estimate"]) -> Usage:
+    """What a response reports, from the provider's last report (or None) and the estimates
+    (see the module docstring). ``complete``: the provider's terminal event arrived."""
+    if reported is not None and not reported.is_estimated and (complete or reported.completion_tokens >= completion):
+        return reported
+    if reported is not None and not reported.is_estimated and reported.prompt_tokens > 0:
+        out = max(reported.completion_tokens, completion)
+        return reported.replace(completion_tokens=out, total_tokens=reported.prompt_tokens + out,
+                                reasoning_tokens=max(reported.reasoning_tokens, reasoning), is_estimated=True,
+                                confidence=min(CONFIDENCE["partial"], max(confidence, 0.5)),
+                                raw={**reported.raw, "estimated_by": "partial"})
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
+                 reasoning_tokens=reasoning, is_estimated=True, confidence=confidence,
+                 raw={"estimated_by": "estimate"})
+
+
+class UsageTracker:
+    """Follows one stream: counts each delta once (answer, reasoning, tool arguments),
+    keeps the provider's last usage report, and answers running and final usage.
+
+    ``prompt`` is the request's estimated input (:func:`prompt_tokens`); it is replaced by
+    the provider's own count as soon as a report carries one.
+    """
+
+    __slots__ = ("model", "counter", "prompt", "reported", "_text", "_reasoning", "_tools", "confidence")
+
+    def __init__(self, *, prompt: int, model: str | None = None, counter: TokenCounter | None = None) -> None:
+        self.model = model
+        self.counter = counter or get_counter(model)
+        self.prompt = prompt
+        self.reported: Usage | None = None
+        self._text = StreamTokenCounter(self.counter)
+        self._reasoning = StreamTokenCounter(self.counter)
+        self._tools = StreamTokenCounter(self.counter)
+        self.confidence = confidence_for(self.counter, model)
+
+    def add(self, chunk: StreamChunk) -> None:
+        """Fold one chunk in (its text is counted once; a usage report is remembered)."""
+        if chunk.content:
+            self._text.add(chunk.content)
+        if chunk.reasoning:
+            self._reasoning.add(chunk.reasoning)
+        for delta in chunk.tool_calls:
+            if delta.name:
+                self._tools.add(" " + delta.name + " ")
+            if delta.arguments:
+                self._tools.add(delta.arguments)
+        if chunk.usage is not None and not chunk.usage.is_estimated:
+            self.reported = chunk.usage
+
+    @property
+    def prompt_tokens(self) -> int:
+        """The provider's prompt count once reported, else the estimate."""
+        reported = self.reported
+        return reported.prompt_tokens if reported is not None and reported.prompt_tokens else self.prompt
+
+    @property
+    def completion_tokens(self) -> int:
+        """Output tokens so far: the larger of the last report and the count of what arrived."""
+        counted = self._text.total + self._reasoning.total + self._tools.total
+        reported = self.reported.completion_tokens if self.reported is not None else 0
+        return max(counted, reported)
+
+    def usage(self, *, complete: bool) -> Usage:
+        """The usage to report (see :func:`final_usage`)."""
+        counted = self._text.total + self._reasoning.total + self._tools.total
+        return final_usage(self.reported, complete=complete, prompt=self.prompt, completion=counted,
+                           reasoning=self._reasoning.total, confidence=self.confidence)
