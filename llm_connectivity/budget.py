@@ -134,7 +134,7 @@ class CostMeter:
             self.charged = cost
         if self.max_cost_usd is not None and cost > self.max_cost_usd:
             raise BudgetExceededError(
-                f"the stream's running cost ${cost:.6f} passed max_cost_usd=${self.max_cost_usd:.6f}; "
+                f"the stream's running cost ${cost:.6g} passed max_cost_usd=${self.max_cost_usd:.6g}; "
                 "the stream was stopped", provider=self.provider, scope="stream",
                 limit_usd=self.max_cost_usd, spent_usd=cost)
         if not within_budget:

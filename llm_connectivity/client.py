@@ -10,7 +10,7 @@ import os
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -20,13 +20,16 @@ from .deadline import Deadline
 from .engine import Call, Engine, StreamHandle, Target
 from .errors import ConfigurationError, InvalidRequestError, MissingAPIKeyError
 from .models import ChatResponse
-from .options import UNSET, StreamingOptions, Unset
+from .options import UNSET, StreamingOptions, Unset, resolve_options
 from .providers.base import ProviderDriver
 from .registry import known_providers, resolve_driver, split_model
 from .request import RequestSpec
 from .retry import RetryPolicy
 from .security import InsecureTransportWarning, redact
+from .pricing import Pricing, default_pricing
+from .budget import Budget
 from .stream import ChatStream
+from .streaming_response import StreamingResponse, stream_with_usage
 from .validation import normalize_messages, validate_params
 
 if TYPE_CHECKING:
@@ -59,6 +62,10 @@ class LLMClient:
         transport: any :class:`~llm_connectivity.transport.Transport` (e.g.
             ``llm_connectivity.testing.MemoryTransport``); default a pooled requests
             transport. A transport you pass is yours: ``close()`` leaves it open.
+        budget_usd: a USD budget every call of this client draws on, from every thread;
+            calls are refused once it is spent (``BudgetExceededError``).
+        pricing: your prices, ``{"provider/model": {"input": 0.3, "output": 1.2}}`` in USD
+            per million tokens, over the ``genai-prices`` tables.
         **default_params: generation parameters sent on every call (``max_tokens``...).
     """
 
@@ -75,11 +82,13 @@ class LLMClient:
         session: requests.Session | None = None,
         max_concurrency: int = 16,
         transport: Transport | None = None,
+        budget_usd: float | None = None,
+        pricing: Mapping[str, Any] | None = None,
         **default_params: Any,
     ) -> None:
-        options = streaming_options or StreamingOptions()
-        if not isinstance(options, StreamingOptions):
+        if streaming_options is not None and not isinstance(streaming_options, StreamingOptions):
             raise ConfigurationError("streaming_options must be a StreamingOptions")
+        options = resolve_options(streaming_options, StreamingOptions.from_env())  # client > environment
         self.options = options if isinstance(timeout, Unset) else StreamingOptions.from_value(timeout, options)
         self.retry_policy = RetryPolicy.from_value(max_retries)
         self._api_key = api_key
@@ -102,6 +111,8 @@ class LLMClient:
             transport = RequestsTransport(session, pool_size=max_concurrency)
         self._transport: Transport = transport
         self._engine = Engine(transport)
+        self.pricing = Pricing(pricing) if pricing is not None else default_pricing()
+        self.budget = Budget(budget_usd) if budget_usd is not None else None
 
     # -- public API ---------------------------------------------------------------------------
     @staticmethod
@@ -133,6 +144,18 @@ class LLMClient:
             for chunk in chunks:
                 if chunk.content:
                     yield chunk.content
+
+    def stream_with_usage(self, messages: Any, *, on_start: Callable[..., Any] | None = None,
+                          on_delta: Callable[..., Any] | None = None, on_usage: Callable[..., Any] | None = None,
+                          on_complete: Callable[..., Any] | None = None, on_error: Callable[..., Any] | None = None,
+                          on_retry: Callable[..., Any] | None = None,
+                          streaming_options: StreamingOptions | None = None, **kwargs: Any) -> StreamingResponse:
+        """Stream ``messages`` to the end with typed events, usage, cost, budget and JSON
+        handling; return a :class:`~llm_connectivity.streaming_response.StreamingResponse`
+        (see ``docs/events.md``). ``streaming_options`` overrides the client's per field."""
+        callbacks = {"on_start": on_start, "on_delta": on_delta, "on_usage": on_usage,
+                     "on_complete": on_complete, "on_error": on_error, "on_retry": on_retry}
+        return stream_with_usage(self, messages, callbacks, streaming_options, kwargs)
 
     def close(self) -> None:
         """Close the connection pool (if the client created its transport)."""

@@ -55,6 +55,18 @@ _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _LITERALS = {"t": ("true", True), "f": ("false", False), "n": ("null", None)}
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _MISSING: Any = object()
+
+
+def _span(pattern: re.Pattern[str], data: str, pos: int) -> int:
+    """End of ``pattern``'s match at ``pos`` (``pos`` when it does not match)."""
+    match = pattern.match(data, pos)
+    return match.end() if match is not None else pos
+
+
+def _skip_space(data: str, pos: int) -> int:
+    return _span(_WS, data, pos)
+
+
 # What a frame expects next.
 _VALUE, _KEY, _COLON, _COMMA, _FIRST_KEY, _FIRST_VALUE, _END = range(7)
 
@@ -140,7 +152,7 @@ class JSONStreamParser:
                 if self._string is not None:
                     return pos  # needs more text (escape split or string open)
                 continue
-            pos = _WS.match(data, pos).end()
+            pos = _skip_space(data, pos)
             if pos >= end:
                 return pos
             expect = self._stack[-1][2] if self._stack else self._expect
@@ -185,7 +197,7 @@ class JSONStreamParser:
             self._store("", begin_string=True)
             return pos + 1
         if char == "-" or char.isdigit():
-            extent = _NUMBERISH.match(data, pos).end()
+            extent = _span(_NUMBERISH, data, pos)
             if extent == len(data):
                 return pos  # the number may continue in the next delta
             match = _NUMBER.match(data, pos)

@@ -223,7 +223,7 @@ class StreamingOptions:
 _FIELDS = frozenset(f.name for f in dataclasses.fields(StreamingOptions) if f.init)
 _POSITIONAL = tuple(f.name for f in dataclasses.fields(StreamingOptions) if f.init)
 _dataclass_init = StreamingOptions.__init__
-_set_explicit = StreamingOptions._explicit.__set__  # type: ignore[attr-defined]
+_set_explicit = StreamingOptions._explicit.__set__  # type: ignore[attr-defined,misc]
 
 
 def _init(self: StreamingOptions, *args: Any, **kwargs: Any) -> None:

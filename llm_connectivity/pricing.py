@@ -59,7 +59,7 @@ class ModelPrice:
             raise ConfigurationError(f"pricing[{model!r}] must be a dict like {{'input': 0.3, 'output': 1.2}} "
                                      "(USD per million tokens)")
         unknown = set(value) - set(_KEYS)
-        missing = {"input", "output"} - set(value)
+        missing = {"input", "output"} - {k for k, v in value.items() if v is not None}
         if unknown or missing:
             raise ConfigurationError(f"pricing[{model!r}]: unknown keys {sorted(unknown)}, missing keys "
                                      f"{sorted(missing)}; use {', '.join(_KEYS)} (USD per million tokens)")
@@ -67,7 +67,9 @@ class ModelPrice:
             if number is not None and (isinstance(number, bool) or not isinstance(number, (int, float))
                                        or number < 0):
                 raise ConfigurationError(f"pricing[{model!r}][{key!r}] must be a number >= 0, got {number!r}")
-        return cls(**{k: float(v) if v is not None else None for k, v in value.items()})
+        numbers = {k: float(v) if v is not None else None for k, v in value.items()}
+        return cls(input=float(value["input"]), output=float(value["output"]), cached_input=numbers.get("cached_input"),
+                   cache_write=numbers.get("cache_write"), reasoning=numbers.get("reasoning"))
 
     def cost(self, usage: Usage) -> float:
         """USD for ``usage`` at these prices."""

@@ -125,7 +125,7 @@ def estimate_usage(prompt: int, content: str, reasoning: str = "", tool_calls: S
 
 
 def final_usage(reported: Usage | None, *, complete: bool, prompt: int, completion: int,
-                reasoning: int = 0, confidence: float = CONFIDENCE["estimate"]) -> Usage:
+                reasoning: int = 0, confidence: float = CONFIDENCE["estimate"], method: str = "estimate") -> Usage:
     """What a response reports, from the provider's last report (or None) and the estimates
     (see the module docstring). ``complete``: the provider's terminal event arrived."""
     if reported is not None and not reported.is_estimated and (complete or reported.completion_tokens >= completion):
@@ -138,7 +138,7 @@ def final_usage(reported: Usage | None, *, complete: bool, prompt: int, completi
                                 raw={**reported.raw, "estimated_by": "partial"})
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
                  reasoning_tokens=reasoning, is_estimated=True, confidence=confidence,
-                 raw={"estimated_by": "estimate"})
+                 raw={"estimated_by": method})
 
 
 class UsageTracker:
@@ -192,4 +192,4 @@ class UsageTracker:
         """The usage to report (see :func:`final_usage`)."""
         counted = self._text.total + self._reasoning.total + self._tools.total
         return final_usage(self.reported, complete=complete, prompt=self.prompt, completion=counted,
-                           reasoning=self._reasoning.total, confidence=self.confidence)
+                           reasoning=self._reasoning.total, confidence=self.confidence, method=self.counter.kind)

@@ -1,0 +1,128 @@
+"""Typed stream events: what ``stream_with_usage`` callbacks and event processors receive.
+
+Every event shares the base fields of :class:`StreamEvent` (``provider``, ``model``,
+``request_id``, ``stream_id``, ``timestamp``, ``metadata``). A successful stream sends
+``StreamStartEvent``, then a ``StreamDeltaEvent`` per chunk with content, reasoning or
+tool-call data, then one ``StreamUsageEvent`` and one ``StreamCompleteEvent``. A failed
+stream sends its ``StreamUsageEvent`` (what is known) and one ``StreamErrorEvent``
+instead of the completion. ``StreamRetryEvent`` reports a failed attempt that will be
+repeated. Events are frozen; ``.replace(**changes)`` makes a changed copy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import ChatResponse, StreamChunk, ToolCallDelta, Usage
+
+__all__ = ["StreamCompleteEvent", "StreamDeltaEvent", "StreamErrorEvent", "StreamEvent", "StreamRetryEvent",
+           "StreamStartEvent", "StreamUsageEvent", "EVENT_TYPES"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamEvent:
+    """Base of every event: where it comes from and when (``timestamp``: epoch seconds)."""
+
+    provider: str = ""
+    model: str = ""
+    request_id: str | None = None
+    stream_id: str = ""
+    timestamp: float = 0.0
+    metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    #: short name used by filters (``create_event_processor(event_types=["delta"])``)
+    kind = "event"
+
+    def replace(self, **changes: Any) -> StreamEvent:
+        """A copy with ``changes`` applied (e.g. ``metadata={...}``)."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamStartEvent(StreamEvent):
+    """The stream is about to send its request."""
+
+    kind = "start"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamDeltaEvent(StreamEvent):
+    """New output: ``delta`` (answer text), ``reasoning``, ``tool_calls`` deltas.
+
+    ``chunk_index`` counts the stream's chunks; with the JSON handler on, ``is_json`` is
+    True and ``partial_json`` holds the value parsed so far. ``str(event)`` is the text.
+    """
+
+    delta: str = ""
+    chunk_index: int = 0
+    is_json: bool = False
+    partial_json: Any = None
+    reasoning: str = ""
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+    token_count: int = 0
+    chunk: StreamChunk | None = field(default=None, repr=False, compare=False)
+
+    kind = "delta"
+
+    def get_text(self) -> str:
+        """The answer text of this delta."""
+        return self.delta
+
+    def __str__(self) -> str:
+        return self.delta
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamUsageEvent(StreamEvent):
+    """The stream's usage: the provider's report, or an estimate (``is_estimated``) with
+    its ``confidence``; ``cost_usd`` when the model's price is known."""
+
+    usage: Usage = field(default_factory=Usage)
+    is_estimated: bool = False
+    confidence: float = 1.0
+    cost_usd: float | None = None
+
+    kind = "usage"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamCompleteEvent(StreamEvent):
+    """The stream ended normally: chunk count, duration, final usage and the response."""
+
+    total_chunks: int = 0
+    duration_ms: float = 0.0
+    final_usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    response: ChatResponse | None = field(default=None, repr=False, compare=False)
+
+    kind = "complete"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamErrorEvent(StreamEvent):
+    """The stream failed: the exception, its class name, and whether a retry could succeed."""
+
+    error: BaseException | None = None
+    error_type: str = ""
+    is_retryable: bool = False
+
+    kind = "error"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamRetryEvent(StreamEvent):
+    """Attempt ``attempt`` failed for ``reason``; the next starts after ``delay`` seconds."""
+
+    attempt: int = 0
+    delay: float = 0.0
+    reason: str = ""
+    error: BaseException | None = None
+
+    kind = "retry"
+
+
+#: Event classes by their short name.
+EVENT_TYPES: dict[str, type[StreamEvent]] = {cls.kind: cls for cls in (
+    StreamStartEvent, StreamDeltaEvent, StreamUsageEvent, StreamCompleteEvent, StreamErrorEvent, StreamRetryEvent)}

@@ -1,0 +1,271 @@
+"""``stream_with_usage``: consume a stream with usage, cost, budget, JSON and typed events.
+
+:func:`stream_with_usage` drives one :class:`~llm_connectivity.stream.ChatStream` to its
+end and returns a :class:`StreamingResponse` (``get_text()``, ``get_json()``, ``usage``,
+``cost_usd``, ``chunks``, ``events``). On the way it sends typed events to the callbacks
+and to the options' event processor: start, a delta per chunk with output, then usage and
+complete; on failure usage and one error event. A callback (or the budget) that raises
+stops the stream cleanly: the connection is closed, ``on_error`` is called once, and the
+exception reaches the caller, with ``partial_response`` (usage and cost included) when it
+is an :class:`~llm_connectivity.errors.LLMError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .budget import Budget, CostMeter
+from .errors import LLMError
+from .events.callbacks import CallbackRunner
+from .events.types import (
+    StreamCompleteEvent,
+    StreamDeltaEvent,
+    StreamErrorEvent,
+    StreamEvent,
+    StreamStartEvent,
+    StreamUsageEvent,
+)
+from .json_stream import JSONStreamError, JSONStreamParser, validate_json
+from .models import ChatResponse, StreamChunk, Usage
+from .options import UNSET, StreamingOptions, Unset, resolve_options
+from .pricing import Pricing, default_pricing
+from .tokens import get_counter
+from .usage import UsageTracker, prompt_tokens
+
+__all__ = ["CALLBACK_NAMES", "StreamingResponse", "consume_stream", "stream_with_usage"]
+
+logger = logging.getLogger("llm_connectivity")
+
+CALLBACK_NAMES = ("on_start", "on_delta", "on_usage", "on_complete", "on_error", "on_retry")
+_MISSING: Any = object()
+
+
+class StreamingResponse:
+    """The outcome of ``client.stream_with_usage(...)``.
+
+    ``response`` is the aggregated :class:`ChatResponse` (usage and ``cost_usd`` set),
+    ``chunks`` every StreamChunk received, ``events`` every event sent, ``usage`` and
+    ``cost_usd`` the final figures, ``duration_ms`` the stream's wall time.
+    """
+
+    def __init__(self, *, response: ChatResponse, chunks: list[StreamChunk], events: list[StreamEvent],
+                 duration_ms: float, json_parser: JSONStreamParser | None = None,
+                 json_schema: Mapping[str, Any] | None = None) -> None:
+        self.response = response
+        self.chunks = chunks
+        self.events = events
+        self.duration_ms = duration_ms
+        self._json_parser = json_parser
+        self._json_schema = json_schema
+        self._json: Any = _MISSING
+
+    @property
+    def usage(self) -> Usage:
+        """Final usage (``is_estimated`` when the provider reported none)."""
+        return self.response.usage
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Cost in USD, None when the model's price is unknown."""
+        return self.response.cost_usd
+
+    def get_text(self) -> str:
+        """The whole answer text."""
+        return self.response.content
+
+    def get_json(self) -> Any:
+        """The answer parsed as JSON (validated against the schema when one applies);
+        raises :class:`~llm_connectivity.json_stream.JSONStreamError` for invalid or
+        truncated JSON (and its subclass ``JSONSchemaError`` for a schema mismatch)."""
+        if self._json is _MISSING:
+            parser = self._json_parser
+            if parser is None:
+                parser = JSONStreamParser()
+                parser.feed(self.response.content)
+            value = parser.close()
+            if self._json_schema is not None:
+                validate_json(value, self._json_schema, text=parser.text)
+            self._json = value
+        return self._json
+
+    def __repr__(self) -> str:
+        return (f"<StreamingResponse {self.response.provider}/{self.response.model} {len(self.chunks)} chunks, "
+                f"usage={self.usage.total_tokens} tokens{' (estimated)' if self.usage.is_estimated else ''}, "
+                f"cost_usd={self.cost_usd}>")
+
+
+def schema_of(params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The JSON schema of a ``json_schema`` ``response_format`` (None otherwise)."""
+    fmt = params.get("response_format")
+    if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema":
+        inner = fmt.get("json_schema")
+        schema = inner.get("schema") if isinstance(inner, Mapping) else None
+        return schema if isinstance(schema, Mapping) else None
+    return None
+
+
+class _Emitter:
+    """Builds events with the stream's base fields and delivers them."""
+
+    def __init__(self, *, provider: str, model: str, callbacks: Mapping[str, Callable[..., Any] | None],
+                 processor: Any) -> None:
+        self.base: dict[str, Any] = {"provider": provider, "model": model, "stream_id": uuid.uuid4().hex}
+        self.callbacks = callbacks
+        self.processor = processor
+        self.runner = CallbackRunner()
+        self.events: list[StreamEvent] = []
+
+    def emit(self, cls: type[StreamEvent], callback: str, **fields: Any) -> StreamEvent:
+        event = cls(**self.base, timestamp=time.time(), **fields)
+        self.events.append(event)
+        if self.processor is not None:
+            self.processor.handle(event)
+        function = self.callbacks.get(callback)
+        if function is not None:
+            self.runner.call(function, event)
+        return event
+
+
+def _callbacks(options: StreamingOptions, given: Mapping[str, Callable[..., Any] | None]) -> dict[str, Any]:
+    return {name: given.get(name) or getattr(options, name) for name in CALLBACK_NAMES}
+
+
+def consume_stream(stream: Any, *, messages: Any, params: Mapping[str, Any], model: str, provider: str,
+                   options: StreamingOptions, callbacks: Mapping[str, Callable[..., Any] | None],
+                   pricing: Pricing | None = None, budget: Budget | None = None) -> StreamingResponse:
+    """Drive ``stream`` (a ChatStream not yet started) to its end; see the module docstring.
+    ``model`` is ``"provider/name"``. Errors about prices are raised before any I/O."""
+    pricing = pricing or default_pricing()
+    counter = get_counter(model, kind=options.aggregator_type, prefer_tiktoken=options.prefer_tiktoken)
+    tracker = UsageTracker(prompt=prompt_tokens(messages, params.get("tools"), model=model, counter=counter),
+                           model=model, counter=counter)
+    try:
+        meter = CostMeter.for_call(tracker, model, pricing, max_cost_usd=options.max_cost_usd, budget=budget,
+                                   provider=provider)
+    except BaseException:
+        stream.close()
+        raise
+    parser = JSONStreamParser() if options.enable_json_handler else None
+    emitter = _Emitter(provider=provider, model=model.partition("/")[2] or model,
+                       callbacks=_callbacks(options, callbacks), processor=options.event_processor)
+    run = _Run(stream, emitter, tracker, meter, parser, options)
+    try:
+        response = run.drive(pricing, model)
+    finally:
+        emitter.runner.close()
+    return StreamingResponse(response=response, chunks=run.chunks, events=emitter.events,
+                             duration_ms=run.elapsed_ms(), json_parser=parser,
+                             json_schema=options.json_schema or schema_of(params))
+
+
+class _Run:
+    """One stream being consumed."""
+
+    def __init__(self, stream: Any, emitter: _Emitter, tracker: UsageTracker, meter: CostMeter | None,
+                 parser: JSONStreamParser | None, options: StreamingOptions) -> None:
+        self.stream = stream
+        self.emitter = emitter
+        self.tracker = tracker
+        self.meter = meter
+        self.parser = parser
+        self.options = options
+        self.chunks: list[StreamChunk] = []
+        self.started = time.monotonic()
+        self.json_error: JSONStreamError | None = None
+        self.usage_sent = False
+
+    def elapsed_ms(self) -> float:
+        return (time.monotonic() - self.started) * 1000
+
+    def drive(self, pricing: Pricing, model: str) -> ChatResponse:
+        emit = self.emitter.emit
+        try:
+            emit(StreamStartEvent, "on_start")
+            for chunk in self.stream:
+                self.chunks.append(chunk)
+                if not chunk.is_complete:
+                    self._on_chunk(chunk)
+            response = self._finish(self.stream.response, complete=self.stream.is_complete, pricing=pricing,
+                                    model=model)
+            self.usage_sent = True
+            emit(StreamUsageEvent, "on_usage", usage=response.usage, is_estimated=response.usage.is_estimated,
+                 confidence=response.usage.confidence, cost_usd=response.cost_usd)
+            emit(StreamCompleteEvent, "on_complete", total_chunks=len(self.chunks), duration_ms=self.elapsed_ms(),
+                 final_usage=response.usage, cost_usd=response.cost_usd, response=response)
+            return response
+        except BaseException as exc:
+            self._fail(exc, pricing, model)
+            raise
+
+    def _on_chunk(self, chunk: StreamChunk) -> None:
+        self.tracker.add(chunk)
+        if self.meter is not None:
+            self.meter.update()
+        if not (chunk.content or chunk.reasoning or chunk.tool_calls):
+            return
+        partial = None
+        if self.parser is not None:
+            partial = self._feed_json(chunk.content)
+        self.emitter.emit(StreamDeltaEvent, "on_delta", delta=chunk.content, chunk_index=chunk.index,
+                          is_json=self.parser is not None, partial_json=partial, reasoning=chunk.reasoning,
+                          tool_calls=chunk.tool_calls, token_count=chunk.token_count, chunk=chunk)
+
+    def _feed_json(self, text: str) -> Any:
+        parser = self.parser
+        assert parser is not None
+        if text and self.json_error is None:
+            try:
+                parser.feed(text)
+            except JSONStreamError as exc:
+                if self.options.validate_json_incrementally:
+                    raise
+                self.json_error = exc  # reported by get_json()
+        return parser.value
+
+    def _finish(self, response: ChatResponse, *, complete: bool, pricing: Pricing, model: str) -> ChatResponse:
+        usage = self.tracker.usage(complete=complete) if self.options.enable_usage_aggregation else response.usage
+        cost = pricing.cost(usage, model)
+        if self.meter is not None:
+            self.meter.settle(cost)
+        return dataclasses.replace(response, usage=usage, cost_usd=cost)
+
+    def _fail(self, exc: BaseException, pricing: Pricing, model: str) -> None:
+        """Close the connection, fix up the partial response, send usage and one error event."""
+        self.stream.close()
+        partial = self._finish(self.stream.response, complete=False, pricing=pricing, model=model)
+        if isinstance(exc, LLMError) and self.options.preserve_partial_response:
+            exc.partial_response = partial
+        if not self.usage_sent:
+            self.usage_sent = True
+            try:
+                self.emitter.emit(StreamUsageEvent, "on_usage", usage=partial.usage,
+                                  is_estimated=partial.usage.is_estimated, confidence=partial.usage.confidence,
+                                  cost_usd=partial.cost_usd)
+            except Exception:  # noqa: BLE001 - the stream's own error is what the caller gets
+                logger.exception("the on_usage callback raised while the stream was failing")
+        try:
+            self.emitter.emit(StreamErrorEvent, "on_error", error=exc, error_type=type(exc).__name__,
+                              is_retryable=bool(getattr(exc, "is_retryable", False)))
+        except Exception:  # noqa: BLE001
+            logger.exception("the on_error callback raised")
+
+
+def stream_with_usage(client: Any, messages: Any, callbacks: Mapping[str, Callable[..., Any] | None],
+                      streaming_options: StreamingOptions | None, kwargs: dict[str, Any]) -> StreamingResponse:
+    """``LLMClient.stream_with_usage``: merge the options (per call over the client's),
+    start the client's stream and consume it (see :func:`consume_stream`)."""
+    options = resolve_options(streaming_options, client.options)
+    timeout = kwargs.pop("timeout", UNSET)
+    if not isinstance(timeout, Unset):
+        options = StreamingOptions.from_value(timeout, options)
+    stream = client.chat_stream(messages, timeout=options, **kwargs)
+    initial = stream.response  # nothing is sent before the first next(): names only
+    params = {**client.default_params, **kwargs}
+    return consume_stream(stream, messages=messages, params=params, model=f"{initial.provider}/{initial.model}",
+                          provider=initial.provider, options=options, callbacks=callbacks,
+                          pricing=client.pricing, budget=client.budget)
