@@ -127,7 +127,8 @@ def estimate_usage(prompt: int, content: str, reasoning: str = "", tool_calls: S
 def final_usage(reported: Usage | None, *, complete: bool, prompt: int, completion: int,
                 reasoning: int = 0, confidence: float = CONFIDENCE["estimate"], method: str = "estimate") -> Usage:
     """What a response reports, from the provider's last report (or None) and the estimates
-    (see the module docstring). ``complete``: the provider's terminal event arrived."""
+    (see the module docstring). ``complete``: the provider's terminal event arrived;
+    ``method`` (``"exact"`` / ``"estimate"``) is recorded in ``raw["estimated_by"]``."""
     if reported is not None and not reported.is_estimated and (complete or reported.completion_tokens >= completion):
         return reported
     if reported is not None and not reported.is_estimated and reported.prompt_tokens > 0:

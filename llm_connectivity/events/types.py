@@ -52,7 +52,9 @@ class StreamDeltaEvent(StreamEvent):
     """New output: ``delta`` (answer text), ``reasoning``, ``tool_calls`` deltas.
 
     ``chunk_index`` counts the stream's chunks; with the JSON handler on, ``is_json`` is
-    True and ``partial_json`` holds the value parsed so far. ``str(event)`` is the text.
+    True and ``partial_json`` is the value parsed so far. It is the parser's live value
+    (copying it per delta would make a stream quadratic): read it in the callback, and
+    ``copy.deepcopy`` it to keep that state. ``str(event)`` is the text.
     """
 
     delta: str = ""
