@@ -204,16 +204,13 @@ class _Run:
 
     def _on_chunk(self, chunk: StreamChunk) -> None:
         self.tracker.add(chunk)
-        if self.meter is not None:
+        if chunk.content or chunk.reasoning or chunk.tool_calls:
+            partial = self._feed_json(chunk.content) if self.parser is not None else None
+            self.emitter.emit(StreamDeltaEvent, "on_delta", delta=chunk.content, chunk_index=chunk.index,
+                              is_json=self.parser is not None, partial_json=partial, reasoning=chunk.reasoning,
+                              tool_calls=chunk.tool_calls, token_count=chunk.token_count, chunk=chunk)
+        if self.meter is not None:  # after the delta: the caller sees everything that was paid for
             self.meter.update()
-        if not (chunk.content or chunk.reasoning or chunk.tool_calls):
-            return
-        partial = None
-        if self.parser is not None:
-            partial = self._feed_json(chunk.content)
-        self.emitter.emit(StreamDeltaEvent, "on_delta", delta=chunk.content, chunk_index=chunk.index,
-                          is_json=self.parser is not None, partial_json=partial, reasoning=chunk.reasoning,
-                          tool_calls=chunk.tool_calls, token_count=chunk.token_count, chunk=chunk)
 
     def _feed_json(self, text: str) -> Any:
         parser = self.parser

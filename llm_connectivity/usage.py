@@ -135,7 +135,7 @@ def final_usage(reported: Usage | None, *, complete: bool, prompt: int, completi
         out = max(reported.completion_tokens, completion)
         return reported.replace(completion_tokens=out, total_tokens=reported.prompt_tokens + out,
                                 reasoning_tokens=max(reported.reasoning_tokens, reasoning), is_estimated=True,
-                                confidence=min(CONFIDENCE["partial"], max(confidence, 0.5)),
+                                confidence=max(CONFIDENCE["partial"], confidence),
                                 raw={**reported.raw, "estimated_by": "partial"})
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
                  reasoning_tokens=reasoning, is_estimated=True, confidence=confidence,
