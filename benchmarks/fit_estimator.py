@@ -1,7 +1,8 @@
 """Fit the token estimator's coefficients against tiktoken, and report its error.
 
     .venv/bin/python benchmarks/fit_estimator.py            # fit, print COEFFICIENTS
-    .venv/bin/python benchmarks/fit_estimator.py --table    # error table for the docs
+    .venv/bin/python benchmarks/fit_estimator.py --table    # print the error table
+    .venv/bin/python benchmarks/fit_estimator.py --write    # ...and write it into the cost tutorial
 
 The corpus (``tests/usage/corpus.py``) is real text by content type: recorded answers
 and docs (English), the library's source (code), recorded JSON payloads, and written
@@ -93,10 +94,25 @@ def _worst(samples: list[str], encoding: str) -> float:
     return max(errors, key=abs) if errors else 0.0
 
 
+DOC = Path(__file__).resolve().parents[1] / "docs" / "tutorials" / "05-cost-optimization.md"
+START, END = "<!-- estimator-table:start -->", "<!-- estimator-table:end -->"
+
+
+def _write(table: str) -> None:
+    """Replace the table between the markers in the cost tutorial."""
+    text = DOC.read_text()
+    head, _, rest = text.partition(START)
+    _, _, tail = rest.partition(END)
+    DOC.write_text(f"{head}{START}\n{table}\n{END}{tail}")
+
+
 def main() -> None:
     corpus = load_corpus()
-    if "--table" in sys.argv:
-        print(error_table(corpus))
+    if "--table" in sys.argv or "--write" in sys.argv:
+        table = error_table(corpus)
+        print(table)
+        if "--write" in sys.argv:
+            _write(table)
         return
     print("COEFFICIENTS = {")
     for encoding in ENCODINGS:

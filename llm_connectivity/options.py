@@ -245,14 +245,20 @@ StreamingOptions.__init__ = _init  # type: ignore[method-assign]
 def _seconds(raw: str) -> float | None:
     if raw.lower() in ("none", "off"):
         return None
-    value = float(raw)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("expected a positive number of seconds (or 'none')") from None
     if not value > 0 or value == float("inf"):
         raise ValueError("expected a positive number of seconds (or 'none')")
     return value
 
 
 def _count(raw: str) -> int:
-    value = int(raw)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError("expected an integer >= 0") from None
     if value < 0:
         raise ValueError("expected an integer >= 0")
     return value
