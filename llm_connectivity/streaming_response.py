@@ -24,11 +24,12 @@ from .errors import LLMError
 from .events.callbacks import CallbackRunner
 from .events.types import (
     StreamCompleteEvent,
-    StreamDeltaEvent,
     StreamErrorEvent,
     StreamEvent,
     StreamStartEvent,
     StreamUsageEvent,
+    delta_event,
+    new_event,
 )
 from .json_stream import JSONStreamError, JSONStreamParser, validate_json
 from .models import ChatResponse, StreamChunk, Usage
@@ -121,7 +122,11 @@ class _Emitter:
         self.events: list[StreamEvent] = []
 
     def emit(self, cls: type[StreamEvent], callback: str, **fields: Any) -> StreamEvent:
-        event = cls(**self.base, timestamp=time.time(), **fields)
+        fields.update(self.base)
+        fields["timestamp"] = time.time()
+        return self.deliver(new_event(cls, fields), callback)
+
+    def deliver(self, event: StreamEvent, callback: str) -> StreamEvent:
         self.events.append(event)
         if self.processor is not None:
             self.processor.handle(event)
@@ -206,9 +211,9 @@ class _Run:
         self.tracker.add(chunk)
         if chunk.content or chunk.reasoning or chunk.tool_calls:
             partial = self._feed_json(chunk.content) if self.parser is not None else None
-            self.emitter.emit(StreamDeltaEvent, "on_delta", delta=chunk.content, chunk_index=chunk.index,
-                              is_json=self.parser is not None, partial_json=partial, reasoning=chunk.reasoning,
-                              tool_calls=chunk.tool_calls, token_count=chunk.token_count, chunk=chunk)
+            event = delta_event(self.emitter.base, time.time(), chunk.content, chunk.index, self.parser is not None,
+                                partial, chunk.reasoning, chunk.tool_calls, chunk.token_count, chunk)
+            self.emitter.deliver(event, "on_delta")
         if self.meter is not None:  # after the delta: the caller sees everything that was paid for
             self.meter.update()
 

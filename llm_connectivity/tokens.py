@@ -193,7 +193,6 @@ def count_tokens(text: str, model: str | None = None) -> int:
     return get_counter(model).count(text)
 
 
-_BOUNDARY = re.compile(r"\s(?=\S)")
 _MAX_TAIL = 64
 
 
@@ -246,9 +245,6 @@ class StreamTokenCounter:
 
 
 def _last_boundary(text: str) -> int:
-    """Index of the last whitespace character that precedes a non-space (0 if none)."""
-    start = max(0, len(text) - _MAX_TAIL - 1)
-    cut = 0
-    for match in _BOUNDARY.finditer(text, start):
-        cut = match.start()
-    return cut
+    """Index of the last space, newline or tab that precedes a non-space (0 if none)."""
+    end = len(text.rstrip())
+    return max(text.rfind(" ", 0, end), text.rfind("\n", 0, end), text.rfind("\t", 0, end), 0)
