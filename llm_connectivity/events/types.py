@@ -170,17 +170,29 @@ _FACTORY_FIELDS = frozenset({"metadata", "usage", "final_usage"})
 
 _DELTA_FIELDS = ("provider", "model", "request_id", "stream_id", "timestamp", "metadata", "delta", "chunk_index",
                  "is_json", "partial_json", "reasoning", "tool_calls", "token_count", "chunk")
-_DELTA_SETTERS = tuple(getattr(StreamDeltaEvent, name).__set__ for name in _DELTA_FIELDS)
+(_S_PROVIDER, _S_MODEL, _S_REQUEST_ID, _S_STREAM_ID, _S_TIMESTAMP, _S_METADATA, _S_DELTA, _S_INDEX, _S_IS_JSON,
+ _S_PARTIAL, _S_REASONING, _S_TOOLS, _S_TOKENS, _S_CHUNK) = (getattr(StreamDeltaEvent, name).__set__
+                                                             for name in _DELTA_FIELDS)
 
 
 def delta_event(base: dict[str, Any], timestamp: float, delta: str, chunk_index: int, is_json: bool,
                 partial_json: Any, reasoning: str, tool_calls: tuple[ToolCallDelta, ...], token_count: int,
                 chunk: StreamChunk | None) -> StreamDeltaEvent:
     """The per-chunk event, built field by field (the hot path of ``stream_with_usage``);
-    ``base`` holds provider, model, request_id and stream_id."""
+    ``base`` holds provider, model, request_id and stream_id. Equal to the keyword form."""
     event = _new(StreamDeltaEvent)
-    values: tuple[Any, ...] = (base["provider"], base["model"], base.get("request_id"), base["stream_id"], timestamp, {}, delta,
-              chunk_index, is_json, partial_json, reasoning, tool_calls, token_count, chunk)
-    for setter, value in zip(_DELTA_SETTERS, values):
-        setter(event, value)
+    _S_PROVIDER(event, base["provider"])
+    _S_MODEL(event, base["model"])
+    _S_REQUEST_ID(event, base.get("request_id"))
+    _S_STREAM_ID(event, base["stream_id"])
+    _S_TIMESTAMP(event, timestamp)
+    _S_METADATA(event, {})
+    _S_DELTA(event, delta)
+    _S_INDEX(event, chunk_index)
+    _S_IS_JSON(event, is_json)
+    _S_PARTIAL(event, partial_json)
+    _S_REASONING(event, reasoning)
+    _S_TOOLS(event, tool_calls)
+    _S_TOKENS(event, token_count)
+    _S_CHUNK(event, chunk)
     return event
