@@ -6,8 +6,8 @@ work is linear in the text, however it is split) and keeps the value being built
 completed so far, a string in progress holds the characters received so far; a number or
 ``true``/``false``/``null`` appears once it is complete. A syntax error is reported at the
 delta that makes the text invalid; :meth:`JSONStreamParser.close` reports truncated JSON.
-The final value is ``json.loads`` of the whole text (one pass, C speed), so ``get_json()``
-equals ``json.loads(text)`` exactly.
+The final value is parsed from the whole text in one pass (``jiter`` when installed, else
+``json.loads``; they agree), so ``get_json()`` equals ``json.loads(text)``.
 
 Errors are :class:`JSONStreamError` (holding the ``text``) and its subclass
 :class:`JSONSchemaError` for a value that does not match the schema (``path`` names the
@@ -132,7 +132,7 @@ class JSONStreamParser:
             raise JSONStreamError(f"the answer ended with {what}: the JSON is truncated "
                                   f"({len(text)} characters received)", text=text, position=len(text))
         try:
-            return json.loads(text)
+            return _loads(text)
         except ValueError as exc:
             raise JSONStreamError(f"the answer is not valid JSON: {exc}", text=text,
                                   position=getattr(exc, "pos", 0)) from None
@@ -238,18 +238,40 @@ class JSONStreamParser:
                 return stop  # the escape continues in the next delta
             code = data[stop + 1]
             if code == "u":
-                if stop + 6 > len(data):
-                    return stop
-                try:
-                    pieces.append(chr(int(data[stop + 2:stop + 6], 16)))
-                except ValueError:
-                    raise self._fail("bad \\u escape", data, stop, base) from None
-                pos = stop + 6
+                pos = self._unicode_escape(data, stop, base)
+                if pos == stop:
+                    return stop  # the escape (or its surrogate pair) continues in the next delta
             elif code in _ESCAPES:
                 pieces.append(_ESCAPES[code])
                 pos = stop + 2
             else:
                 raise self._fail(f"bad escape \\{code}", data, stop, base)
+
+    def _unicode_escape(self, data: str, stop: int, base: int) -> int:
+        """Append the character of ``\\uXXXX`` at ``stop`` (a surrogate pair makes one
+        character); return where parsing continues, or ``stop`` when more text is needed."""
+        if stop + 6 > len(data):
+            return stop
+        try:
+            code = int(data[stop + 2:stop + 6], 16)
+        except ValueError:
+            raise self._fail("bad \\u escape", data, stop, base) from None
+        if 0xD800 <= code < 0xDC00:
+            follow = data[stop + 6:stop + 12]
+            if len(follow) < 6 and "\\u".startswith(follow[:2]):
+                return stop  # maybe the low half of a pair: wait for it
+            if follow.startswith("\\u"):
+                try:
+                    low = int(follow[2:], 16)
+                except ValueError:
+                    raise self._fail("bad \\u escape", data, stop + 6, base) from None
+                if 0xDC00 <= low < 0xE000:
+                    assert self._string is not None
+                    self._string.append(chr(0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)))
+                    return stop + 12
+        assert self._string is not None
+        self._string.append(chr(code))
+        return stop + 6
 
     def _end_string(self, value: str) -> None:
         is_key = self._string_is_key
@@ -310,6 +332,19 @@ class JSONStreamParser:
         else:
             self._stack[-1][2] = _COMMA
         return pos + 1
+
+
+def _loads(text: str) -> Any:
+    """``jiter`` when installed (the parser the official SDKs use; it gives what
+    ``json.loads`` gives), else ``json.loads``."""
+    try:
+        import jiter
+    except ImportError:
+        return json.loads(text)
+    try:
+        return jiter.from_json(text.encode())
+    except ValueError:
+        return json.loads(text)  # raises with a position, or accepts what jiter refused
 
 
 def validate_json(value: Any, schema: Mapping[str, Any], *, text: str = "") -> None:

@@ -18,6 +18,7 @@ DOCUMENTS = [
     '{"a": 1, "b": [1, 2.5, -3e2, "x\\"y\\u00e9\\n"], "c": {"d": null, "e": true, "f": false}, "g": [], "h": {}}',
     '[1,2,3]', '"hello \\n world"', '  {"name":"Zoë","items":[{"id":1,"tags":["a","b"]},{"id":2,"tags":[]}]}  ',
     '{"big": 12345678901234567890, "neg": -0.5, "exp": 1E+3, "nested": [[[]], [{}]]}', "7", "null",
+    '{"e": "smile \\ud83d\\ude00, \\u00e9, lone \\ud83d x", "dup": 1, "dup": 2}',
 ]
 
 
@@ -32,6 +33,25 @@ def test_any_split_gives_json_loads(document: str) -> None:
             parser.feed(document[pos:pos + size])
             pos += size
             parser.value  # materialising the partial value must not disturb parsing
+        assert parser.close() == json.loads(document)
+        if parser.value is not None and document.strip() not in ("7", "null"):
+            assert parser.value == json.loads(document)  # the incremental value is the final value too
+
+
+def test_final_parse_without_jiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_jiter(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "jiter":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_jiter)
+    for document in DOCUMENTS:
+        parser = JSONStreamParser()
+        parser.feed(document)
         assert parser.close() == json.loads(document)
 
 
