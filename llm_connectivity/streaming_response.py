@@ -35,8 +35,7 @@ from .json_stream import JSONStreamError, JSONStreamParser, validate_json
 from .models import ChatResponse, StreamChunk, Usage
 from .options import UNSET, StreamingOptions, Unset, resolve_options
 from .pricing import Pricing, default_pricing
-from .tokens import get_counter
-from .usage import UsageTracker, prompt_tokens
+from .usage import UsageTracker
 
 __all__ = ["CALLBACK_NAMES", "StreamingResponse", "consume_stream", "stream_with_usage"]
 
@@ -146,9 +145,9 @@ def consume_stream(stream: Any, *, messages: Any, params: Mapping[str, Any], mod
     """Drive ``stream`` (a ChatStream not yet started) to its end; see the module docstring.
     ``model`` is ``"provider/name"``. Errors about prices are raised before any I/O."""
     pricing = pricing or default_pricing()
-    counter = get_counter(model, kind=options.aggregator_type, prefer_tiktoken=options.prefer_tiktoken)
-    tracker = UsageTracker(prompt=prompt_tokens(messages, params.get("tools"), model=model, counter=counter),
-                           model=model, counter=counter)
+    tracker = UsageTracker(messages=messages, tools=params.get("tools"), model=model, provider=provider,
+                           kind=options.aggregator_type, prefer_tiktoken=options.prefer_tiktoken,
+                           running=options.max_cost_usd is not None or budget is not None)
     try:
         meter = CostMeter.for_call(tracker, model, pricing, max_cost_usd=options.max_cost_usd, budget=budget,
                                    provider=provider)
@@ -230,7 +229,8 @@ class _Run:
         return parser.value
 
     def _finish(self, response: ChatResponse, *, complete: bool, pricing: Pricing, model: str) -> ChatResponse:
-        usage = self.tracker.usage(complete=complete) if self.options.enable_usage_aggregation else response.usage
+        usage = self.tracker.usage(response, complete=complete) if self.options.enable_usage_aggregation \
+            else response.usage
         cost = pricing.cost(usage, model)
         if self.meter is not None:
             self.meter.settle(cost)

@@ -22,21 +22,22 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from .encodings import encoding_for_model, encoding_name_for_model, get_encoding, tiktoken_available
+from .encodings import encoding_name_for_model, get_encoding, is_loaded, tiktoken_available, warm_up
 from .errors import ConfigurationError
 
-__all__ = ["CharacterEstimator", "ExactCounter", "StreamTokenCounter", "TokenCounter", "count_tokens",
-           "estimator_features", "get_counter"]
+__all__ = ["CharacterEstimator", "ExactCounter", "StreamTokenCounter", "TokenCounter", "WarmingCounter",
+           "count_tokens", "estimator_features", "get_counter"]
 
 
 @runtime_checkable
 class TokenCounter(Protocol):
     """Counts the tokens of a text. Implementations are thread-safe and cheap to call."""
 
-    #: "exact" for a real tokenizer, "estimate" for a heuristic
-    kind: str
+    @property
+    def kind(self) -> str:
+        """``"exact"`` for a real tokenizer, ``"estimate"`` for a heuristic."""
 
     def count(self, text: str) -> int:
         """Tokens in ``text`` (0 for "", at least 1 for non-empty text)."""
@@ -136,56 +137,95 @@ class CharacterEstimator:
 
 
 class ExactCounter:
-    """Exact counts with a tiktoken encoding (special-token text counted as ordinary text)."""
+    """Exact counts with a tiktoken encoding (special-token text counted as ordinary text).
+    The encoding is built on the first count (which waits for it)."""
 
     kind = "exact"
 
     def __init__(self, encoding_name: str) -> None:
         self.encoding = encoding_name
-        self._encode = get_encoding(encoding_name).encode_ordinary
+        self._encode: Any = None
 
     def count(self, text: str) -> int:
         """Tokens in ``text``."""
-        return len(self._encode(text)) if text else 0
+        if not text:
+            return 0
+        encode = self._encode
+        if encode is None:
+            encode = self._encode = get_encoding(self.encoding).encode_ordinary
+        return len(encode(text))
 
     def __repr__(self) -> str:
         return f"ExactCounter({self.encoding!r})"
 
 
-_counters: dict[tuple[str | None, str, bool], TokenCounter] = {}
+class WarmingCounter:
+    """Exact once the encoding is built, the estimator until then: it never waits. Made by
+    ``get_counter(kind="auto")`` while the encoding loads on a background thread, so the
+    first stream of a process is not delayed by the load (per-chunk ``token_count``)."""
+
+    def __init__(self, encoding_name: str) -> None:
+        self.encoding = encoding_name
+        self._exact = ExactCounter(encoding_name)
+        self._estimate = CharacterEstimator(encoding_name)
+        warm_up(encoding_name)
+
+    @property
+    def kind(self) -> str:
+        """``"exact"`` once the encoding is built, else ``"estimate"``."""
+        return "exact" if is_loaded(self.encoding) else "estimate"
+
+    def count(self, text: str) -> int:
+        """Tokens in ``text``: exact when the encoding is ready, else estimated."""
+        if is_loaded(self.encoding):
+            return self._exact.count(text)
+        return self._estimate.count(text)
+
+    def __repr__(self) -> str:
+        return f"WarmingCounter({self.encoding!r}, {self.kind})"
+
+
+_counters: dict[tuple[str | None, str, bool, bool], TokenCounter] = {}
 _lock = threading.Lock()
 _KINDS = ("auto", "tiktoken", "character")
 
 
-def get_counter(model: str | None = None, *, kind: str = "auto", prefer_tiktoken: bool = False) -> TokenCounter:
+def get_counter(model: str | None = None, *, kind: str = "auto", prefer_tiktoken: bool = False,
+                wait: bool = False) -> TokenCounter:
     """The counter for ``model`` (``"provider/name"`` or a bare name); cached.
 
     ``kind``: ``"auto"`` (exact when tiktoken is installed and the model is an OpenAI model
     it knows, else the estimator), ``"tiktoken"`` (exact; raises ConfigurationError if
     tiktoken is not installed; o200k_base for models it does not know) or ``"character"``
     (the estimator). ``prefer_tiktoken`` with ``"auto"``: use tiktoken's o200k_base as a
-    proxy for other models too.
+    proxy for other models too. With ``"auto"``, an exact encoding that is not built yet
+    is started on a background thread and a :class:`WarmingCounter` is returned (it never
+    waits); ``wait=True`` returns the exact counter, which waits for the build.
     """
     if kind not in _KINDS:
         raise ConfigurationError(f"kind must be one of {', '.join(_KINDS)}, got {kind!r}")
-    key = (model, kind, prefer_tiktoken)
+    key = (model, kind, prefer_tiktoken, wait)
     counter = _counters.get(key)
-    if counter is None:
-        counter = _make_counter(model, kind, prefer_tiktoken)
+    if counter is None or (isinstance(counter, WarmingCounter) and is_loaded(counter.encoding)):
+        counter = _make_counter(model, kind, prefer_tiktoken, wait)
         with _lock:
             _counters[key] = counter
     return counter
 
 
-def _make_counter(model: str | None, kind: str, prefer_tiktoken: bool) -> TokenCounter:
+def _make_counter(model: str | None, kind: str, prefer_tiktoken: bool, wait: bool) -> TokenCounter:
     known = encoding_name_for_model(model)
+    encoding = known or "o200k_base"
     if kind == "character":
-        return CharacterEstimator(known or "o200k_base")
+        return CharacterEstimator(encoding)
     if kind == "tiktoken":
-        return ExactCounter(known or "o200k_base")
+        if not tiktoken_available():
+            raise ConfigurationError("aggregator_type='tiktoken' needs tiktoken and its rank files: "
+                                     "pip install 'llm_connectivity[usage]'")
+        return ExactCounter(encoding)
     if tiktoken_available() and (known or prefer_tiktoken):
-        return ExactCounter(known or "o200k_base")
-    return CharacterEstimator(known or "o200k_base")
+        return ExactCounter(encoding) if wait or is_loaded(encoding) else WarmingCounter(encoding)
+    return CharacterEstimator(encoding)
 
 
 def count_tokens(text: str, model: str | None = None) -> int:

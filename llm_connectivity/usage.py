@@ -12,7 +12,7 @@
   any report, both estimated. Estimates carry ``is_estimated=True`` and a ``confidence``
   in (0, 1) that says how they were made (:func:`confidence_for`).
 - :class:`UsageTracker` follows a stream chunk by chunk in linear time (for running
-  usage, costs and budgets) and produces the final usage.
+  costs and budgets) and produces the final usage.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 
 from .encodings import encoding_name_for_model
 from .image_tokens import image_tokens
-from .models import StreamChunk, ToolCall, Usage
+from .models import ChatResponse, StreamChunk, ToolCall, Usage
 from .tokens import StreamTokenCounter, TokenCounter, get_counter
 
 __all__ = ["CONFIDENCE", "UsageTracker", "completion_tokens", "confidence_for", "estimate_usage",
@@ -143,38 +143,47 @@ def final_usage(reported: Usage | None, *, complete: bool, prompt: int, completi
 
 
 class UsageTracker:
-    """Follows one stream: counts each delta once (answer, reasoning, tool arguments),
-    keeps the provider's last usage report, and answers running and final usage.
+    """Follows one stream: keeps the provider's last usage report and, with ``running=True``
+    (budgets), counts each delta once (answer, reasoning, tool arguments) for the running
+    figures. :meth:`usage` gives the final usage from the response.
 
-    ``prompt`` is the request's estimated input (:func:`prompt_tokens`); it is replaced by
-    the provider's own count as soon as a report carries one.
+    Counting while the stream runs never waits for a tokenizer to load (see
+    :func:`~llm_connectivity.tokens.get_counter`); the final estimate, made only when the
+    provider's report is missing or cut short, uses the exact tokenizer when it applies.
     """
 
-    __slots__ = ("model", "counter", "prompt", "reported", "_text", "_reasoning", "_tools", "confidence")
+    __slots__ = ("model", "provider", "kind", "prefer_tiktoken", "counter", "prompt", "reported", "running",
+                 "_messages", "_tools", "_text", "_reasoning", "_calls")
 
-    def __init__(self, *, prompt: int, model: str | None = None, counter: TokenCounter | None = None) -> None:
-        self.model = model
-        self.counter = counter or get_counter(model)
-        self.prompt = prompt
+    def __init__(self, *, messages: Sequence[Mapping[str, Any]] | str, tools: Sequence[Any] | None = None,
+                 model: str | None = None, provider: str | None = None, kind: str = "auto",
+                 prefer_tiktoken: bool = False, running: bool = False) -> None:
+        self.model, self.provider, self.kind, self.prefer_tiktoken = model, provider, kind, prefer_tiktoken
+        self.counter = get_counter(model, kind=kind, prefer_tiktoken=prefer_tiktoken)
+        self._messages, self._tools = messages, tools
+        self.prompt = prompt_tokens(messages, tools, model=model, provider=provider, counter=self.counter)
         self.reported: Usage | None = None
+        self.running = running
         self._text = StreamTokenCounter(self.counter)
         self._reasoning = StreamTokenCounter(self.counter)
-        self._tools = StreamTokenCounter(self.counter)
-        self.confidence = confidence_for(self.counter, model)
+        self._calls = StreamTokenCounter(self.counter)
 
     def add(self, chunk: StreamChunk) -> None:
-        """Fold one chunk in (its text is counted once; a usage report is remembered)."""
+        """Fold one chunk in: a usage report is remembered; with ``running``, its output is
+        counted (once)."""
+        if chunk.usage is not None and not chunk.usage.is_estimated:
+            self.reported = chunk.usage
+        if not self.running:
+            return
         if chunk.content:
             self._text.add(chunk.content)
         if chunk.reasoning:
             self._reasoning.add(chunk.reasoning)
         for delta in chunk.tool_calls:
             if delta.name:
-                self._tools.add(" " + delta.name + " ")
+                self._calls.add(" " + delta.name + " ")
             if delta.arguments:
-                self._tools.add(delta.arguments)
-        if chunk.usage is not None and not chunk.usage.is_estimated:
-            self.reported = chunk.usage
+                self._calls.add(delta.arguments)
 
     @property
     def prompt_tokens(self) -> int:
@@ -184,13 +193,22 @@ class UsageTracker:
 
     @property
     def completion_tokens(self) -> int:
-        """Output tokens so far: the larger of the last report and the count of what arrived."""
-        counted = self._text.total + self._reasoning.total + self._tools.total
+        """Output so far (``running``): the larger of the last report and the count of what arrived."""
+        counted = self._text.total + self._reasoning.total + self._calls.total
         reported = self.reported.completion_tokens if self.reported is not None else 0
         return max(counted, reported)
 
-    def usage(self, *, complete: bool) -> Usage:
-        """The usage to report (see :func:`final_usage`)."""
-        counted = self._text.total + self._reasoning.total + self._tools.total
-        return final_usage(self.reported, complete=complete, prompt=self.prompt, completion=counted,
-                           reasoning=self._reasoning.total, confidence=self.confidence, method=self.counter.kind)
+    def usage(self, response: ChatResponse, *, complete: bool) -> Usage:
+        """The usage to report for ``response`` (see :func:`final_usage`)."""
+        reported = self.reported
+        if reported is not None and complete:
+            return reported
+        counter = get_counter(self.model, kind=self.kind, prefer_tiktoken=self.prefer_tiktoken, wait=True)
+        completion = completion_tokens(response.content, response.reasoning, response.tool_calls, counter=counter)
+        prompt = self.prompt
+        if counter is not self.counter and (reported is None or not reported.prompt_tokens):
+            prompt = prompt_tokens(self._messages, self._tools, model=self.model, provider=self.provider,
+                                   counter=counter)
+        return final_usage(reported, complete=complete, prompt=prompt, completion=completion,
+                           reasoning=counter.count(response.reasoning), confidence=confidence_for(counter, self.model),
+                           method=counter.kind)

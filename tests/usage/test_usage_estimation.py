@@ -10,9 +10,16 @@ import zlib
 import pytest
 
 from llm_connectivity.image_tokens import image_size, image_tokens
-from llm_connectivity.models import StreamChunk, ToolCall, ToolCallDelta, Usage
+from llm_connectivity.models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage
 from llm_connectivity.tokens import CharacterEstimator, get_counter
-from llm_connectivity.usage import CONFIDENCE, UsageTracker, completion_tokens, final_usage, prompt_tokens
+from llm_connectivity.usage import (
+    CONFIDENCE,
+    UsageTracker,
+    completion_tokens,
+    confidence_for,
+    final_usage,
+    prompt_tokens,
+)
 
 EST = CharacterEstimator()
 
@@ -102,7 +109,8 @@ def test_final_usage_rules(reported: Usage | None, complete: bool, expected: Usa
 
 
 def test_tracker_counts_each_kind_of_output_and_keeps_the_last_report() -> None:
-    tracker = UsageTracker(prompt=50, model="anthropic/claude-sonnet-4-5", counter=EST)
+    tracker = UsageTracker(messages="Hi", model="anthropic/claude-sonnet-4-5", kind="character", running=True)
+    assert tracker.prompt == prompt_tokens("Hi", counter=EST)
     tracker.add(StreamChunk(usage=Usage(prompt_tokens=40, completion_tokens=1, total_tokens=41)))
     tracker.add(StreamChunk(content="Hello world", reasoning="Let me think"))
     tracker.add(StreamChunk(tool_calls=(ToolCallDelta(index=0, id="a", name="lookup", arguments='{"q": '),)))
@@ -110,16 +118,27 @@ def test_tracker_counts_each_kind_of_output_and_keeps_the_last_report() -> None:
     assert tracker.prompt_tokens == 40
     counted = EST.count("Hello world") + EST.count("Let me think") + EST.count(' lookup {"q": "x"}')
     assert abs(tracker.completion_tokens - counted) <= 1
-    partial = tracker.usage(complete=False)
-    assert partial.is_estimated and partial.prompt_tokens == 40 and partial.confidence == CONFIDENCE["partial"]
+    response = ChatResponse(content="Hello world", reasoning="Let me think",
+                            tool_calls=[ToolCall(id="a", name="lookup", arguments='{"q": "x"}')])
+    partial = tracker.usage(response, complete=False)
+    assert (partial.prompt_tokens, partial.is_estimated, partial.confidence) == (40, True, CONFIDENCE["partial"])
+    assert partial.completion_tokens == completion_tokens("Hello world", "Let me think", response.tool_calls,
+                                                          counter=EST)
     tracker.add(StreamChunk(usage=Usage(prompt_tokens=40, completion_tokens=30, total_tokens=70)))
-    final = tracker.usage(complete=True)
+    final = tracker.usage(response, complete=True)
     assert (final.completion_tokens, final.is_estimated, final.confidence) == (30, False, 1.0)
 
 
+def test_tracker_without_running_counts_nothing_until_the_end() -> None:
+    tracker = UsageTracker(messages="Hi", model="openai/gpt-4o")
+    tracker.add(StreamChunk(content="Hello world"))
+    assert tracker.completion_tokens == 0
+    usage = tracker.usage(ChatResponse(content="Hello world"), complete=True)
+    assert (usage.completion_tokens, usage.is_estimated, usage.raw["estimated_by"]) == (2, True, "exact")
+
+
 def test_confidence_reflects_the_method() -> None:
-    assert UsageTracker(prompt=1, model="openai/gpt-4o").confidence == CONFIDENCE["exact"]
-    assert UsageTracker(prompt=1, model="anthropic/claude-x", counter=get_counter(kind="tiktoken")).confidence \
-        == CONFIDENCE["proxy"]
-    assert UsageTracker(prompt=1, model="openai/gpt-4o", counter=EST).confidence == CONFIDENCE["estimate"]
+    assert confidence_for(get_counter("openai/gpt-4o", wait=True), "openai/gpt-4o") == CONFIDENCE["exact"]
+    assert confidence_for(get_counter(kind="tiktoken"), "anthropic/claude-x") == CONFIDENCE["proxy"]
+    assert confidence_for(EST, "openai/gpt-4o") == CONFIDENCE["estimate"]
     assert 0 < CONFIDENCE["estimate"] < CONFIDENCE["proxy"] < CONFIDENCE["exact"] < 1

@@ -142,3 +142,26 @@ def test_no_network_and_no_cache_writes(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"counts": [2, 2], "cost": pytest.approx(0.00045)}
     assert list(tmp_path.iterdir()) == []
+
+
+def test_auto_counter_never_waits_for_the_encoding(tmp_path: Path) -> None:
+    """In a fresh process the first auto counter answers at once (estimating) while the
+    encoding loads in the background, then counts exactly; wait=True waits for it."""
+    script = textwrap.dedent("""
+        import json, time
+        from llm_connectivity.tokens import get_counter
+        from llm_connectivity.encodings import is_loaded
+        started = time.perf_counter()
+        counter = get_counter("openai/gpt-4o")
+        first = (type(counter).__name__, counter.kind, counter.count("Hello world"), time.perf_counter() - started)
+        exact = get_counter("openai/gpt-4o", wait=True)
+        n = exact.count("Hello world")
+        print(json.dumps({"first": first, "after": [counter.kind, is_loaded("o200k_base"), n,
+                                                    type(get_counter("openai/gpt-4o")).__name__]}))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    name, kind, count, seconds = out["first"]
+    assert (name, kind, count) == ("WarmingCounter", "estimate", 2) and seconds < 0.2
+    assert out["after"] == ["exact", True, 2, "ExactCounter"]
