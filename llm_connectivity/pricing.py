@@ -3,7 +3,8 @@
 Prices come from the ``genai-prices`` package, imported on first use (about 0.25 s, once
 per process) and used offline: its bundled snapshot only, never its auto-updater, so no
 network access ever happens. Cached input, cache writes and reasoning are priced as the
-provider prices them (Anthropic cache writes from ``cache_creation_input_tokens``;
+provider prices them (Anthropic cache writes from ``cache_creation_input_tokens``, the
+one-hour ones from ``cache_creation.ephemeral_1h_input_tokens`` at their own price;
 Gemini's thinking tokens billed as output; long-context tiers honoured).
 
 ``Pricing({"openai/my-ft": {"input": 0.3, "output": 1.2}})`` adds or overrides prices, in
@@ -92,6 +93,13 @@ def cache_writes(usage: Usage) -> int:
     return writes if isinstance(writes, int) and writes > 0 else 0
 
 
+def cache_writes_1h(usage: Usage) -> int:
+    """Of :func:`cache_writes`, those with Anthropic's one-hour lifetime (priced higher)."""
+    detail = usage.raw.get("cache_creation") if usage.raw else None
+    hour = detail.get("ephemeral_1h_input_tokens") if isinstance(detail, dict) else None
+    return min(hour, cache_writes(usage)) if isinstance(hour, int) and hour > 0 else 0
+
+
 def output_split(usage: Usage) -> tuple[int, int]:
     """(visible output, reasoning) tokens. OpenAI-style reports include reasoning in
     ``completion_tokens``; Gemini's report it apart (``thoughtsTokenCount``)."""
@@ -167,6 +175,8 @@ class Pricing:
             values["cache_read_tokens"] = usage.cached_tokens
         if cache_writes(usage):
             values["cache_write_tokens"] = cache_writes(usage)
+            if cache_writes_1h(usage):
+                values["cache_write_1h_tokens"] = cache_writes_1h(usage)
         try:
             result = calc_price(PriceUsage(**values), name, provider_id=provider_id)
         except LookupError:

@@ -25,6 +25,11 @@ pytest.importorskip("genai_prices")
     # Anthropic: 1000 fresh input at $3, 1000 cache writes at $3.75, 1000 reads at $0.30, 100 out at $15
     (Usage(prompt_tokens=3000, completion_tokens=100, cached_tokens=1000,
            raw={"cache_creation_input_tokens": 1000}), "anthropic/claude-sonnet-4-5", 0.00855),
+    # Anthropic one-hour cache writes cost $6 instead of $3.75: 1000 at 5 minutes, 1000 at one hour
+    (Usage(prompt_tokens=2000, raw={"cache_creation_input_tokens": 2000,
+                                    "cache_creation": {"ephemeral_5m_input_tokens": 1000,
+                                                       "ephemeral_1h_input_tokens": 1000}}),
+     "anthropic/claude-sonnet-4-5", 0.00975),
     # Gemini bills thinking as output: (100 + 300) x $2.50 + 1000 x $0.30
     (Usage(prompt_tokens=1000, completion_tokens=100, reasoning_tokens=300,
            raw={"candidatesTokenCount": 100, "thoughtsTokenCount": 300}), "gemini/gemini-2.5-flash", 0.0013),
