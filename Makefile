@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test typecheck bench clean
+.PHONY: demo test typecheck bench bench-peers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,5 +30,17 @@ bench: $(VENV)/.installed-dev     ## benchmarks, as ratios against the raw floor
 	$(BIN)/python -m pip install -q -e '.[bench]'
 	$(BIN)/python benchmarks/run.py
 
+# The independent peer harness (../shared/bench) and the openai SDK, in a separate venv so
+# the peers never leak into the test environment.
+SHARED ?= ../shared
+PEERS  := .venv-peers
+bench-peers:                      ## the shared peer harness (--bar) + our streaming section with the openai SDK
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q -r $(SHARED)/bench/requirements.txt -e .
+	LLMC_PATH=. $(PEERS)/bin/python $(SHARED)/bench/run_bench.py --bar \
+	    --contenders floor,requests_sseclient,llm_connectivity,openai \
+	    --metrics stream,chat,ttfc,ttfc_close,rss,rss_small,concurrency
+	$(PEERS)/bin/python benchmarks/run.py --only stream,chat
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache
+	rm -rf $(VENV) $(PEERS) build dist *.egg-info .pytest_cache .mypy_cache

@@ -9,6 +9,7 @@ bundled FakeLLMServer on 127.0.0.1 and sends every request there over real HTTP.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -17,6 +18,7 @@ from typing import Any
 import requests
 
 from llm_connectivity import LLMClient, MissingAPIKeyError
+from llm_connectivity.errors import InvalidRequestError, NotFoundError
 from llm_connectivity.testing import FakeLLMServer, Reply
 
 MODEL = "openai/gpt-4o-mini"
@@ -52,6 +54,14 @@ def one_question(client: LLMClient) -> None:
     print("usage:        ", dict(response.usage))
 
 
+def as_json(client: LLMClient, server: FakeLLMServer | None) -> None:
+    heading("to_dict(): a response as plain JSON")
+    if server is not None:
+        server.add_reply("Hello!")
+    record = client.chat("Say hello.", max_tokens=20).to_dict(include_raw=False)
+    print(json.dumps(record))
+
+
 def conversation(client: LLMClient) -> None:
     heading("messages as a list, with a system prompt")
     messages = [
@@ -68,6 +78,20 @@ def parameters(client: LLMClient, server: FakeLLMServer | None) -> None:
     if server is not None:
         sent = server.requests[-1].json
         print("request body sent:", {k: v for k, v in sent.items() if k not in ("model", "messages")})
+
+
+def not_json(client: LLMClient) -> None:
+    heading("values JSON cannot carry are refused before sending")
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": {"city"}}
+    bad_calls = [
+        {"temperature": float("nan")},
+        {"tools": [{"type": "function", "function": {"name": "f", "parameters": schema}}]},
+    ]
+    for params in bad_calls:
+        try:
+            client.chat("Hi", **params)
+        except InvalidRequestError as exc:
+            print(f"InvalidRequestError: {exc}")
 
 
 def tools(client: LLMClient, server: FakeLLMServer | None) -> None:
@@ -90,11 +114,36 @@ def per_call_overrides(client: LLMClient, server: FakeLLMServer | None) -> None:
         print("model sent:", server.requests[-1].json["model"])
 
 
-def usage(client: LLMClient) -> None:
+def usage(client: LLMClient, server: FakeLLMServer | None) -> None:
     heading("usage")
     response = client.chat("Say hello.", max_tokens=20)
     print("total_tokens:", response.usage["total_tokens"], "| estimated:", response.usage.is_estimated)
     print("prompt/completion:", response.usage.prompt_tokens, "/", response.usage.completion_tokens)
+    if server is not None:  # a server that reports no usage: estimated and flagged
+        server.add_reply("Hello there, how are you today?", usage=False)
+        print("no usage reported:", dict(client.chat("Say hello.").usage))
+    stream = client.chat_stream("Say hello.", max_tokens=20)
+    for chunk in stream:
+        if chunk.finish_reason:
+            print("finished:", chunk.finish_reason)
+        if chunk.is_complete:
+            print("last chunk usage:", chunk.usage["total_tokens"] if chunk.usage else None)
+    print("stream.response:", stream.response.finish_reason, stream.response.usage["total_tokens"])
+
+
+def error_status(server: FakeLLMServer | None) -> None:
+    heading("an error status: the typed error and its body")
+    if server is None:
+        print("(skipped: needs the local server to script the error)")
+        return
+    body = b'{"error": {"message": "bad model", "type": "invalid_request_error", "code": "model_not_found"}}'
+    server.add_raw(body, status=404, content_type="application/json", framing="length")
+    with LLMClient(MODEL, base_url=server.base_url, api_key="sk-local-demo") as client:
+        try:
+            client.chat("Hi")
+        except NotFoundError as exc:
+            print(f"{type(exc).__name__} {exc.status_code}: {exc}")
+            print("body:", exc.body, "| error_type:", exc.error_type)
 
 
 def many_threads(client: LLMClient) -> None:
@@ -154,11 +203,14 @@ def main() -> int:
         client = stack.enter_context(LLMClient(MODEL, **connection))
 
         one_question(client)
+        as_json(client, server)
         conversation(client)
         parameters(client, server)
+        not_json(client)
         tools(client, server)
         per_call_overrides(client, server)
-        usage(client)
+        usage(client, server)
+        error_status(server)
         many_threads(client)
         own_session(connection, server)
         missing_key()

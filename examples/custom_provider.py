@@ -1,5 +1,8 @@
 """A provider driver for "ToyLLM", an imaginary line-oriented streaming API, in about 60 lines.
 
+Everything the driver needs comes from ``llm_connectivity.provider_api``, the declared
+plugin API (see docs/providers.md).
+
 ToyLLM's wire format (invented for this example):
 
     POST {base_url}/messages          Authorization: Toy <key>
@@ -22,19 +25,33 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from llm_connectivity import ChatResponse, LLMClient, StreamChunk, StreamInterruptedError, Usage, register_provider
-from llm_connectivity.providers.base import ProviderDriver, decode_json, error_from_payload, join_url
-from llm_connectivity.request import HTTPRequest, RequestSpec
-from llm_connectivity.sse import SSEEvent
+from llm_connectivity.provider_api import (
+    ChatResponse,
+    HTTPRequest,
+    ProviderDriver,
+    RequestSpec,
+    SSEEvent,
+    StreamChunk,
+    StreamInterruptedError,
+    Usage,
+    as_count,
+    decode_json,
+    error_from_payload,
+    join_url,
+    make_chunk,
+    normalize_finish_reason,
+    raw_reason,
+    register_provider,
+)
 
-_FINISH = {"stop": "stop", "length": "length"}  # ToyLLM reason -> the library's finish_reason
+FINISH_REASONS = {"stop": "stop", "length": "length"}  # ToyLLM's reasons; any other one is "stop"
 
 
 def toy_usage(raw: Any) -> Usage | None:
     """ToyLLM's ``{"input": n, "output": m}`` as a Usage (None when absent)."""
     if not isinstance(raw, dict):
         return None
-    prompt, completion = int(raw.get("input") or 0), int(raw.get("output") or 0)
+    prompt, completion = as_count(raw.get("input")), as_count(raw.get("output"))
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion, raw=raw)
 
 
@@ -59,22 +76,23 @@ class ToyLLMDriver(ProviderDriver):
     def parse_response(self, payload: Any, spec: RequestSpec) -> ChatResponse:
         if not isinstance(payload, dict) or "error" in payload:
             raise error_from_payload(payload, provider=self.name)
-        reason = str(payload.get("reason") or "stop")
-        return ChatResponse(content=payload.get("text", ""), finish_reason=_FINISH.get(reason, reason),
-                            raw_finish_reason=reason, usage=toy_usage(payload.get("usage")) or Usage(),
-                            model=spec.model, provider=self.name, raw=payload)
+        reason = raw_reason(payload.get("reason")) or "stop"
+        return ChatResponse(content=str(payload.get("text") or ""), raw_finish_reason=reason,
+                            finish_reason=normalize_finish_reason(reason, FINISH_REASONS),
+                            usage=toy_usage(payload.get("usage")) or Usage(), model=spec.model,
+                            provider=self.name, raw=payload)
 
-    def iter_chunks(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
-        for index, event in enumerate(events):  # iter_events() already checked text/event-stream
+    def translate_events(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
+        for index, event in enumerate(events):  # iter_events() already decoded the event stream
             obj = decode_json(event.data, provider=self.name)
             if not isinstance(obj, dict) or "error" in obj:
                 raise error_from_payload(obj, provider=self.name)  # typed: RateLimitError, ...
             if obj.get("done"):
-                reason = obj.get("reason") or "stop"
-                yield StreamChunk(finish_reason=_FINISH.get(reason, reason), raw_finish_reason=reason,
-                                  usage=toy_usage(obj.get("usage")), raw_chunk=obj, index=index)
+                reason = raw_reason(obj.get("reason")) or "stop"
+                yield make_chunk("", normalize_finish_reason(reason, FINISH_REASONS), reason, obj, index,
+                                 toy_usage(obj.get("usage")), (), "", 0, {})
                 return  # the terminal event: the stream is complete
-            yield StreamChunk(content=str(obj.get("token") or ""), raw_chunk=obj, index=index)
+            yield make_chunk(str(obj.get("token") or ""), None, None, obj, index, None, (), "", 0, {})
         raise StreamInterruptedError(f"{self.name} stream ended before its done event", provider=self.name)
 
 
@@ -85,6 +103,7 @@ def toy_stream(tokens: list[str], usage: dict[str, int]) -> bytes:
 
 
 def main() -> int:
+    from llm_connectivity import LLMClient  # using the driver: the client and a local fake server
     from llm_connectivity.testing import FakeLLMServer
 
     register_provider("toyllm", ToyLLMDriver, replace=True)  # a class is a zero-argument factory

@@ -1,4 +1,5 @@
-"""Error handling: typed errors, retries, the three timeouts and partial responses.
+"""Error handling: typed errors, retries, the three timeouts, partial responses, bad input
+refused before sending, and secrets kept out of reprs, logs and errors.
 
 Runs against the local FakeLLMServer, which scripts each fault (no API key needed):
 
@@ -13,8 +14,10 @@ import time
 
 from llm_connectivity import LLMClient, RetryPolicy
 from llm_connectivity.errors import (
+    APIStatusError,
     AuthenticationError,
     ContentIdleTimeoutError,
+    InvalidRequestError,
     LLMError,
     NetworkError,
     ProtocolError,
@@ -114,6 +117,37 @@ def catch_all(server: FakeLLMServer) -> None:
         print(f"{type(exc).__name__} (retryable={exc.is_retryable}), partial text {partial!r}")
 
 
+def bad_input(server: FakeLLMServer) -> None:
+    heading("bad input: refused before anything is sent")
+    client = LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-demo-0000000000")
+    sent_before = len(server.requests)
+    for messages, params in [("Hi", {"temperature": float("inf")}),
+                             ([{"role": "user", "content": [{"type": "image", "data": b"\x89PNG"}]}], {}),
+                             ([{"role": "human", "content": "Hi"}], {})]:
+        try:
+            client.chat(messages, **params)
+        except InvalidRequestError as exc:
+            print(f"InvalidRequestError: {exc}")
+    print("requests sent:", len(server.requests) - sent_before)
+
+
+def secrets_stay_secret(server: FakeLLMServer) -> None:
+    heading("secrets: a URL password and an echoed key never show")
+    url = f"http://alice:s3cret-pass@127.0.0.1:{server.port}/v1"  # Basic auth for a keyless provider
+    with LLMClient("vllm/my-model", base_url=url) as client:
+        print(repr(client))
+        client.chat("Hi")  # its INFO log line shows the URL with the password masked
+    key = "sk-demo-echoed-0123456789"
+    server.add_raw(f"<html>Moved. Your key was {key}</html>".encode(), status=302, content_type="text/html",
+                   headers={"Location": "https://bob:hunter2@elsewhere.example/v1"}, framing="length")
+    with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key=key) as client:
+        try:
+            client.chat("Hi")
+        except APIStatusError as exc:
+            print(f"{type(exc).__name__}: {exc}")
+            print("body:", exc.body)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="  log: %(message)s", stream=sys.stdout)
     with FakeLLMServer() as server:
@@ -125,6 +159,8 @@ def main() -> None:
         three_timeouts(server)
         not_a_stream(server)
         catch_all(server)
+        bad_input(server)
+        secrets_stay_secret(server)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """One prompt, four wire formats: OpenAI Chat Completions, Anthropic Messages, Gemini and
 OpenAI Responses, plus an OpenAI-compatible server (Ollama), all against one local
 FakeLLMServer, so it runs offline and needs no API key. Then a tool call and a reply
-with reasoning ("thinking"), to show ``tool_calls`` and ``reasoning``.
+with reasoning ("thinking"), to show ``tool_calls`` and ``reasoning``; a gateway that wants a
+query string on every URL (``?api-version=...``); and a server that ignores ``stream: true``
+and answers one JSON completion, which still streams (as one chunk).
 
     python examples/providers.py
 
@@ -11,11 +13,12 @@ docs/providers.md (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY...).
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import Any
 
 from llm_connectivity import ChatResponse, LLMClient
-from llm_connectivity.testing import FakeLLMServer
+from llm_connectivity.testing import FakeLLMServer, Reply
 
 PROMPT = "Name one primary colour, in one sentence."
 
@@ -93,6 +96,29 @@ def main() -> int:
         print(f"  reasoning: {response.reasoning!r}")
         print(describe(response))
         assert response.reasoning and response.content == "2 + 2 = 4."
+
+        # A gateway (Azure OpenAI style) that wants ?api-version=... on every request: the
+        # query string of base_url stays at the end of every URL the driver builds.
+        server.add_reply("Green is a secondary colour.")
+        print("== openai/gpt-4o-mini behind a gateway with ?api-version=2024-10-21")
+        gateway = LLMClient("openai/gpt-4o-mini", base_url=server.base_url + "?api-version=2024-10-21",
+                            api_key="local-demo-key")
+        with gateway:
+            stream_once(gateway, PROMPT)
+        print(f"  path={server.requests[-1].path}")
+        assert server.requests[-1].path == "/v1/chat/completions?api-version=2024-10-21"
+
+        # A server that ignores stream: true and answers one JSON completion: the driver's
+        # non-streaming parser turns it into a one-chunk stream instead of an error.
+        completion = {"object": "chat.completion", "model": "legacy-model", "choices": [{
+            "index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Blue."}}],
+            "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}}
+        server.add_reply(Reply(body=json.dumps(completion).encode(), content_type="application/json"))
+        print("== a server that ignored stream: true")
+        with client_for(server, "openai-compatible/legacy-model") as client:
+            response = stream_once(client, PROMPT)
+        print(describe(response))
+        assert response.content == "Blue." and response.usage.total_tokens == 11
     return 0
 
 

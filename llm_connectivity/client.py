@@ -7,9 +7,7 @@ A client holds no per-call mutable state, so one client can serve many threads a
 from __future__ import annotations
 
 import os
-import sys
 import threading
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -25,7 +23,7 @@ from .providers.base import ProviderDriver
 from .registry import known_providers, resolve_driver, split_model
 from .request import RequestSpec
 from .retry import RetryPolicy
-from .security import InsecureTransportWarning, redact
+from .security import check_key, redact, redact_url, warn_if_insecure
 from .stream import ChatStream
 from .validation import normalize_messages, validate_params
 
@@ -40,7 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LLMClient"]
 
-_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 # Per-call keyword arguments that configure the client, not the request body.
 _CLIENT_ONLY = frozenset({"api_key", "base_url", "api", "session", "streaming_options", "max_concurrency"})
 
@@ -182,7 +179,7 @@ class LLMClient:
 
     def __repr__(self) -> str:
         key = redact(self.target.api_key) if self.target.api_key else None
-        return f"LLMClient(model={self.model!r}, base_url={self.target.base_url!r}, api_key={key!r})"
+        return f"LLMClient(model={self.model!r}, base_url={redact_url(self.target.base_url)!r}, api_key={key!r})"
 
     # -- resolution ---------------------------------------------------------------------------
     def _resolve(self, model: str) -> Target:
@@ -192,18 +189,18 @@ class LLMClient:
         provider, name = split_model(model)
         driver = resolve_driver(provider).for_api(self.api)
         target = Target(provider, name, driver, self._base_url_for(provider, driver), self._key_for(provider, driver))
-        _warn_if_insecure(target)
+        warn_if_insecure(provider, target.base_url, target.api_key)
         with self._lock:
             self._targets[model] = target
         return target
 
     def _key_for(self, provider: str, driver: ProviderDriver) -> str | None:
         if self._api_key and provider == self._provider:
-            return _checked_key(self._api_key, "api_key", provider)
+            return check_key(self._api_key, "api_key", provider)
         for var in driver.api_key_env:
             value = os.environ.get(var)
             if value:
-                return _checked_key(value, var, provider)
+                return check_key(value, var, provider)
         if driver.requires_api_key:
             names = " or ".join(driver.api_key_env) or "an api_key"
             raise MissingAPIKeyError(
@@ -225,7 +222,8 @@ class LLMClient:
                 provider=driver.name,
             )
         if urlsplit(url).scheme not in ("http", "https"):
-            raise ConfigurationError(f"base_url {url!r} must start with http:// or https://", provider=driver.name)
+            raise ConfigurationError(f"base_url {redact_url(url)!r} must start with http:// or https://",
+                                     provider=driver.name)
         return url
 
     def _call(self, messages: Any, model: str | Unset, timeout: Any, max_retries: Any,
@@ -253,35 +251,3 @@ class LLMClient:
         return Deadline(read_timeout=opts.read_timeout, total_timeout=opts.total_timeout,
                         content_idle_timeout=opts.content_idle_timeout if call.spec.stream else None,
                         provider=call.target.provider)
-
-
-def _checked_key(key: str, source: str, provider: str) -> str:
-    """Strip surrounding whitespace; refuse keys that could not travel in a header."""
-    key = key.strip()
-    if not key or not key.isascii() or any(ord(c) < 33 or ord(c) == 127 for c in key):
-        raise ConfigurationError(
-            f"the {provider} API key from {source} is empty or contains whitespace, control or "
-            "non-ASCII characters (often a zero-width space from copy and paste); check how it was copied",
-            provider=provider)
-    return key
-
-
-def _caller_stacklevel() -> int:
-    """The stacklevel that points a warning at the first frame outside this package."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith("llm_connectivity"):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
-
-
-def _warn_if_insecure(target: Target) -> None:
-    parts = urlsplit(target.base_url)
-    if target.api_key and parts.scheme == "http" and (parts.hostname or "") not in _LOOPBACK:
-        warnings.warn(
-            f"the {target.provider} API key would be sent over plain HTTP to {parts.hostname}; "
-            "use an https:// base_url",
-            InsecureTransportWarning,
-            stacklevel=_caller_stacklevel(),
-        )

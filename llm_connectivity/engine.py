@@ -23,7 +23,6 @@ from .errors import (
     APIStatusError,
     LLMError,
     NetworkError,
-    ProtocolError,
     StreamInterruptedError,
     TotalTimeoutError,
     request_id_from,
@@ -33,7 +32,7 @@ from .options import StreamingOptions
 from .providers.base import ProviderDriver, decode_json
 from .request import RequestSpec
 from .retry import RetryPolicy
-from .security import scrub_error
+from .security import redact_url, scrub_error, url_password
 from .transport import Cancellation, get_interceptor
 
 if TYPE_CHECKING:
@@ -46,8 +45,6 @@ logger = logging.getLogger("llm_connectivity")
 
 _MAX_ERROR_BODY = 64 * 1024
 _MAX_JSON_BODY = 64 * 1024 * 1024
-# Valid JSON of an unexpected shape makes driver code raise these; they become ProtocolError.
-_SHAPE_ERRORS = (AttributeError, TypeError, KeyError, IndexError, ValueError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +56,9 @@ class Target:
     driver: ProviderDriver
     base_url: str
     api_key: str | None = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Target({self.provider!r}, {self.model!r}, base_url={redact_url(self.base_url)!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +98,6 @@ class StreamHandle(Cancellation):
             raise StreamInterruptedError("the stream was closed by the caller", provider=provider)
 
 
-def _shape_error(exc: Exception, provider: str) -> ProtocolError:
-    error = ProtocolError(f"{provider} sent data of an unexpected shape ({type(exc).__name__}: {exc})",
-                          provider=provider)
-    error.__cause__ = exc
-    return error
-
-
 class Engine:
     """Sends calls through one transport; see the module docstring."""
 
@@ -129,7 +122,7 @@ class Engine:
         else:
             response = interceptor.send(self.transport, request, connect_timeout=call.options.connection_timeout,
                                         deadline=deadline, provider=call.target.provider, cancel=handle)
-        logger.info("%s %s -> %d (%s, %.0f ms)", request.method, request.url, response.status_code,
+        logger.info("%s %s -> %d (%s, %.0f ms)", request.method, redact_url(request.url), response.status_code,
                     call.target.provider, (time.monotonic() - started) * 1000)
         if 200 <= response.status_code < 300:
             return response
@@ -138,7 +131,7 @@ class Engine:
         except NetworkError:  # the status already says what happened; keep it
             body = b""
         if 300 <= response.status_code < 400:
-            location = response.headers.get("location", "")
+            location = redact_url(response.headers.get("location", ""))
             error: APIStatusError = APIStatusError(
                 f"{call.target.provider} base_url redirected (HTTP {response.status_code}) to {location!r}; "
                 "use that URL as base_url", provider=call.target.provider, status_code=response.status_code,
@@ -175,7 +168,7 @@ class Engine:
             with self._lock:
                 self._no_stream_options.add(call.target.base_url)
             call.spec.params["stream_options"] = None
-            logger.info("%s rejected stream_options; retrying without it", call.target.base_url)
+            logger.info("%s rejected stream_options; retrying without it", redact_url(call.target.base_url))
         return rejected
 
     # -- non-streaming ------------------------------------------------------------------------
@@ -188,14 +181,11 @@ class Engine:
                 response = self.send(call, deadline)
                 body = response.read_body(deadline, _MAX_JSON_BODY)
                 payload = decode_json(body, provider=call.target.provider, what="response body")
-                try:
-                    parsed = call.target.driver.parse_response(payload, call.spec)
-                except _SHAPE_ERRORS as exc:
-                    raise _shape_error(exc, call.target.provider) from exc
+                parsed = call.target.driver.parse_response(payload, call.spec)
                 return _finish_response(parsed, call)
             except LLMError as exc:
                 if not self.may_retry(call, exc, attempt, deadline):
-                    raise scrub_error(exc, call.target.api_key) from exc.__cause__
+                    raise scrub_error(exc, call.target.api_key, url_password(call.target.base_url)) from exc.__cause__
 
     # -- streaming ----------------------------------------------------------------------------
     def stream(self, call: Call, acc: ResponseAccumulator, make_deadline: Callable[[], Deadline],
@@ -249,16 +239,13 @@ class Engine:
         mark = deadline.mark_content if deadline.idle_timeout is not None else None
         add = acc.add
         aborted = handle._event.is_set
-        try:
-            for chunk in chunks:
-                if aborted():  # closed by another thread while this one was away
-                    handle.check(call.target.provider)
-                if mark is not None and (chunk.content or chunk.reasoning or chunk.tool_calls):
-                    mark()
-                add(chunk)
-                yield chunk
-        except _SHAPE_ERRORS as exc:
-            raise _shape_error(exc, call.target.provider) from exc
+        for chunk in chunks:
+            if aborted():  # closed by another thread while this one was away
+                handle.check(call.target.provider)
+            if mark is not None and (chunk.content or chunk.reasoning or chunk.tool_calls):
+                mark()
+            add(chunk)
+            yield chunk
 
     def _final_error(self, exc: LLMError, call: Call, acc: ResponseAccumulator,
                      response: HTTPResponse | None) -> LLMError:
@@ -267,7 +254,7 @@ class Engine:
             exc.request_id = request_id_from(response.headers)
         if (response is not None or acc.chunk_count) and call.options.preserve_partial_response:
             exc.partial_response = acc.build()
-        return scrub_error(exc, call.target.api_key)
+        return scrub_error(exc, call.target.api_key, url_password(call.target.base_url))
 
     def _continuation(self, call: Call, exc: LLMError, acc: ResponseAccumulator, reconnects: int,
                       deadline: Deadline, handle: StreamHandle) -> Call | None:

@@ -1,11 +1,14 @@
 """Record types shared by every layer: Usage, ToolCall, ToolCallDelta, StreamChunk, ChatResponse.
 
 All are frozen, slotted dataclasses: cheap to build on the per-chunk path, safe to share
-between threads. This module is a leaf: it imports nothing else from the package.
+between threads. Each has ``to_dict()``, a plain dict that ``json.dumps`` accepts (for
+logs, JSONL files, HTTP answers). This module is a leaf: it imports nothing else from the
+package.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -18,6 +21,23 @@ def estimate_tokens(text: str) -> int:
     if not text:
         return 0
     return max(1, (len(text) + 2) // 4)
+
+
+def _is_json(value: Any) -> bool:
+    """True if ``json.dumps`` accepts ``value`` as strict JSON (no ``nan``)."""
+    if value is None or type(value) in (str, int, bool):
+        return True
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _json_or_none(value: Any) -> Any:
+    """``value`` if it is JSON (:func:`_is_json`), else ``None``."""
+    return value if _is_json(value) else None
+
 
 _USAGE_KEYS = (
     "prompt_tokens",
@@ -64,6 +84,15 @@ class Usage(Mapping[str, Any]):
         """Return a copy with ``changes`` applied."""
         return replace(self, **changes)
 
+    def to_dict(self, *, include_raw: bool = True) -> dict[str, Any]:
+        """The seven counters and flags (as ``dict(usage)``) plus ``"raw"``, the
+        provider's own usage report (``None`` if it is not JSON-serialisable); leave it
+        out with ``include_raw=False``. ``json.dumps(usage.to_dict())`` always works."""
+        out = {key: getattr(self, key) for key in _USAGE_KEYS}
+        if include_raw:
+            out["raw"] = _json_or_none(self.raw)
+        return out
+
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
@@ -73,6 +102,10 @@ class ToolCall:
     name: str
     arguments: str
     type: str = "function"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"id", "name", "arguments", "type"}`` (``arguments`` stays a JSON string)."""
+        return {"id": self.id, "name": self.name, "arguments": self.arguments, "type": self.type}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +118,10 @@ class ToolCallDelta:
     name: str | None = None
     arguments: str = ""
 
+    def to_dict(self) -> dict[str, Any]:
+        """``{"index", "id", "name", "arguments"}``."""
+        return {"index": self.index, "id": self.id, "name": self.name, "arguments": self.arguments}
+
 
 @dataclass(frozen=True, slots=True)
 class StreamChunk:
@@ -95,9 +132,14 @@ class StreamChunk:
     this event. ``finish_reason`` is normalised to ``"stop" | "length" | "tool_calls" |
     "content_filter" | "error" | None``; ``raw_finish_reason`` keeps the provider's value.
     ``raw_chunk`` is the provider's decoded event, ``index`` the chunk's position in the
-    stream, ``token_count`` an estimate of the tokens in ``content``. The last chunk of a
-    stream that ended normally has ``is_complete=True`` and repeats the final finish
-    reason and usage.
+    stream, ``token_count`` an estimate of the tokens in ``content``.
+
+    The finish reason is set on exactly one chunk: the one built from the provider's event
+    that carried it, so ``if chunk.finish_reason:`` fires once per stream. A stream that
+    ended normally then yields one last chunk with ``is_complete=True``, no content, and
+    the final ``usage`` (the provider's, or an estimate flagged ``is_estimated``); it does
+    not repeat ``finish_reason`` / ``raw_finish_reason``: read them from
+    ``stream.response`` (the aggregated :class:`ChatResponse`).
     """
 
     content: str = ""
@@ -111,6 +153,23 @@ class StreamChunk:
     token_count: int = 0
     is_complete: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, *, include_raw: bool = True) -> dict[str, Any]:
+        """Every field as plain JSON types: ``usage`` and ``tool_calls`` as dicts,
+        ``metadata`` without the entries JSON cannot carry, ``raw_chunk`` (the provider's
+        decoded event) as is, or ``None`` if JSON cannot carry it; leave ``raw_chunk``
+        out with ``include_raw=False``. ``json.dumps(chunk.to_dict())`` always works."""
+        out: dict[str, Any] = {
+            "content": self.content, "finish_reason": self.finish_reason,
+            "raw_finish_reason": self.raw_finish_reason, "index": self.index,
+            "usage": self.usage.to_dict(include_raw=include_raw) if self.usage is not None else None,
+            "tool_calls": [delta.to_dict() for delta in self.tool_calls], "reasoning": self.reasoning,
+            "token_count": self.token_count, "is_complete": self.is_complete,
+            "metadata": {str(k): v for k, v in self.metadata.items() if _is_json(v)},
+        }
+        if include_raw:
+            out["raw_chunk"] = _json_or_none(self.raw_chunk)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +189,21 @@ class ChatResponse:
 
     def __str__(self) -> str:
         return self.content
+
+    def to_dict(self, *, include_raw: bool = True) -> dict[str, Any]:
+        """Every field as plain JSON types: ``usage`` as :meth:`Usage.to_dict`,
+        ``tool_calls`` as a list of dicts, and ``raw`` (the provider's decoded answer, or
+        the last event of a stream) as is, or ``None`` if JSON cannot carry it; leave it
+        out with ``include_raw=False``. ``json.dumps(response.to_dict())`` always works."""
+        out: dict[str, Any] = {
+            "content": self.content, "finish_reason": self.finish_reason,
+            "raw_finish_reason": self.raw_finish_reason, "usage": self.usage.to_dict(include_raw=include_raw),
+            "cost_usd": self.cost_usd, "tool_calls": [call.to_dict() for call in self.tool_calls],
+            "reasoning": self.reasoning, "model": self.model, "provider": self.provider,
+        }
+        if include_raw:
+            out["raw"] = _json_or_none(self.raw)
+        return out
 
 
 _CHUNK_SLOTS = tuple(getattr(StreamChunk, f).__set__ for f in (

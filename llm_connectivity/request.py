@@ -1,13 +1,16 @@
 """Record types between the client, the drivers and the transport.
 
 :class:`RequestSpec` is what the client asks a driver to send (provider-neutral);
-:class:`HTTPRequest` is what the driver hands to the transport (wire-ready). A leaf module.
+:class:`HTTPRequest` is what the driver hands to the transport (wire-ready); its repr
+shows the URL through :func:`~llm_connectivity.security.redact_url`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from .security import redact_url
 
 __all__ = ["HTTPRequest", "Message", "RequestSpec"]
 
@@ -44,4 +47,4 @@ class HTTPRequest:
     stream: bool = True
 
     def __repr__(self) -> str:
-        return f"HTTPRequest({self.method} {self.url}, {len(self.body)} bytes)"
+        return f"HTTPRequest({self.method} {redact_url(self.url)}, {len(self.body)} bytes)"

@@ -1,18 +1,23 @@
 """Checks on what the caller passes, before any network traffic.
 
 Each failure raises :class:`~llm_connectivity.errors.InvalidRequestError` naming the field
-and the fix.
+and the fix. Besides the shape of ``messages`` and the types of the well-known parameters,
+every parameter and message is walked once to make sure it can travel as JSON: no sets,
+bytes or arbitrary objects, and no ``nan``/``inf`` numbers (``json.dumps`` would write
+``NaN``, which no provider accepts). The error names the path of the bad value, e.g.
+``tools[0].function.parameters.required``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from .errors import InvalidRequestError
 from .request import Message
 
-__all__ = ["ROLES", "normalize_messages", "validate_params"]
+__all__ = ["ROLES", "check_json", "normalize_messages", "validate_params"]
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 
@@ -47,6 +52,7 @@ def _check_message(position: int, message: Any) -> Message:
         raise InvalidRequestError(
             f"{where} content must be a string or a list of content parts, got {type(content).__name__}"
         )
+    check_json(message, where)
     return dict(message)
 
 
@@ -68,7 +74,8 @@ def normalize_messages(messages: Any) -> list[Message]:
 
 
 def validate_params(params: Mapping[str, Any]) -> None:
-    """Check the types of the well-known generation parameters."""
+    """Check the types of the well-known generation parameters, and that every
+    parameter can be sent as JSON (:func:`check_json`)."""
     for name, types in _PARAM_TYPES.items():
         value = params.get(name)
         if value is None:
@@ -79,3 +86,83 @@ def validate_params(params: Mapping[str, Any]) -> None:
     max_tokens = params.get("max_tokens")
     if isinstance(max_tokens, int) and max_tokens <= 0:
         raise InvalidRequestError(f"max_tokens must be a positive integer, got {max_tokens}")
+    for name, value in params.items():
+        check_json(value, name)
+
+
+_MAX_DEPTH = 200  # deeper than any real schema: a circular reference, most likely
+_JSON_KEYS = (str, int, float, bool, type(None))
+
+
+class _NotJSON(Exception):
+    """Raised inside the walk; collects the path segments while it unwinds."""
+
+    def __init__(self, what: str, fix: str) -> None:
+        super().__init__(what)
+        self.what = what
+        self.fix = fix
+        self.path: list[str] = []  # innermost first
+
+
+def _key_segment(key: Any) -> str:
+    return f".{key}" if isinstance(key, str) and key.isidentifier() else f"[{key!r}]"
+
+
+def _fix_for(value: Any) -> str:
+    """How to turn ``value`` into something JSON can carry."""
+    if isinstance(value, (set, frozenset)):
+        return "pass a list instead (e.g. sorted(...))"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "decode it to str (base64-encode binary data such as images)"
+    if hasattr(value, "model_dump"):
+        return "pass value.model_dump() (a pydantic model is not JSON by itself)"
+    if hasattr(value, "__dataclass_fields__"):
+        return "pass dataclasses.asdict(value)"
+    if hasattr(value, "item") and hasattr(value, "dtype"):
+        return "convert it with .item() or .tolist() (a NumPy value is not JSON by itself)"
+    return "pass plain dicts, lists, strings, numbers, booleans or None"
+
+
+def _walk(value: Any, depth: int) -> None:
+    """Raise :class:`_NotJSON` at the first value JSON cannot carry. Paths are built only
+    on failure, so the common case costs one type check per value."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return
+    if depth > _MAX_DEPTH:
+        raise _NotJSON(f"is nested more than {_MAX_DEPTH} levels deep (a circular reference?)",
+                       "pass a tree of plain dicts and lists")
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
+        for key, item in value.items():
+            if type(key) is not str and not isinstance(key, _JSON_KEYS):
+                raise _NotJSON(f"has a key of type {type(key).__name__} ({key!r})", "use string keys")
+            try:
+                _walk(item, depth + 1)
+            except _NotJSON as bad:
+                bad.path.append(_key_segment(key))
+                raise
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            try:
+                _walk(item, depth + 1)
+            except _NotJSON as bad:
+                bad.path.append(f"[{i}]")
+                raise
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise _NotJSON(f"is {value!r}", "pass a finite number (or leave the parameter out)")
+    elif not isinstance(value, (str, int)):  # str and int subclasses (enums) are JSON
+        name = kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+        raise _NotJSON(f"is a {name}", _fix_for(value))
+
+
+def check_json(value: Any, where: str) -> None:
+    """Raise :class:`InvalidRequestError` naming the path (``where`` plus the keys and
+    indexes below it, e.g. ``tools[0].function.parameters.required``) of the first value
+    in ``value`` that JSON cannot carry: a set, bytes, an arbitrary object, a dict key
+    that is not a string or number, or a ``nan``/``inf`` number; and the fix."""
+    try:
+        _walk(value, 0)
+    except _NotJSON as bad:
+        path = where + "".join(reversed(bad.path))
+        raise InvalidRequestError(f"{path} {bad.what}, which cannot be sent as JSON; {bad.fix}") from None

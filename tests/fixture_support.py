@@ -8,12 +8,30 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llm_connectivity.aggregate import ResponseAccumulator
+from llm_connectivity.errors import LLMError
+from llm_connectivity.models import StreamChunk
+from llm_connectivity.providers.anthropic import AnthropicDriver
+from llm_connectivity.providers.base import ProviderDriver
+from llm_connectivity.providers.catalog import OPENAI_COMPATIBLE, compatible_driver
+from llm_connectivity.providers.gemini import GeminiDriver
+from llm_connectivity.request import RequestSpec
+from llm_connectivity.sse import iter_sse
+
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "recorded"
+
+#: One driver per wire format, by a short name: what tests of every driver iterate over.
+WIRE_DRIVERS: dict[str, Callable[[], ProviderDriver]] = {
+    "openai": lambda: compatible_driver(OPENAI_COMPATIBLE[0]),
+    "anthropic": AnthropicDriver,
+    "gemini": GeminiDriver,
+    "responses": lambda: compatible_driver(OPENAI_COMPATIBLE[0], "responses"),
+}
 
 
 @dataclass
@@ -110,3 +128,18 @@ def check_response(fx: Fixture, response: Any) -> None:
             assert response.usage.total_tokens == usage["total_tokens"], fx.id
         else:
             assert response.usage.total_tokens == response.usage.prompt_tokens + response.usage.completion_tokens
+
+
+def fold(driver: ProviderDriver, pieces: Iterable[bytes], spec: RequestSpec,
+         ) -> tuple[ResponseAccumulator, list[StreamChunk], LLMError | None]:
+    """Decode SSE ``pieces`` through ``driver``: (the chunks folded into an accumulator,
+    the chunks, the LLMError that ended the stream or None)."""
+    acc = ResponseAccumulator(provider=driver.name)
+    chunks: list[StreamChunk] = []
+    try:
+        for chunk in driver.iter_chunks(iter_sse(pieces), spec):
+            chunks.append(chunk)
+            acc.add(chunk)
+    except LLMError as exc:
+        return acc, chunks, exc
+    return acc, chunks, None

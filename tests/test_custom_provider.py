@@ -8,9 +8,11 @@ under its own name (there is no unregister), so no test depends on another's reg
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import itertools
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +29,7 @@ from llm_connectivity import (
     StreamInterruptedError,
     register_provider,
 )
+from llm_connectivity import provider_api
 from llm_connectivity.providers.catalog import BUILTIN_FACTORIES
 from llm_connectivity.registry import resolve_driver
 from llm_connectivity.testing import FakeLLMServer
@@ -195,6 +198,64 @@ def test_provider_table_lists_every_builtin_provider() -> None:
         assert cells[2] == f"`{driver.base_url_env}`", (name, cells[2])
         expected_url = f"`{driver.default_base_url}`" if driver.default_base_url else "none: **required**"
         assert cells[3] == expected_url, (name, cells[3])
+
+
+# -- the declared plugin API stays in sync with its docs and the example ------------------------
+def _documented_plugin_names() -> list[str]:
+    doc = DOC.read_text(encoding="utf-8")
+    section = doc.split("### The plugin API: `llm_connectivity.provider_api`", 1)[1].split("\n#", 1)[0]
+    return [m.group(1) for m in re.finditer(r"^\| `([A-Za-z_]+)` \|", section, re.M)]
+
+
+def _example_imports() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(module-level, inside-functions) ``from X import names`` of the example, by module."""
+    tree = ast.parse(EXAMPLE.read_text(encoding="utf-8"))
+    top: dict[str, set[str]] = {}
+    nested: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                (top if node in tree.body else nested).setdefault(alias.name, set())
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            target = top if node in tree.body else nested
+            target.setdefault(node.module, set()).update(a.name for a in node.names)
+    return top, nested
+
+
+def test_plugin_api_all_is_sorted_and_every_name_resolves() -> None:
+    names = provider_api.__all__
+    assert names == sorted(set(names))
+    assert all(getattr(provider_api, name, None) is not None for name in names)
+
+
+def test_plugin_api_docs_table_lists_exactly_all() -> None:
+    documented = _documented_plugin_names()
+    assert len(documented) == len(set(documented)), "a name is documented twice"
+    assert sorted(documented) == sorted(provider_api.__all__)
+
+
+def test_example_driver_imports_only_the_plugin_api() -> None:
+    top, nested = _example_imports()
+    ours = {m for m in (*top, *nested) if m.split(".")[0] == "llm_connectivity"}
+    assert {m for m in top if m.split(".")[0] == "llm_connectivity"} == {"llm_connectivity.provider_api"}
+    assert top["llm_connectivity.provider_api"] <= set(provider_api.__all__)
+    # main() only *uses* the driver: the client and the local fake server
+    assert ours - {"llm_connectivity.provider_api"} == {"llm_connectivity", "llm_connectivity.testing"}
+    assert nested["llm_connectivity"] == {"LLMClient"} and nested["llm_connectivity.testing"] == {"FakeLLMServer"}
+
+
+def test_a_catalog_row_is_a_whole_openai_compatible_provider(server: FakeLLMServer) -> None:
+    name = f"rowtest{next(_names)}"
+    row = provider_api.CompatibleProvider(name, server.base_url, (f"{name.upper()}_API_KEY",),
+                                          extra_headers=(("X-Org", "research"),))
+    register_provider(name, lambda: provider_api.compatible_driver(row))
+    server.add_reply("chat answer")
+    server.add_reply("responses answer")
+    with LLMClient(f"{name}/m", api_key="k") as chat, LLMClient(f"{name}/m", api_key="k", api="responses") as resp:
+        assert chat.chat_stream("hi").text() == "chat answer"
+        assert resp.chat_stream("hi").text() == "responses answer"
+    assert [r.path for r in server.requests] == ["/v1/chat/completions", "/v1/responses"]
+    assert [r.headers.get("x-org") for r in server.requests] == ["research", "research"]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,10 +18,13 @@ without parameters streams only ``partial_json: ""`` (its arguments become ``"{}
 server tool input and result blocks never become content or tool calls; thinking is
 reasoning, never content; ``redacted_thinking`` data goes to chunk metadata only.
 
-Finish reasons: ``end_turn``, ``stop_sequence`` and ``pause_turn`` are ``stop``,
-``max_tokens`` and ``model_context_window_exceeded`` are ``length``, ``tool_use`` is
-``tool_calls``, ``refusal`` is ``content_filter``; an unknown raw value normalises to
-``"stop"`` (the raw value stays in ``raw_finish_reason``). Malformed but valid JSON: an
+Finish reasons (:data:`FINISH_REASONS`): ``end_turn``, ``stop_sequence`` and ``pause_turn``
+are ``stop``, ``max_tokens`` and ``model_context_window_exceeded`` are ``length``,
+``tool_use`` is ``tool_calls``, ``refusal`` is ``content_filter``; an unknown raw value
+follows the one policy of :mod:`~llm_connectivity.providers.finish` (``"stop"``, the raw
+value stays in ``raw_finish_reason``). A ``citations_delta`` puts its citation in
+``chunk.metadata["citation"]``, a ``signature_delta`` its signature in
+``chunk.metadata["signature"]``. Malformed but valid JSON: an
 event whose ``message`` / ``content_block`` / ``delta`` is not an object raises
 :class:`~llm_connectivity.errors.ProtocolError`; usage numbers that are not numbers count
 as 0. An ``event: error`` frame, JSON or not, raises the typed error (see
@@ -39,8 +42,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ProtocolError, StreamInterruptedError
-from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens, make_chunk
+from ..errors import StreamInterruptedError
+from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, make_chunk
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent
 from .anthropic_request import (
@@ -53,28 +56,18 @@ from .anthropic_request import (
     translate_tool_choice,
     translate_tools,
 )
-from .base import (
-    ProviderDriver,
-    as_count,
-    decode_json,
-    error_from_event,
-    error_from_payload,
-    usage_or_unknown,
-)
+from .base import ProviderDriver
+from .finish import normalize_finish_reason, raw_reason
+from .inband import error_from_event, error_from_payload
+from .wire import as_count, decode_json, hashable, member, member_list, text_or_none, usage_or_unknown
 
-__all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "AnthropicDriver", "anthropic_usage",
-           "normalize_stop_reason", "translate_messages", "translate_tool_choice", "translate_tools"]
+__all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "FINISH_REASONS", "AnthropicDriver", "anthropic_usage",
+           "translate_messages", "translate_tool_choice", "translate_tools"]
 
-_FINISH = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
-           "model_context_window_exceeded": "length", "tool_use": "tool_calls", "refusal": "content_filter"}
-
-
-def normalize_stop_reason(raw: str | None) -> str | None:
-    """Map an Anthropic ``stop_reason`` to stop/length/tool_calls/content_filter; an
-    unknown reason is ``"stop"``."""
-    if raw is None:
-        return None
-    return _FINISH.get(str(raw), "stop")
+#: Anthropic ``stop_reason`` values -> normalised finish reason.
+FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop", "max_tokens": "length",
+                  "model_context_window_exceeded": "length", "tool_use": "tool_calls",
+                  "refusal": "content_filter"}
 
 
 def anthropic_usage(raw: dict[str, Any]) -> Usage:
@@ -101,11 +94,6 @@ class _Block:
     start_input: Any = None
 
 
-def _block_key(index: Any) -> Any:
-    """A content block's ``index`` as a dict key (an unhashable value becomes its repr)."""
-    return index if index is None or isinstance(index, (int, str, float)) else repr(index)
-
-
 @dataclass
 class _StreamState:
     """Per-stream state: open blocks, the tool counter, merged usage and the chunk counter."""
@@ -122,19 +110,13 @@ class _StreamState:
         """A chunk for the current event, numbered by the running counter."""
         index = self.chunks
         self.chunks += 1
-        return make_chunk(content, None, None, self.obj, index, None, calls, reasoning,
-                          estimate_tokens(content) if content else 0, {} if metadata is None else metadata)
+        return make_chunk(content, None, None, self.obj, index, None, calls, reasoning, 0,
+                          {} if metadata is None else metadata)
 
     def member(self, name: str) -> dict[str, Any]:
         """The event's object-valued field ``name`` ({} when absent); ProtocolError when it
         is present but not an object."""
-        value = self.obj.get(name)
-        if type(value) is dict:
-            return value
-        if value is None:
-            return {}
-        raise ProtocolError(f"{self.provider} sent a {self.obj.get('type')} event whose {name!r} is not an "
-                            f"object: {value!r:.200}", provider=self.provider)
+        return member(self.obj, name, self.provider, f"a {self.obj.get('type')} event")
 
     def merge_usage(self, data: Any) -> Usage | None:
         """Fold a usage report into the running dict (non-null fields win) and translate it."""
@@ -159,7 +141,7 @@ class _StreamState:
         """Open a block: text/thinking may carry initial text; tool_use starts a call."""
         block = self.member("content_block")
         kind = str(block.get("type") or "")
-        state = self.blocks[_block_key(self.obj.get("index"))] = _Block(start_input=block.get("input"))
+        state = self.blocks[hashable(self.obj.get("index"))] = _Block(start_input=block.get("input"))
         if kind == "text":
             return self.chunk(str(block.get("text") or "")) if block.get("text") else None
         if kind == "thinking":
@@ -187,17 +169,19 @@ class _StreamState:
             return self.chunk("", str(delta.get("thinking") or ""))
         if kind == "signature_delta":
             return self.chunk(metadata={"signature": delta.get("signature")})
-        block = self.blocks.get(_block_key(self.obj.get("index")))
+        if kind == "citations_delta":
+            return self.chunk(metadata={"citation": delta.get("citation")})
+        block = self.blocks.get(hashable(self.obj.get("index")))
         if kind == "input_json_delta" and block is not None and block.tool_index is not None:
             fragment = str(delta.get("partial_json") or "")
             if fragment:
                 block.has_arguments = True
                 return self.chunk(calls=(ToolCallDelta(block.tool_index, arguments=fragment),))
-        return None  # citations_delta, server tool input, unknown deltas
+        return None  # server tool input, unknown deltas
 
     def content_block_stop(self) -> StreamChunk | None:
         """Close a block; a tool call that got no argument JSON gets ``{}``."""
-        block = self.blocks.get(_block_key(self.obj.get("index")))
+        block = self.blocks.get(hashable(self.obj.get("index")))
         if block is None or block.tool_index is None or block.has_arguments:
             return None
         arguments = json.dumps(block.start_input) if block.start_input else "{}"
@@ -206,12 +190,11 @@ class _StreamState:
     def message_delta(self) -> StreamChunk | None:
         """Stop reason, stop sequence and cumulative output usage."""
         delta = self.member("delta")
-        raw = delta.get("stop_reason")
-        raw = raw if raw is None or type(raw) is str else str(raw)
+        raw = raw_reason(delta.get("stop_reason"))
         metadata = {k: delta[k] for k in ("stop_sequence", "stop_details") if delta.get(k) is not None}
         index = self.chunks
         self.chunks += 1
-        return make_chunk("", normalize_stop_reason(raw), raw, self.obj, index,
+        return make_chunk("", normalize_finish_reason(raw, FINISH_REASONS), raw, self.obj, index,
                           self.merge_usage(self.obj.get("usage")), (), "", 0, metadata)
 
 
@@ -264,31 +247,24 @@ class AnthropicDriver(ProviderDriver):
         text: list[str] = []
         thinking: list[str] = []
         calls: list[ToolCall] = []
-        for block in payload.get("content") or []:
+        for block in member_list(payload, "content", self.name, "a message"):
             kind = block.get("type") if isinstance(block, dict) else None
             if kind == "text":
                 text.append(str(block.get("text") or ""))
             elif kind == "thinking":
                 thinking.append(str(block.get("thinking") or ""))
             elif kind == "tool_use":
-                calls.append(ToolCall(id=block.get("id") or f"call_{len(calls)}", name=block.get("name") or "",
+                calls.append(ToolCall(id=text_or_none(block.get("id")) or f"call_{len(calls)}",
+                                      name=text_or_none(block.get("name")) or "",
                                       arguments=json.dumps(block.get("input") or {})))
-        raw_finish = payload.get("stop_reason")
-        usage = payload.get("usage")
-        return ChatResponse(
-            content="".join(text),
-            finish_reason=normalize_stop_reason(raw_finish),
-            raw_finish_reason=raw_finish,
-            usage=usage_or_unknown(usage, anthropic_usage),
-            tool_calls=calls,
-            reasoning="".join(thinking),
-            model=payload.get("model") or spec.model,
-            provider=self.name,
-            raw=payload,
-        )
+        raw_finish = raw_reason(payload.get("stop_reason"))
+        return ChatResponse(content="".join(text), reasoning="".join(thinking), tool_calls=calls,
+                            finish_reason=normalize_finish_reason(raw_finish, FINISH_REASONS),
+                            raw_finish_reason=raw_finish, usage=usage_or_unknown(payload.get("usage"), anthropic_usage),
+                            model=text_or_none(payload.get("model")) or spec.model, provider=self.name, raw=payload)
 
     # -- streaming ---------------------------------------------------------------------------
-    def iter_chunks(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
+    def translate_events(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
         """Translate Messages stream events; return at ``message_stop``."""
         state = _StreamState(self.name)
         for event in events:

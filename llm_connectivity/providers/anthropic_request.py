@@ -26,7 +26,7 @@ from typing import Any
 
 from ..errors import InvalidRequestError
 from ..request import Message, RequestSpec
-from .base import join_url
+from .wire import join_url, split_query
 
 __all__ = ["ANTHROPIC_VERSION", "DEFAULT_MAX_TOKENS", "build_body", "messages_url", "request_headers",
            "translate_messages", "translate_tool_choice", "translate_tools"]
@@ -46,9 +46,10 @@ _JSON_OBJECT_INSTRUCTION = "Respond only with a single valid JSON object, with n
 # -- URL and headers -------------------------------------------------------------------------
 def messages_url(base_url: str, default_base_url: str) -> str:
     """``{base_url}/v1/messages`` (``default_base_url`` when ``base_url`` is empty); a base
-    URL already ending in ``/v1`` is not doubled."""
-    base = (base_url or default_base_url).rstrip("/")
-    return join_url(base, "messages" if base.endswith("/v1") else "v1/messages")
+    URL already ending in ``/v1`` is not doubled; its query string stays at the end."""
+    base = base_url or default_base_url
+    path = split_query(base)[0].rstrip("/")
+    return join_url(base, "messages" if path.endswith("/v1") else "v1/messages")
 
 
 def request_headers(spec: RequestSpec) -> dict[str, str]:

@@ -1,32 +1,20 @@
 """The built-in providers: one table, one factory per wire format.
 
-Every OpenAI-compatible vendor is an :class:`~llm_connectivity.providers.openai.OpenAIDriver`
-instance configured by a row of :data:`OPENAI_COMPATIBLE` (name, default base URL, key
-variable, quirks), not a subclass. Anthropic and Gemini have drivers of their own.
+Every OpenAI-compatible vendor is a row of :data:`OPENAI_COMPATIBLE` (a
+:class:`~llm_connectivity.providers.compatible.CompatibleProvider`), not a subclass; the
+driver for an API flavour is built from the row by :func:`compatible_driver` (Chat
+Completions by default, ``"responses"`` for the Responses API). Anthropic and Gemini have
+drivers of their own. Driver modules are imported lazily, on first use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from .base import ProviderDriver
+from .compatible import CompatibleProvider
 
-__all__ = ["BUILTIN_FACTORIES", "OPENAI_COMPATIBLE", "CompatibleProvider"]
-
-
-@dataclass(frozen=True)
-class CompatibleProvider:
-    """One OpenAI-compatible vendor: where it lives and how it authenticates."""
-
-    name: str
-    base_url: str  # "" means the caller must give base_url
-    key_env: tuple[str, ...]
-    requires_key: bool = True
-    max_tokens_field: str = "max_tokens"
-    base_url_env: str | None = None
-    prefix_field: str | None = None  # assistant-prefix flag that continues a partial answer
-
+__all__ = ["BUILTIN_FACTORIES", "OPENAI_COMPATIBLE", "CompatibleProvider", "compatible_driver"]
 
 OPENAI_COMPATIBLE: tuple[CompatibleProvider, ...] = (
     CompatibleProvider("openai", "https://api.openai.com/v1", ("OPENAI_API_KEY",),
@@ -46,20 +34,23 @@ OPENAI_COMPATIBLE: tuple[CompatibleProvider, ...] = (
 )
 
 
-def _compatible_factory(row: CompatibleProvider) -> Callable[[], ProviderDriver]:
-    def factory() -> ProviderDriver:
-        """Build the configured OpenAIDriver for this row."""
-        from .openai import OpenAIDriver
+def compatible_driver(row: CompatibleProvider, api: str | None = None) -> ProviderDriver:
+    """The driver for ``row`` and API flavour ``api``: ``"responses"`` is the Responses
+    API, the chat flavours (``None``, ``"chat"``...) Chat Completions."""
+    if api == "responses":
+        from .openai_responses import OpenAIResponsesDriver
 
-        return OpenAIDriver(
-            row.name,
-            default_base_url=row.base_url,
-            api_key_env=row.key_env,
-            base_url_env=row.base_url_env or f"{row.name.upper().replace('-', '_')}_BASE_URL",
-            requires_api_key=row.requires_key,
-            max_tokens_field=row.max_tokens_field,
-            prefix_field=row.prefix_field,
-        )
+        return OpenAIResponsesDriver(row)
+    from .openai import OpenAIDriver
+
+    driver = OpenAIDriver.from_row(row)
+    return ProviderDriver.for_api(driver, api)  # the chat flavours: the driver; others: ConfigurationError
+
+
+def _compatible(row: CompatibleProvider) -> Callable[[], ProviderDriver]:
+    def factory() -> ProviderDriver:
+        """Build the Chat Completions driver of this row."""
+        return compatible_driver(row)
 
     return factory
 
@@ -81,7 +72,7 @@ def _gemini(name: str) -> Callable[[], ProviderDriver]:
 
 
 BUILTIN_FACTORIES: dict[str, Callable[[], ProviderDriver]] = {
-    **{row.name: _compatible_factory(row) for row in OPENAI_COMPATIBLE},
+    **{row.name: _compatible(row) for row in OPENAI_COMPATIBLE},
     "anthropic": _anthropic,
     "google": _gemini("google"),
     "gemini": _gemini("gemini"),

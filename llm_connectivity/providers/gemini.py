@@ -25,8 +25,13 @@ Finish reasons: ``STOP`` is ``stop`` (``tool_calls`` after function calls), ``MA
 is ``length``; the safety, recitation, language, blocklist, prohibited-content, SPII and
 image-safety reasons are ``content_filter``; ``OTHER``, ``MALFORMED_FUNCTION_CALL``,
 ``UNEXPECTED_TOOL_CALL``, ``TOO_MANY_TOOL_CALLS``, ``IMAGE_OTHER``, ``NO_IMAGE`` and
-``FINISH_REASON_UNSPECIFIED`` are ``error``, and an unknown raw value normalises to
-``"error"`` too (the answer cannot be trusted to be whole). Malformed but valid JSON: a candidate, ``content`` or
+``FINISH_REASON_UNSPECIFIED`` are ``error`` (:data:`FINISH_REASONS`); an unknown raw value
+follows the one policy of :mod:`~llm_connectivity.providers.finish` (``"stop"``, the raw
+value stays in ``raw_finish_reason``). Only candidate 0 is streamed; with
+``candidateCount`` > 1 the other candidates stay in ``raw_chunk``. A body that is not
+labelled ``text/event-stream`` is sniffed: an event stream is decoded as SSE, JSON (an
+array, or the single object of a server that ignored streaming) as above. Malformed but
+valid JSON: a candidate, ``content`` or
 ``parts`` of the wrong type raises :class:`~llm_connectivity.errors.ProtocolError`; usage
 numbers that are not numbers count as 0. An ``event: error`` frame, JSON or not, raises the
 typed error (see :func:`~llm_connectivity.providers.base.error_from_event`).
@@ -39,40 +44,33 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..aggregate import ResponseAccumulator
 from ..errors import BadRequestError, ProtocolError, StreamInterruptedError
-from ..models import ChatResponse, StreamChunk, ToolCallDelta, Usage, estimate_tokens, make_chunk
+from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, make_chunk
 from ..request import HTTPRequest, RequestSpec
 from ..sse import DEFAULT_MAX_LINE_BYTES, SSEEvent, iter_sse
-from .base import ProviderDriver, as_count, decode_json, error_from_event, error_from_payload, until_broken
+from .base import ProviderDriver
+from .body import sniff_body
+from .finish import normalize_finish_reason, raw_reason
 from .gemini_request import build_body as _build_body
 from .gemini_request import endpoint_url, request_headers
+from .inband import error_from_event, error_from_payload
+from .wire import UNKNOWN_USAGE, as_count, decode_json, until_broken
 
-__all__ = ["GeminiDriver", "JSONArrayDecoder", "gemini_usage", "normalize_finish_reason"]
+__all__ = ["FINISH_REASONS", "GeminiDriver", "JSONArrayDecoder", "gemini_usage"]
 
 _FILTERED = ("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE",
              "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION")
 _FAILED = ("FINISH_REASON_UNSPECIFIED", "OTHER", "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL",
            "TOO_MANY_TOOL_CALLS", "IMAGE_OTHER", "NO_IMAGE", "MISSING_THOUGHT_SIGNATURE")
-_FINISH = {"STOP": "stop", "MAX_TOKENS": "length", **dict.fromkeys(_FILTERED, "content_filter"),
-           **dict.fromkeys(_FAILED, "error")}
+#: Gemini ``finishReason`` values (lower-cased) -> normalised finish reason.
+FINISH_REASONS = {"stop": "stop", "max_tokens": "length",
+                  **dict.fromkeys((r.lower() for r in _FILTERED), "content_filter"),
+                  **dict.fromkeys((r.lower() for r in _FAILED), "error")}
 _EMPTY: dict[str, Any] = {}
 _METADATA = (("response", "model", "modelVersion"), ("response", "response_id", "responseId"),
              ("candidate", "grounding_metadata", "groundingMetadata"),
              ("candidate", "url_context_metadata", "urlContextMetadata"),
              ("candidate", "finish_message", "finishMessage"))
-
-
-def normalize_finish_reason(raw: str | None, has_tool_calls: bool = False) -> str | None:
-    """Map a Gemini ``finishReason`` to stop/length/tool_calls/content_filter/error.
-
-    ``STOP`` after function calls is ``tool_calls``; unknown reasons (``OTHER``,
-    ``MALFORMED_FUNCTION_CALL``, ...) are ``error``.
-    """
-    if raw is None:
-        return None
-    reason = _FINISH.get(str(raw).upper(), "error")
-    return "tool_calls" if reason == "stop" and has_tool_calls else reason
 
 
 def gemini_usage(data: dict[str, Any]) -> Usage:
@@ -194,23 +192,34 @@ class GeminiDriver(ProviderDriver):
 
     # -- responses -------------------------------------------------------------------------
     def iter_events(self, byte_chunks: Iterable[bytes], content_type: str) -> Iterator[SSEEvent]:
-        """SSE for ``text/event-stream``; a streamed JSON array for ``application/json``."""
-        kind = content_type.lower()
-        if "text/event-stream" in kind:
+        """SSE for ``text/event-stream``; otherwise sniffed: an event stream is SSE, JSON (an
+        array, or one object) is cut into its elements as they arrive."""
+        if "text/event-stream" in content_type.lower():
             return iter_sse(byte_chunks)
-        if "application/json" in kind:
-            return iter_json_array(byte_chunks)
-        raise self.unexpected_body_error(byte_chunks, content_type)
+        return sniff_body(byte_chunks, content_type, self.name, iter_json_array)
 
     def parse_response(self, payload: Any, spec: RequestSpec) -> ChatResponse:
         """Translate one ``GenerateContentResponse`` (or a list of them, merged in order)."""
-        acc = ResponseAccumulator(model=spec.model, provider=self.name)
         state = _StreamState()
+        text: list[str] = []
+        reasoning: list[str] = []
+        calls: list[ToolCall] = []
+        last = StreamChunk()
+        usage = model = None
         for index, item in enumerate(payload if isinstance(payload, list) else [payload]):
-            acc.add(self._chunk(self._checked(item), index, state))
-        return acc.build(raw=payload)
+            chunk = self._chunk(self._checked(item), index, state)
+            text.append(chunk.content)
+            reasoning.append(chunk.reasoning)
+            calls.extend(ToolCall(id=d.id or "", name=d.name or "", arguments=d.arguments) for d in chunk.tool_calls)
+            last = chunk if chunk.raw_finish_reason is not None else last
+            usage = chunk.usage or usage
+            model = chunk.metadata.get("model") or model
+        return ChatResponse(content="".join(text), finish_reason=last.finish_reason,
+                            raw_finish_reason=last.raw_finish_reason, usage=usage or UNKNOWN_USAGE,
+                            tool_calls=calls, reasoning="".join(reasoning), model=str(model or spec.model),
+                            provider=self.name, raw=payload)
 
-    def iter_chunks(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
+    def translate_events(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
         """Translate ``GenerateContentResponse`` events; complete once a finishReason was seen."""
         state = _StreamState()
         index = 0
@@ -246,29 +255,34 @@ class GeminiDriver(ProviderDriver):
         raw_finish = candidate.get("finishReason")
         finish = None
         if raw_finish is not None:
-            raw_finish = raw_finish if type(raw_finish) is str else str(raw_finish)
-            finish = normalize_finish_reason(raw_finish, state.tool_count > 0)
+            raw_finish = raw_reason(raw_finish)
+            finish = normalize_finish_reason(raw_finish, FINISH_REASONS)
+            if finish == "stop" and state.tool_count:
+                finish = "tool_calls"
             state.finished = state.finished or bool(raw_finish)
         for source, key, field in _METADATA:
             value = (obj if source == "response" else candidate).get(field)
             if value:
                 metadata[key] = value
         usage = state.usage(obj.get("usageMetadata"))
-        tokens = estimate_tokens(text) if text else 0
-        return make_chunk(text, finish, raw_finish, obj, index, usage, calls, reasoning, tokens, metadata)
+        return make_chunk(text, finish, raw_finish, obj, index, usage, calls, reasoning, 0, metadata)
 
     def _candidate(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Candidate 0 ({} when there is none); ProtocolError when it is not an object."""
+        """Candidate 0 (the one whose ``index`` is 0 or absent; {} when the chunk carries
+        only other candidates or none); ProtocolError when it is not an object."""
         candidates = obj.get("candidates")
         if not candidates:
             return _EMPTY
-        first = candidates[0] if type(candidates) is list else candidates
-        if type(first) is dict:
-            return first
-        if first is None:
-            return _EMPTY
-        raise ProtocolError(f"{self.name} sent a candidate that is not an object: {first!r:.200}",
-                            provider=self.name)
+        if type(candidates) is not list:
+            candidates = [candidates]
+        for candidate in candidates:
+            if type(candidate) is dict:
+                if candidate.get("index", 0) in (0, None):
+                    return candidate
+            elif candidate is not None:
+                raise ProtocolError(f"{self.name} sent a candidate that is not an object: {candidate!r:.200}",
+                                    provider=self.name)
+        return _EMPTY
 
 
 def _parts_of(candidate: dict[str, Any], provider: str) -> list[Any]:

@@ -2,8 +2,8 @@
 
 Wire format: ``POST {base}/{version}/models/{model}:streamGenerateContent?alt=sse`` when
 streaming, else ``POST {base}/{version}/models/{model}:generateContent``. The version is the
-``api_version`` parameter or the driver's (``v1beta`` by default); a base URL already ending
-in a version segment (``/v1``, ``/v1beta``, ``/v1alpha2``...) gets no other, and a model name
+``api_version`` parameter or the driver's (``v1beta`` by default); a query string on the base
+URL is kept at the end, before ``alt=sse``; a base URL already ending in a version segment (``/v1``, ``/v1beta``, ``/v1alpha2``...) gets no other, and a model name
 holding a ``/`` (``tunedModels/x``) is used as given. The key travels in the
 ``x-goog-api-key`` header, never in the URL.
 
@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import InvalidRequestError
 from ..request import Message, RequestSpec
-from .base import join_url
+from .wire import join_url, split_query
 
 __all__ = ["build_body", "endpoint_url", "request_headers"]
 
@@ -57,12 +57,13 @@ _CHOICE_MODES = {"auto": "AUTO", "required": "ANY", "any": "ANY", "none": "NONE"
 def endpoint_url(spec: RequestSpec, default_base_url: str, api_version: str) -> str:
     """The endpoint URL for ``spec``: ``default_base_url`` when it names no base URL, and
     ``api_version`` unless ``spec.params`` or the base URL already gives a version."""
-    base = (spec.base_url or default_base_url).rstrip("/")
+    base, query = split_query(spec.base_url or default_base_url)
+    base = base.rstrip("/")
     if not _VERSION_SUFFIX.search(base):
         base = join_url(base, str(spec.params.get("api_version") or api_version))
     model = spec.model if "/" in spec.model else f"models/{spec.model}"
     method = "streamGenerateContent?alt=sse" if spec.stream else "generateContent"
-    return join_url(base, f"{model}:{method}")
+    return join_url(f"{base}?{query}" if query else base, f"{model}:{method}")
 
 
 def request_headers(spec: RequestSpec) -> dict[str, str]:

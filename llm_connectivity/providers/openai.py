@@ -14,8 +14,15 @@ the ``delta`` (Perplexity; the delta is used); an ``{"error": ...}`` chunk or an
 Finish reasons: OpenAI's ``stop``, ``length``, ``tool_calls``, ``content_filter`` and the
 legacy ``function_call``, plus the compatible servers' own values (Together's ``eos``,
 Mistral's ``model_length`` and ``error``, vLLM's ``abort`` for an engine-aborted request and
-DeepSeek's ``insufficient_system_resource``, both ``error``), are mapped by a table; an
-unknown raw value normalises to ``"stop"`` (the raw value stays in ``raw_finish_reason``).
+DeepSeek's ``insufficient_system_resource``, both ``error``), are mapped by
+:data:`FINISH_REASONS`; an unknown raw value follows the one policy of
+:mod:`~llm_connectivity.providers.finish` (``"stop"``, the raw value stays in
+``raw_finish_reason``).
+
+A server that rejects ``stream_options`` (400/422 naming it) is handled by
+:meth:`OpenAIDriver.recover_params`: the engine sends the request once more without it.
+The driver is built from a catalog row (:class:`~.compatible.CompatibleProvider`);
+``api="responses"`` gives the Responses driver built from the same row.
 
 Malformed but valid JSON: a ``delta`` or ``tool_calls`` that is not an object / a list
 raises :class:`~llm_connectivity.errors.ProtocolError`; ``null`` tool-call entries are
@@ -28,23 +35,19 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..errors import ProtocolError, StreamInterruptedError
-from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens, make_chunk
+from ..errors import APIStatusError, LLMError, ProtocolError, StreamInterruptedError
+from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, make_chunk
 from ..request import HTTPRequest, Message, RequestSpec
 from ..sse import SSEEvent
-from .base import (
-    ProviderDriver,
-    as_count,
-    decode_json,
-    error_from_event,
-    error_from_payload,
-    join_url,
-    usage_or_unknown,
-)
+from .compatible import CompatibleProvider, RowDriver
+from .finish import normalize_finish_reason, raw_reason
+from .inband import error_from_event, error_from_payload
+from .wire import decode_json, join_url, reported_usage, text_or_none, until_broken, usage_or_unknown
 
-__all__ = ["OpenAIDriver", "normalize_finish_reason", "openai_usage"]
+__all__ = ["FINISH_REASONS", "OpenAIDriver", "openai_usage"]
 
-_FINISH = {
+#: Chat Completions finish reasons (OpenAI's and the compatible servers') -> normalised.
+FINISH_REASONS = {
     "stop": "stop",
     "end_turn": "stop",
     "eos": "stop",
@@ -65,31 +68,11 @@ _FINISH = {
 }
 
 
-def normalize_finish_reason(raw: str | None) -> str | None:
-    """Map a provider's finish reason to stop/length/tool_calls/content_filter/error;
-    an unknown reason is ``"stop"``."""
-    if raw is None:
-        return None
-    return _FINISH.get(str(raw).lower(), "stop")
-
-
 def openai_usage(data: dict[str, Any]) -> Usage:
-    """Translate an OpenAI-style ``usage`` object (or Groq's ``x_groq.usage``)."""
-    prompt = as_count(data.get("prompt_tokens"))
-    completion = as_count(data.get("completion_tokens"))
-    total = data.get("total_tokens")
-    prompt_details = data.get("prompt_tokens_details")
-    completion_details = data.get("completion_tokens_details")
-    cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, dict) else None
-    reasoning = completion_details.get("reasoning_tokens") if isinstance(completion_details, dict) else None
-    return Usage(
-        prompt_tokens=prompt,
-        completion_tokens=completion,
-        total_tokens=as_count(total) if total is not None else prompt + completion,
-        cached_tokens=as_count(cached or data.get("prompt_cache_hit_tokens")),
-        reasoning_tokens=as_count(reasoning),
-        raw=data,
-    )
+    """Translate an OpenAI-style ``usage`` object (or Groq's ``x_groq.usage``); DeepSeek's
+    ``prompt_cache_hit_tokens`` counts as cached when the details have none."""
+    return reported_usage(data, "prompt_tokens", "completion_tokens", ("prompt_tokens_details", "cached_tokens"),
+                          ("completion_tokens_details", "reasoning_tokens"), "prompt_cache_hit_tokens")
 
 
 def _split_content(content: Any) -> tuple[str, str]:
@@ -109,7 +92,7 @@ def _split_content(content: Any) -> tuple[str, str]:
             if isinstance(inner, str):
                 thinking.append(inner)
             elif isinstance(inner, list):
-                thinking.extend(p.get("text", "") for p in inner if isinstance(p, dict))
+                thinking.extend(str(p.get("text") or "") for p in inner if isinstance(p, dict))
         elif kind == "text" or (kind is None and "text" in part):
             text.append(str(part.get("text") or ""))
     return "".join(text), "".join(thinking)
@@ -120,13 +103,6 @@ def _reasoning_of(obj: dict[str, Any]) -> str:
     if not isinstance(value, str):
         value = obj.get("reasoning")
     return value if isinstance(value, str) else ""
-
-
-def _text_or_none(value: Any) -> str | None:
-    """A string field (ids, names): strings as they are, ``None``/empty as None."""
-    if not value:
-        return None
-    return value if isinstance(value, str) else str(value)
 
 
 def _tool_deltas(raw_calls: Any, provider: str) -> tuple[ToolCallDelta, ...]:
@@ -143,8 +119,8 @@ def _tool_deltas(raw_calls: Any, provider: str) -> tuple[ToolCallDelta, ...]:
         arguments = function.get("arguments") or ""
         deltas.append(ToolCallDelta(
             index=index if type(index) is int else position,
-            id=_text_or_none(call.get("id")),
-            name=_text_or_none(function.get("name")),
+            id=text_or_none(call.get("id")),
+            name=text_or_none(function.get("name")),
             arguments=arguments if isinstance(arguments, str) else json.dumps(arguments),
         ))
     return tuple(deltas)
@@ -164,8 +140,13 @@ def _first_choice(choices: list[Any]) -> dict[str, Any] | None:
     return next((c for c in choices if isinstance(c, dict) and c.get("index", 0) == 0), None)
 
 
-class OpenAIDriver(ProviderDriver):
-    """Chat Completions translator, configured per vendor (name, URL, key variable, quirks)."""
+class OpenAIDriver(RowDriver):
+    """Chat Completions translator for one vendor, configured by a catalog row.
+
+    ``OpenAIDriver("acme", default_base_url=..., api_key_env=(...), ...)`` builds the row
+    from keywords; :meth:`from_row` takes a ready :class:`~.compatible.CompatibleProvider`.
+    ``for_api("responses")`` is the Responses driver of the same row.
+    """
 
     def __init__(
         self,
@@ -179,52 +160,43 @@ class OpenAIDriver(ProviderDriver):
         extra_headers: dict[str, str] | None = None,
         prefix_field: str | None = None,
     ) -> None:
-        self.name = name
-        self.default_base_url = default_base_url
-        self.api_key_env = api_key_env
-        self.base_url_env = base_url_env
-        self.requires_api_key = requires_api_key
-        self.max_tokens_field = max_tokens_field
-        self.extra_headers = dict(extra_headers or {})
-        self.prefix_field = prefix_field  # e.g. Mistral's {"role": "assistant", "prefix": true}
-        self._responses_driver: ProviderDriver | None = None
+        super().__init__(CompatibleProvider(
+            name, default_base_url, tuple(api_key_env), requires_api_key, max_tokens_field, base_url_env,
+            prefix_field, tuple((extra_headers or {}).items())))
 
-    def for_api(self, api: str | None) -> ProviderDriver:
-        """The driver for API flavour ``api``: ``"responses"`` is OpenAI's Responses API."""
-        if api == "responses":
-            driver = self._responses_driver
-            if driver is None:
-                from .openai_responses import OpenAIResponsesDriver  # lazy: that module imports this one
-
-                driver = self._responses_driver = OpenAIResponsesDriver.from_chat_driver(self)
-            return driver
-        return super().for_api(api)
-
-    def __repr__(self) -> str:
-        return f"OpenAIDriver({self.name!r}, default_base_url={self.default_base_url!r})"
+    @classmethod
+    def from_row(cls, row: CompatibleProvider) -> OpenAIDriver:
+        """The Chat Completions driver of a catalog row."""
+        driver = cls.__new__(cls)
+        RowDriver.__init__(driver, row)
+        return driver
 
     def continuation_messages(self, messages: list[Message], partial: str) -> list[Message] | None:
         """Only vendors with an assistant-prefix flag (Mistral's ``prefix``) can continue."""
-        if not self.prefix_field or not partial:
+        prefix_field = self.row.prefix_field
+        if not prefix_field or not partial:
             return None
-        return [*messages, {"role": "assistant", "content": partial, self.prefix_field: True}]
+        return [*messages, {"role": "assistant", "content": partial, prefix_field: True}]
+
+    def recover_params(self, spec: RequestSpec, error: LLMError) -> dict[str, Any] | None:
+        """``{"stream_options": None}`` when a streaming request that sent
+        ``stream_options`` was refused with a 400/422 naming the field; else None."""
+        if (spec.stream and isinstance(error, APIStatusError) and error.status_code in (400, 422)
+                and "stream_options" in error.message and spec.params.get("stream_options", {}) is not None):
+            return {"stream_options": None}
+        return None
 
     # -- request ---------------------------------------------------------------------------
     def headers(self, spec: RequestSpec) -> dict[str, str]:
         """Authorization and content headers for ``spec``."""
-        headers = {"Content-Type": "application/json", **self.extra_headers}
-        if spec.stream:
-            headers["Accept"] = "text/event-stream"
-        if spec.api_key:
-            headers["Authorization"] = f"Bearer {spec.api_key}"
-        return headers
+        return self.row.headers(spec)
 
     def build_body(self, spec: RequestSpec) -> dict[str, Any]:
         """The JSON body of a Chat Completions request."""
         body: dict[str, Any] = {"model": spec.model, "messages": spec.messages}
         for key, value in spec.params.items():
             if key == "max_tokens":
-                body[self.max_tokens_field] = value
+                body[self.row.max_tokens_field] = value
             elif key != "stream_options":
                 body[key] = value
         if spec.stream:
@@ -258,52 +230,46 @@ class OpenAIDriver(ProviderDriver):
             ToolCall(id=d.id or f"call_{i}", name=d.name or "", arguments=d.arguments)
             for i, d in enumerate(_tool_deltas(raw_calls, self.name))
         ]
-        raw_finish = choice.get("finish_reason")
-        raw_finish = raw_finish if raw_finish is None or isinstance(raw_finish, str) else str(raw_finish)
+        raw_finish = raw_reason(choice.get("finish_reason"))
         usage = payload.get("usage")
         return ChatResponse(
             content=text,
-            finish_reason=normalize_finish_reason(raw_finish),
+            finish_reason=normalize_finish_reason(raw_finish, FINISH_REASONS),
             raw_finish_reason=raw_finish,
             usage=usage_or_unknown(usage, openai_usage),
             tool_calls=calls,
             reasoning=_reasoning_of(message) or thinking,
-            model=payload.get("model") or spec.model,
+            model=text_or_none(payload.get("model")) or spec.model,
             provider=self.name,
             raw=payload,
         )
 
     # -- streaming ---------------------------------------------------------------------------
-    def iter_chunks(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
+    def translate_events(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
         """Translate ``chat.completion.chunk`` events; return at ``[DONE]``.
 
         A connection lost after a finish reason (only trailing events missing) ends quietly.
         """
         index = 0
         finished = False
-        try:
-            for event in events:
-                data = event.data
-                if data == "[DONE]":
-                    return
-                if event.event == "error":
-                    raise error_from_event(event, self.name)
-                if not data.strip():
-                    continue
-                obj = decode_json(data, provider=self.name)
-                if type(obj) is not dict:
-                    continue
-                if obj.get("error"):
-                    raise error_from_payload(obj, provider=self.name)
-                chunk = self._chunk(obj, index)
-                if chunk.finish_reason is not None:
-                    finished = True
-                index += 1
-                yield chunk
-        except StreamInterruptedError:
-            if not finished:
-                raise
-            return
+        for event in until_broken(events, lambda: finished):
+            data = event.data
+            if data == "[DONE]":
+                return
+            if event.event == "error":
+                raise error_from_event(event, self.name)
+            if not data.strip():
+                continue
+            obj = decode_json(data, provider=self.name)
+            if type(obj) is not dict:
+                continue
+            if obj.get("error"):
+                raise error_from_payload(obj, provider=self.name)
+            chunk = self._chunk(obj, index)
+            if chunk.finish_reason is not None:
+                finished = True
+            index += 1
+            yield chunk
         if not finished:
             raise StreamInterruptedError(
                 f"{self.name} stream ended before [DONE] or a finish reason: the connection "
@@ -349,7 +315,6 @@ class OpenAIDriver(ProviderDriver):
         if raw_finish is None:
             finish = None
         else:
-            raw_finish = raw_finish if type(raw_finish) is str else str(raw_finish)
-            finish = normalize_finish_reason(raw_finish)
-        tokens = estimate_tokens(text) if text else 0
-        return make_chunk(text, finish, raw_finish, obj, index, usage, calls, reasoning, tokens, metadata)
+            raw_finish = raw_reason(raw_finish)
+            finish = normalize_finish_reason(raw_finish, FINISH_REASONS)
+        return make_chunk(text, finish, raw_finish, obj, index, usage, calls, reasoning, 0, metadata)

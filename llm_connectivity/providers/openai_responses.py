@@ -1,6 +1,7 @@
 """OpenAI Responses API driver: ``POST {base_url}/responses``, for OpenAI and every vendor
-serving the same wire format (DeepSeek, OpenRouter, ...). Built from a configured
-:class:`~llm_connectivity.providers.openai.OpenAIDriver` (same name, URL, key, headers).
+serving the same wire format (DeepSeek, OpenRouter, ...). Built from the vendor's catalog
+row (:class:`~llm_connectivity.providers.compatible.CompatibleProvider`: same name, URL, key,
+headers as its Chat Completions driver), with no reference to that driver.
 
 Request (from Chat Completions-style input): built by
 :mod:`~llm_connectivity.providers.openai_responses_request`, whose docstring gives the
@@ -17,12 +18,13 @@ line; OpenRouter sends none, so the JSON wins and the event name is only a fallb
 ``response.failed`` / ``error`` (raised as typed errors). A trailing ``data: [DONE]``
 (OpenRouter) is ignored; a stream that ends without a terminal event is interrupted.
 
-Finish reasons come from the response ``status``: ``completed`` is ``stop`` (``tool_calls``
-when function calls were made); ``incomplete`` is ``length`` for ``max_output_tokens`` and
-``content_filter`` for ``content_filter`` in ``incomplete_details.reason`` (an unknown
-incomplete reason is ``"length"``); ``failed`` and ``cancelled`` are ``error``, and an
-unknown raw value normalises to ``"error"`` too: any other terminal status
-(``response.failed`` itself raises the typed error). An ``event: error`` frame, JSON or not, raises the typed error (see
+Finish reasons come from the response ``status`` (:data:`FINISH_REASONS`): ``completed`` is
+``stop`` (``tool_calls`` when function calls were made); ``incomplete`` is ``length``, or the
+entry of :data:`INCOMPLETE_REASONS` for its ``incomplete_details.reason`` (``content_filter``);
+``failed`` and ``cancelled`` are ``error`` (``response.failed`` itself raises the typed error).
+An unknown status follows the one policy of :mod:`~llm_connectivity.providers.finish`
+(``"stop"``; the status stays in ``raw_finish_reason``). An ``event: error`` frame, JSON or
+not, raises the typed error (see
 :func:`~llm_connectivity.providers.base.error_from_event`); usage numbers that are not
 numbers count as 0.
 """
@@ -34,24 +36,22 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import StreamInterruptedError
-from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens, make_chunk
+from ..models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, make_chunk
 from ..request import HTTPRequest, RequestSpec
 from ..sse import SSEEvent
-from .base import (
-    ProviderDriver,
-    as_count,
-    decode_json,
-    error_from_event,
-    error_from_payload,
-    usage_or_unknown,
-)
-from .openai import OpenAIDriver
+from .compatible import RowDriver
+from .finish import normalize_finish_reason, raw_reason
+from .inband import error_from_event, error_from_payload
 from .openai_responses_request import build_body as _build_body
 from .openai_responses_request import responses_url
+from .wire import decode_json, hashable, member_list, reported_usage, text_or_none, usage_or_unknown
 
-__all__ = ["OpenAIResponsesDriver", "responses_usage"]
+__all__ = ["FINISH_REASONS", "INCOMPLETE_REASONS", "OpenAIResponsesDriver", "responses_usage"]
 
-_INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
+#: Response ``status`` -> normalised finish reason.
+FINISH_REASONS = {"completed": "stop", "incomplete": "length", "failed": "error", "cancelled": "error"}
+#: ``incomplete_details.reason`` of an ``incomplete`` response -> normalised finish reason.
+INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 _MODEL_EVENTS = frozenset({"response.created", "response.in_progress", "response.queued"})
 _REASONING_EVENTS = frozenset({"response.reasoning_text.delta", "response.reasoning_summary_text.delta"})
 _ERROR_KEYS = ("code", "message", "param", "type")  # the event's own type "error" is dropped
@@ -59,36 +59,20 @@ _ERROR_KEYS = ("code", "message", "param", "type")  # the event's own type "erro
 
 def responses_usage(data: dict[str, Any]) -> Usage:
     """Translate a Responses ``usage`` object (input/output tokens and their details)."""
-    prompt = as_count(data.get("input_tokens"))
-    completion = as_count(data.get("output_tokens"))
-    total = data.get("total_tokens")
-    input_details = data.get("input_tokens_details")
-    output_details = data.get("output_tokens_details")
-    cached = input_details.get("cached_tokens") if isinstance(input_details, dict) else 0
-    reasoning = output_details.get("reasoning_tokens") if isinstance(output_details, dict) else 0
-    return Usage(prompt_tokens=prompt, completion_tokens=completion,
-                 total_tokens=as_count(total) if total is not None else prompt + completion,
-                 cached_tokens=as_count(cached), reasoning_tokens=as_count(reasoning), raw=data)
-
-
-def _key(value: Any) -> Any:
-    """An event field (``output_index``, ``summary_index``) usable as a set or dict key."""
-    return value if value is None or isinstance(value, (int, str, float)) else repr(value)
-
-
-def _text_or_none(value: Any) -> str | None:
-    """An id or name field: None when empty, else a string."""
-    return (value if isinstance(value, str) else str(value)) if value else None
+    return reported_usage(data, "input_tokens", "output_tokens", ("input_tokens_details", "cached_tokens"),
+                          ("output_tokens_details", "reasoning_tokens"))
 
 
 def _finish(status: str | None, details: Any, has_calls: bool) -> str | None:
-    """Normalised finish reason of a response ``status`` (+ ``incomplete_details``)."""
-    if status == "completed":
-        return "tool_calls" if has_calls else "stop"
+    """Normalised finish reason of a response ``status`` (+ ``incomplete_details``);
+    None while the response is still running."""
+    if status in (None, "in_progress", "queued"):
+        return None
     if status == "incomplete":
         reason = details.get("reason") if isinstance(details, dict) else None
-        return _INCOMPLETE.get(str(reason), "length")
-    return None if status in (None, "in_progress", "queued") else "error"
+        return INCOMPLETE_REASONS.get(str(reason), "length")
+    finish = normalize_finish_reason(status, FINISH_REASONS)
+    return "tool_calls" if finish == "stop" and has_calls else finish
 
 
 def _error_payload(err: Any, fallback: str) -> dict[str, Any]:
@@ -99,30 +83,11 @@ def _error_payload(err: Any, fallback: str) -> dict[str, Any]:
     return {"error": inner or {"message": fallback}}
 
 
-class OpenAIResponsesDriver(OpenAIDriver):
-    """Responses API translator sharing an :class:`OpenAIDriver`'s vendor configuration."""
+class OpenAIResponsesDriver(RowDriver):
+    """Responses API translator for one vendor, configured by its catalog row;
+    ``for_api("chat")`` (or ``None``) is the Chat Completions driver of the same row."""
 
-    _chat_driver: OpenAIDriver | None = None
-
-    @classmethod
-    def from_chat_driver(cls, driver: OpenAIDriver) -> OpenAIResponsesDriver:
-        """A Responses driver with ``driver``'s name, URLs, key variables and extra headers."""
-        responses = cls(driver.name, default_base_url=driver.default_base_url, api_key_env=driver.api_key_env,
-                        base_url_env=driver.base_url_env, requires_api_key=driver.requires_api_key,
-                        max_tokens_field="max_output_tokens", extra_headers=driver.extra_headers)
-        responses._chat_driver = driver
-        return responses
-
-    def __repr__(self) -> str:
-        return f"OpenAIResponsesDriver({self.name!r}, default_base_url={self.default_base_url!r})"
-
-    def for_api(self, api: str | None) -> ProviderDriver:
-        """``"responses"`` is this driver; the chat flavours give back the originating driver."""
-        if api == "responses":
-            return self
-        if self._chat_driver is not None:
-            return self._chat_driver.for_api(api)
-        return super().for_api(api)
+    api = "responses"
 
     # -- request ---------------------------------------------------------------------------
     def build_body(self, spec: RequestSpec) -> dict[str, Any]:
@@ -131,7 +96,7 @@ class OpenAIResponsesDriver(OpenAIDriver):
 
     def build_request(self, spec: RequestSpec) -> HTTPRequest:
         """``POST {base_url}/responses``."""
-        return HTTPRequest("POST", responses_url(spec.base_url), self.headers(spec),
+        return HTTPRequest("POST", responses_url(spec.base_url), self.row.headers(spec),
                            json.dumps(self.build_body(spec)).encode(), stream=spec.stream)
 
     # -- non-streaming -----------------------------------------------------------------------
@@ -144,24 +109,18 @@ class OpenAIResponsesDriver(OpenAIDriver):
         text: list[str] = []
         reasoning: list[str] = []
         calls: list[ToolCall] = []
-        for item in payload.get("output") or []:
-            _collect(item, text, reasoning, calls)
-        status = payload.get("status")
-        usage = payload.get("usage")
-        return ChatResponse(
-            content="".join(text),
-            finish_reason=_finish(status, payload.get("incomplete_details"), bool(calls)),
-            raw_finish_reason=status,
-            usage=usage_or_unknown(usage, responses_usage),
-            tool_calls=calls,
-            reasoning="".join(reasoning),
-            model=payload.get("model") or spec.model,
-            provider=self.name,
-            raw=payload,
-        )
+        for item in member_list(payload, "output", self.name, "a response"):
+            _collect(item, text, reasoning, calls, self.name)
+        status = raw_reason(payload.get("status"))
+        finish = _finish(status, payload.get("incomplete_details"), bool(calls))
+        usage = usage_or_unknown(payload.get("usage"), responses_usage)
+        model = text_or_none(payload.get("model")) or spec.model
+        return ChatResponse(content="".join(text), finish_reason=finish, raw_finish_reason=status, usage=usage,
+                            tool_calls=calls, reasoning="".join(reasoning), model=model, provider=self.name,
+                            raw=payload)
 
     # -- streaming ---------------------------------------------------------------------------
-    def iter_chunks(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
+    def translate_events(self, events: Iterable[SSEEvent], spec: RequestSpec) -> Iterator[StreamChunk]:
         """Translate Responses stream events; return after ``response.completed``/``incomplete``."""
         state = _StreamState(self.name)
         for event in events:
@@ -191,21 +150,24 @@ def _event_type(obj: dict[str, Any], event_name: str) -> str:
     return kind if isinstance(kind, str) and kind else event_name
 
 
-def _collect(item: Any, text: list[str], reasoning: list[str], calls: list[ToolCall]) -> None:
+def _collect(item: Any, text: list[str], reasoning: list[str], calls: list[ToolCall], provider: str) -> None:
     """Add one output item of a ``response`` object to the text/reasoning/call lists."""
     if not isinstance(item, dict):
         return
     kind = item.get("type")
     if kind == "message":
-        text.extend(str(p.get("text") or "") for p in item.get("content") or []
+        text.extend(str(p.get("text") or "") for p in member_list(item, "content", provider, "a message item")
                     if isinstance(p, dict) and p.get("type") == "output_text")
     elif kind == "reasoning":
-        summary = [str(p.get("text") or "") for p in item.get("summary") or [] if isinstance(p, dict)]
+        summary = [str(p.get("text") or "") for p in member_list(item, "summary", provider, "a reasoning item")
+                   if isinstance(p, dict)]
         reasoning.append("\n\n".join(summary))
-        reasoning.extend(str(p.get("text") or "") for p in item.get("content") or [] if isinstance(p, dict))
+        reasoning.extend(str(p.get("text") or "") for p in member_list(item, "content", provider, "a reasoning item")
+                         if isinstance(p, dict))
     elif kind == "function_call":
-        calls.append(ToolCall(id=item.get("call_id") or f"call_{len(calls)}",
-                              name=item.get("name") or "", arguments=item.get("arguments") or ""))
+        calls.append(ToolCall(id=text_or_none(item.get("call_id")) or f"call_{len(calls)}",
+                              name=text_or_none(item.get("name")) or "",
+                              arguments=text_or_none(item.get("arguments")) or ""))
 
 
 class _StreamState:
@@ -258,7 +220,7 @@ class _StreamState:
         delta = str(obj.get("delta") or "")
         if kind != "response.reasoning_summary_text.delta":
             return delta
-        key = (_key(obj.get("output_index")), _key(obj.get("summary_index")))
+        key = (hashable(obj.get("output_index")), hashable(obj.get("summary_index")))
         first = key not in self.summaries
         self.summaries.add(key)
         return "\n\n" + delta if first and obj.get("summary_index") and delta else delta
@@ -283,8 +245,8 @@ class _StreamState:
             return None  # a done item repeating what was already sent
         if arguments:
             self.args_seen.add(key)
-        delta = ToolCallDelta(index=ordinal, id=_text_or_none(item.get("call_id")),
-                              name=_text_or_none(item.get("name")), arguments=arguments)
+        delta = ToolCallDelta(index=ordinal, id=text_or_none(item.get("call_id")),
+                              name=text_or_none(item.get("name")), arguments=arguments)
         return self._chunk(obj, tools=(delta,))
 
     def _arguments(self, obj: dict[str, Any], text: str, *, final: bool) -> StreamChunk | None:
@@ -319,7 +281,6 @@ class _StreamState:
         meta = dict(metadata or {})
         if self.index == 0 and self.model:
             meta.setdefault("model", self.model)
-        chunk = make_chunk(content, finish, raw_finish, obj, self.index, usage, tools, reasoning,
-                           estimate_tokens(content) if content else 0, meta)
+        chunk = make_chunk(content, finish, raw_finish, obj, self.index, usage, tools, reasoning, 0, meta)
         self.index += 1
         return chunk

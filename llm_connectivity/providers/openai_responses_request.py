@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..request import Message, RequestSpec
-from .base import join_url
+from .wire import join_url
 
 __all__ = ["build_body", "responses_url"]
 

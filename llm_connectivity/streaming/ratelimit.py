@@ -1,36 +1,49 @@
-"""A thread-safe token bucket: :class:`RateLimiter`.
+"""A thread-safe token bucket, :class:`RateLimiter`, and the :func:`rate_limit` wrapper.
 
 One limiter can pace many concurrent streams (or batch workers): each takes what it needs
 with :meth:`RateLimiter.acquire`, which sleeps until the bucket holds enough. Amounts
 larger than the burst are allowed (the bucket goes into debt and later callers wait it
 out), so a big request never blocks forever. ``clock`` and ``sleep`` are injectable for
 deterministic tests.
+
+:func:`rate_limit` paces a chunk stream to a number of tokens per second (counted through
+the token-counter seam, like the buffers); a text chunk larger than the burst is split into
+pieces the bucket can hold, so it is released gradually rather than blocking forever.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from ..errors import ConfigurationError
+from ..models import StreamChunk, make_chunk
+from ..tokens import TokenCounter, get_counter
+from .chain import close_source, link
+from .tokengroups import split_by_tokens
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimiter", "rate_limit"]
 
 
 class RateLimiter:
-    """Token bucket refilled at ``rate`` units per second, holding at most ``burst``.
+    """Token bucket refilled at ``tokens_per_second`` units per second, holding at most ``burst``.
 
     Parameters:
-        rate: units (tokens, requests...) per second; must be > 0. ``float("inf")``
-            means no limit (acquire never waits).
+        tokens_per_second: units (tokens, requests...) per second; must be > 0.
+            ``float("inf")`` means no limit (acquire never waits). ``rate=`` is an alias.
         burst: bucket size; default one second's worth (at least 1).
         clock: a monotonic clock in seconds (default ``time.monotonic``).
         sleep: how to wait (default ``time.sleep``).
     """
 
-    def __init__(self, rate: float, *, burst: float | None = None,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, tokens_per_second: float | None = None, *, burst: float | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 rate: float | None = None) -> None:
+        if (tokens_per_second is None) == (rate is None):
+            raise ConfigurationError("RateLimiter needs tokens_per_second (or its alias rate), exactly once")
+        rate = tokens_per_second if tokens_per_second is not None else rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
             raise ConfigurationError(f"rate must be a positive number per second, got {rate!r}")
         if burst is None:
@@ -45,6 +58,11 @@ class RateLimiter:
         self._level = self.burst  # units available now; negative = debt
         self._stamp = clock()
         self._paused_until = 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        """The refill rate (the same as ``rate``)."""
+        return self.rate
 
     @property
     def unlimited(self) -> bool:
@@ -104,3 +122,63 @@ class RateLimiter:
 
     def __repr__(self) -> str:
         return f"RateLimiter(rate={self.rate:g}/s, burst={self.burst:g})"
+
+
+def _limited(chunks: Iterable[StreamChunk], limiter: RateLimiter, count: Callable[[str], int]) -> Iterator[StreamChunk]:
+    acquire, burst = limiter.acquire, limiter.burst
+    try:
+        for chunk in chunks:
+            text = chunk.content
+            tokens = count(text) if text else 0
+            if chunk.reasoning:
+                tokens += count(chunk.reasoning)
+            if tokens <= burst or not text:
+                acquire(tokens)
+                yield chunk
+                continue
+            pieces = split_by_tokens(text, burst, count)
+            for piece in pieces[:-1]:
+                acquire(count(piece))
+                yield make_chunk(piece, None, None, None, chunk.index, None, (), "", count(piece), {})
+            acquire(count(pieces[-1]) + (count(chunk.reasoning) if chunk.reasoning else 0))
+            yield dataclasses.replace(chunk, content=pieces[-1], token_count=count(pieces[-1]))
+    finally:
+        close_source(chunks)
+
+
+def _unlimited(chunks: Iterable[StreamChunk]) -> Iterator[StreamChunk]:
+    try:
+        yield from chunks
+    finally:
+        close_source(chunks)
+
+
+def rate_limit(chunks: Iterable[StreamChunk], *, tokens_per_second: float | None = None,
+               limiter: RateLimiter | None = None, burst: float | None = None, model: str | None = None,
+               counter: TokenCounter | None = None, clock: Callable[[], float] = time.monotonic,
+               sleep: Callable[[float], None] = time.sleep) -> Iterator[StreamChunk]:
+    """Release the chunks of a stream at no more than ``tokens_per_second`` tokens a second.
+
+    Pass a shared ``limiter`` instead to pace several streams (threads) together. The
+    default burst here is a tenth of a second's worth (at least 1 token), so pacing starts
+    at once: 100 tokens at 50 tokens/s take about 2 s. Non-text chunks pass freely;
+    ``float("inf")`` passes everything through untouched.
+
+    >>> from llm_connectivity.streaming import replay
+    >>> waits = []
+    >>> out = rate_limit(replay("aaa bbb ccc"), tokens_per_second=2, burst=1, clock=lambda: 0.0,
+    ...                  sleep=waits.append)
+    >>> [c.content for c in out if c.content], waits   # the clock is frozen: waits add up
+    (['aaa', ' bbb', ' ccc'], [0.5, 1.0])
+    """
+    if (tokens_per_second is None) == (limiter is None):
+        raise ConfigurationError("rate_limit needs tokens_per_second=... or limiter=RateLimiter(...), exactly one")
+    if limiter is None:
+        default_burst = max(1.0, tokens_per_second / 10) if isinstance(tokens_per_second, (int, float)) else None
+        limiter = RateLimiter(tokens_per_second, burst=burst if burst is not None else default_burst,
+                              clock=clock, sleep=sleep)
+    elif burst is not None:
+        raise ConfigurationError("pass burst= to the RateLimiter you share, not to rate_limit")
+    gen = _unlimited(chunks) if limiter.unlimited else _limited(chunks, limiter, (counter or get_counter(model)).count)
+    link(gen, chunks)
+    return gen

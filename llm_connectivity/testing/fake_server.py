@@ -1,9 +1,11 @@
 """FakeLLMServer: a real loopback HTTP/1.1 server that speaks the vendors' wire formats.
 
-It answers at the paths the official SDKs use, under any API version prefix:
-``.../chat/completions`` and ``.../responses`` (OpenAI and compatible),
-``.../messages`` (Anthropic), ``.../models/{m}:streamGenerateContent`` and
-``:generateContent`` (Gemini). Replies come from a queue of scripted :class:`Reply`
+It answers at the paths the official SDKs use, under any API version prefix a real
+endpoint accepts: ``.../v1/chat/completions`` and ``.../v1/responses`` (OpenAI and
+compatible; also ``/openai/v1``, ``/api/v1``...), ``/v1/messages`` (Anthropic),
+``/v1beta/models/{m}:streamGenerateContent`` and ``:generateContent`` (Gemini). A path
+the real service would not serve (no version, a doubled version or route) gets a 404 in
+the vendor's error shape (see :mod:`~llm_connectivity.testing.routes`). Replies come from a queue of scripted :class:`Reply`
 objects (or a default answer), rendered in the format of the path that was called, with
 chunked, connection-close or Content-Length framing, per-event delays and scripted
 faults. Every request is recorded, with the number of the TCP connection it arrived on.
@@ -27,7 +29,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from .scripts import Action, Reply, render, split_tokens
+from .routes import guess_api, resolve_route
+from .scripts import Action, Reply, error_body, render, split_tokens
 
 __all__ = ["FakeLLMServer", "RecordedRequest"]
 
@@ -54,19 +57,6 @@ class RecordedRequest:
     json: Any = None
     received_at: float = field(default_factory=time.monotonic)
     connection: int = 0
-
-
-def _api_for(path: str) -> str | None:
-    route = path.split("?", 1)[0].rstrip("/")
-    if route.endswith("/chat/completions"):
-        return "chat"
-    if route.endswith("/responses"):
-        return "responses"
-    if route.endswith("/messages"):
-        return "anthropic"
-    if route.endswith(":streamGenerateContent") or route.endswith(":generateContent"):
-        return "gemini"
-    return None
 
 
 def _prompt_text(api: str, body: Any) -> str:
@@ -279,10 +269,9 @@ class FakeLLMServer:
         """Answer one request; return False if the connection must close."""
         with self._lock:
             self.requests.append(request)
-        api = _api_for(request.path)
-        if api is None or request.method != "POST":
-            body = json.dumps({"error": {"message": f"no route for {request.method} {request.path}",
-                                         "type": "not_found_error"}}).encode()
+        api, problem = resolve_route(request.method, request.path)
+        if api is None or problem:
+            body = error_body(404, api or guess_api(request.headers), problem)
             return self._respond(conn, 404, {"Content-Type": "application/json"}, [Action("send", body)], "length")
         payload = request.json if isinstance(request.json, dict) else {}
         stream = api == "gemini" and ":streamGenerateContent" in request.path or bool(payload.get("stream"))

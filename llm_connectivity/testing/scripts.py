@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Action", "Reply", "render", "split_tokens"]
+__all__ = ["Action", "Reply", "error_body", "render", "split_tokens"]
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
@@ -100,19 +100,24 @@ def _usage_counts(reply: Reply, ctx: _Ctx) -> tuple[int, int]:
     return ctx.prompt_tokens, completion
 
 
-# The vendor error "type" of an HTTP status (also used by the faults module).
+# The vendor error "type" of an HTTP status (also used by the faults module), and Google's status names.
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
                 404: "not_found_error", 429: "rate_limit_error", 529: "overloaded_error"}
+_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                  409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE",
+                  504: "DEADLINE_EXCEEDED"}
 
 
-def _error_body(status: int, api: str) -> bytes:
-    """The vendor-shaped JSON error body for an error status with no scripted body."""
+def error_body(status: int, api: str, message: str = "") -> bytes:
+    """The vendor-shaped JSON error body (``api``: ``"chat"``, ``"responses"``,
+    ``"anthropic"``, ``"gemini"``) for an error status, with ``message``."""
     kind = _ERROR_TYPES.get(status, "api_error")
-    message = f"FakeLLMServer scripted HTTP {status}"
+    message = message or f"FakeLLMServer scripted HTTP {status}"
     if api == "anthropic":
         return json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
     if api == "gemini":
-        return json.dumps({"error": {"code": status, "message": message, "status": kind.upper()}}).encode()
+        google = _GOOGLE_STATUS.get(status, "INTERNAL" if status >= 500 else "FAILED_PRECONDITION")
+        return json.dumps({"error": {"code": status, "message": message, "status": google}}).encode()
     return json.dumps({"error": {"message": message, "type": kind, "code": None}}).encode()
 
 
@@ -318,7 +323,7 @@ def render(reply: Reply, *, api: str, model: str, stream: bool, prompt_tokens: i
         return reply.status, headers, _raw_actions(reply), reply.framing
     if reply.status >= 400:
         headers.setdefault("Content-Type", "application/json")
-        return reply.status, headers, [Action("send", _error_body(reply.status, api))], reply.framing
+        return reply.status, headers, [Action("send", error_body(reply.status, api))], reply.framing
     ctx = _Ctx(api, model, stream, prompt_tokens, include_usage)
     events_fn, body_fn = _RENDER[api]
     if not stream:

@@ -125,3 +125,20 @@ def test_proxy_from_the_environment_is_used(server: FakeLLMServer, monkeypatch: 
         assert client.chat("hi").content.startswith("Hello from FakeLLMServer")
         client.chat("again")
     assert server.requests[-1].path == "http://llm.example.test/v1/chat/completions"
+
+
+@pytest.mark.parametrize(("model", "api", "stream", "path"), [
+    ("openai/m", None, True, "/v1/chat/completions?api-version=2024-10-21"),
+    ("ollama/m", None, False, "/v1/chat/completions?api-version=2024-10-21"),
+    ("openai/m", "responses", True, "/v1/responses?api-version=2024-10-21"),
+    ("anthropic/m", None, True, "/v1/messages?api-version=2024-10-21"),
+    ("gemini/m", None, True, "/v1beta/models/m:streamGenerateContent?api-version=2024-10-21&alt=sse"),
+    ("gemini/m", None, False, "/v1beta/models/m:generateContent?api-version=2024-10-21"),
+])
+def test_base_url_query_string_is_kept_after_the_path(server: FakeLLMServer, model: str, api: str | None,
+                                                      stream: bool, path: str) -> None:
+    provider = model.split("/", 1)[0]
+    base_url = server.base_url_for(provider) + "?api-version=2024-10-21"
+    with LLMClient(model, base_url=base_url, api_key=KEY, api=api) as client:
+        text = client.chat_stream("hi").text() if stream else client.chat("hi").content
+    assert text and server.requests[-1].path == path

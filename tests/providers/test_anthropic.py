@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fixture_support import Fixture, check_response, load_fixtures, split_randomly
+from fixture_support import Fixture, check_response, fold, load_fixtures, split_randomly
 from llm_connectivity.aggregate import ResponseAccumulator
 from llm_connectivity.errors import (
     BadRequestError,
@@ -21,9 +21,9 @@ from llm_connectivity.errors import (
     StreamInterruptedError,
 )
 from llm_connectivity.models import StreamChunk
-from llm_connectivity.providers.anthropic import AnthropicDriver, anthropic_usage, normalize_stop_reason
+from llm_connectivity.providers.anthropic import AnthropicDriver, anthropic_usage
 from llm_connectivity.request import RequestSpec
-from llm_connectivity.sse import iter_sse
+from llm_connectivity.sse import SSEEvent
 
 DRIVER = AnthropicDriver()
 SPEC = RequestSpec(model="claude-test", messages=[{"role": "user", "content": "hi"}])
@@ -39,15 +39,7 @@ def _pieces(body: bytes, split: str) -> Iterable[bytes]:
 
 
 def _fold(pieces: Iterable[bytes]) -> tuple[ResponseAccumulator, list[StreamChunk], LLMError | None]:
-    acc = ResponseAccumulator(provider="anthropic")
-    chunks: list[StreamChunk] = []
-    try:
-        for chunk in DRIVER.iter_chunks(iter_sse(pieces), SPEC):
-            chunks.append(chunk)
-            acc.add(chunk)
-    except LLMError as exc:
-        return acc, chunks, exc
-    return acc, chunks, None
+    return fold(DRIVER, pieces, SPEC)
 
 
 def _sse(*events: dict[str, Any], name: str | None = None) -> bytes:
@@ -123,7 +115,6 @@ def test_recorded_stream_details(fx: Fixture) -> None:
     stop_sequences = [c.metadata["stop_sequence"] for c in chunks if "stop_sequence" in c.metadata]
     assert stop_sequences == ([fx.expected["stop_sequence"]] if fx.expected["stop_sequence"] else [])
     assert response.usage.raw.get("output_tokens") == fx.expected["usage"]["output_tokens"]
-    assert response.finish_reason == normalize_stop_reason(fx.expected["finish_reason"])
     for call in response.tool_calls:
         json.loads(call.arguments)  # always valid JSON, "{}" for parameterless tools
     redacted = [c.metadata["redacted_thinking"] for c in chunks if "redacted_thinking" in c.metadata]
@@ -166,17 +157,16 @@ def test_request_without_key_or_stream() -> None:
     assert "stream" not in json.loads(request.body)
 
 
-@pytest.mark.parametrize("base", ["https://proxy.example/v1", "https://proxy.example/v1/"])
-def test_request_url_already_v1(base: str) -> None:
-    assert DRIVER.url(base) == "https://proxy.example/v1/messages"
-    assert DRIVER.url("https://proxy.example/anthropic") == "https://proxy.example/anthropic/v1/messages"
-
-
-def test_driver_attributes() -> None:
-    assert DRIVER.name == "anthropic"
-    assert DRIVER.api_key_env == ("ANTHROPIC_API_KEY",)
-    assert DRIVER.base_url_env == "ANTHROPIC_BASE_URL"
-    assert DRIVER.default_base_url == "https://api.anthropic.com"
+@pytest.mark.parametrize(("base", "url"), [
+    ("https://proxy.example/v1", "https://proxy.example/v1/messages"),
+    ("https://proxy.example/v1/", "https://proxy.example/v1/messages"),
+    ("https://proxy.example/anthropic", "https://proxy.example/anthropic/v1/messages"),
+    ("https://proxy.example/v1?api-version=3", "https://proxy.example/v1/messages?api-version=3"),
+    ("https://proxy.example/?key=a&b=c", "https://proxy.example/v1/messages?key=a&b=c"),
+    ("", "https://api.anthropic.com/v1/messages"),
+])
+def test_request_url(base: str, url: str) -> None:
+    assert DRIVER.build_request(RequestSpec("m", [], base_url=base)).url == url
 
 
 def test_max_tokens_given() -> None:
@@ -424,20 +414,28 @@ def test_thinking_never_in_content() -> None:
     assert all("think" not in c.content for c in chunks)
 
 
+def test_citations_deltas_go_to_metadata_in_order() -> None:
+    """The documented citations stream: a text block opened with ``citations: []``, then a
+    ``citations_delta`` before the text it supports."""
+    first = {"type": "char_location", "cited_text": "The grass is green. ", "document_index": 0,
+             "document_title": "Example Document", "start_char_index": 0, "end_char_index": 20}
+    second = {**first, "cited_text": "The sky is blue.", "start_char_index": 20, "end_char_index": 36}
+    acc, chunks, error = _run(_start(), _block_start(0, {"type": "text", "text": "", "citations": []}),
+                              _delta(0, {"type": "citations_delta", "citation": first}), _text(0, "the grass is green"),
+                              _delta(0, {"type": "citations_delta", "citation": second}), _text(0, "; the sky is blue"),
+                              _stop(0), *_end())
+    assert error is None
+    assert [c.metadata["citation"] for c in chunks if "citation" in c.metadata] == [first, second]
+    assert [c.content for c in chunks if c.content] == ["the grass is green", "; the sky is blue"]
+    assert acc.build().content == "the grass is green; the sky is blue"
+
+
 def test_redacted_thinking_in_metadata_only() -> None:
     acc, chunks, _ = _run(_start(), _block_start(0, {"type": "redacted_thinking", "data": "EqkE=="}), _stop(0),
                           _block_start(1, {"type": "text", "text": ""}), _text(1, "Hi"), *_end())
     response = acc.build()
     assert (response.content, response.reasoning) == ("Hi", "")
     assert [c.metadata["redacted_thinking"] for c in chunks if "redacted_thinking" in c.metadata] == ["EqkE=="]
-
-
-@pytest.mark.parametrize(("raw", "normalized"), [
-    ("end_turn", "stop"), ("stop_sequence", "stop"), ("pause_turn", "stop"), ("max_tokens", "length"),
-    ("tool_use", "tool_calls"), ("refusal", "content_filter"), (None, None),
-])
-def test_normalize_stop_reason(raw: str | None, normalized: str | None) -> None:
-    assert normalize_stop_reason(raw) == normalized
 
 
 # -- (4) non-streaming -----------------------------------------------------------------------
@@ -469,3 +467,34 @@ def test_parse_response_error() -> None:
 def test_anthropic_usage_reasoning_tokens() -> None:
     usage = anthropic_usage({"input_tokens": 1, "output_tokens": 9, "output_tokens_details": {"thinking_tokens": 4}})
     assert (usage.reasoning_tokens, usage.total_tokens) == (4, 10)
+
+
+# -- malformed but valid JSON shapes ---------------------------------------------------------
+def _objects(*events: dict[str, Any]) -> list[StreamChunk]:
+    return list(DRIVER.iter_chunks([SSEEvent(data=json.dumps(e)) for e in events], SPEC))
+
+
+@pytest.mark.parametrize("event", [
+    {"type": "content_block_delta", "index": 0, "delta": ["text_delta", "x"]},
+    {"type": "message_delta", "delta": "end_turn"},
+    {"type": "content_block_start", "index": 0, "content_block": "text"},
+    {"type": "message_start", "message": ["m"]},
+])
+def test_anthropic_wrong_container_types_are_protocol_errors(event: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError, match="not an object"):
+        _objects(event, {"type": "message_stop"})
+
+
+def test_anthropic_odd_index_usage_and_stop_reason() -> None:
+    got = _objects(
+        {"type": "message_start", "message": {"usage": {"input_tokens": "n/a", "output_tokens": "3"}}},
+        {"type": "content_block_start", "index": [0], "content_block": {"type": "tool_use", "id": 5, "name": "f"}},
+        {"type": "content_block_delta", "index": [0], "delta": {"type": "input_json_delta", "partial_json": "{}"}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 5}},
+        {"type": "message_delta", "delta": {"stop_reason": ["x"]}, "usage": {"output_tokens": None}},
+        {"type": "message_stop"},
+    )
+    assert got[0].usage is not None and (got[0].usage.prompt_tokens, got[0].usage.completion_tokens) == (0, 3)
+    assert [(d.id, d.name, d.arguments) for c in got for d in c.tool_calls] == [("5", "f", ""), (None, None, "{}")]
+    assert got[3].content == "5"
+    assert (got[-1].finish_reason, got[-1].raw_finish_reason) == ("stop", "['x']")

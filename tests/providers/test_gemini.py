@@ -18,7 +18,8 @@ from llm_connectivity.errors import (
     ServerError,
     StreamInterruptedError,
 )
-from llm_connectivity.providers.gemini import GeminiDriver, JSONArrayDecoder, normalize_finish_reason
+from llm_connectivity.providers.gemini import GeminiDriver, JSONArrayDecoder
+from llm_connectivity.models import StreamChunk
 from llm_connectivity.request import RequestSpec
 from llm_connectivity.sse import SSEEvent
 
@@ -83,12 +84,12 @@ def test_thought_signature_in_metadata() -> None:
     assert response.tool_calls[0].arguments == "{}"
 
 
-def test_usage_last_wins_and_token_count() -> None:
+def test_usage_last_wins_and_no_token_count_from_the_driver() -> None:
     fx = next(f for f in FIXTURES if f.name == "flash20-text-crlf")
     chunks, response = run(DRIVER, [fx.body])
     assert [c.usage.prompt_tokens for c in chunks] == [15, 15, 13]
     assert response.usage.prompt_tokens == 13
-    assert all(c.token_count > 0 for c in chunks if c.content)
+    assert [c.token_count for c in chunks] == [0, 0, 0]  # counted once, by the engine's counter stage
 
 
 # -- incremental JSON array ------------------------------------------------------------------------
@@ -138,11 +139,15 @@ def test_json_array_truncated_is_interrupted() -> None:
         run(DRIVER, [fx.body[: len(fx.body) - 40]], "application/json")
 
 
-def test_other_content_type_is_refused() -> None:
-    with pytest.raises(ProtocolError):
+def test_other_bodies_are_sniffed() -> None:
+    with pytest.raises(ProtocolError, match="answered 200 with text/html where an event stream"):
         DRIVER.iter_events([b"<html>nope</html>"], "text/html")
     with pytest.raises(RateLimitError):
-        DRIVER.iter_events([b'{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}'], "text/plain")
+        run(DRIVER, [b'{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}'], "text/plain")
+    sse_body = b'data: {"candidates": [{"content": {"parts": [{"text": "Hi"}]}, "finishReason": "STOP"}]}\r\n\r\n'
+    for content_type in ("", "text/plain", "application/octet-stream"):
+        chunks, response = run(DRIVER, [sse_body[:3], sse_body[3:]], content_type)
+        assert (response.content, response.finish_reason) == ("Hi", "stop"), content_type
 
 
 # -- request building -------------------------------------------------------------------------------
@@ -173,6 +178,16 @@ def test_api_version_override_and_base_with_version() -> None:
         assert url == base.rstrip("/") + "/models/m:streamGenerateContent?alt=sse"
     url = DRIVER.build_request(RequestSpec(model="m", messages=[], base_url="http://localhost:8080/")).url
     assert url == "http://localhost:8080/v1beta/models/m:streamGenerateContent?alt=sse"
+
+
+@pytest.mark.parametrize(("base", "stream", "url"), [
+    ("https://gw.example/google?api-version=2", True,
+     "https://gw.example/google/v1beta/models/m:streamGenerateContent?api-version=2&alt=sse"),
+    ("https://gw.example/v1?api-version=2", True, "https://gw.example/v1/models/m:streamGenerateContent?api-version=2&alt=sse"),
+    ("https://gw.example/v1beta/?a=1&b=2", False, "https://gw.example/v1beta/models/m:generateContent?a=1&b=2"),
+])
+def test_base_url_query_string_is_kept_after_the_path(base: str, stream: bool, url: str) -> None:
+    assert DRIVER.build_request(RequestSpec(model="m", messages=[], base_url=base, stream=stream)).url == url
 
 
 def test_roles_system_and_content_parts() -> None:
@@ -296,29 +311,8 @@ def test_native_keys_pass_through_and_merge() -> None:
     assert set(got) == {"contents", "safetySettings", "generationConfig", "toolConfig"}
 
 
-def test_driver_attributes() -> None:
-    driver = GeminiDriver("google")
-    assert driver.name == "google"
-    assert driver.api_key_env == ("GEMINI_API_KEY", "GOOGLE_API_KEY")
-    assert driver.base_url_env == "GEMINI_BASE_URL"
-    assert driver.default_base_url == "https://generativelanguage.googleapis.com"
-    assert driver.for_api(None) is driver
-
-
 # -- finish reasons, errors, non-streaming ---------------------------------------------------------
-@pytest.mark.parametrize(("raw", "normal"), [
-    ("STOP", "stop"), ("MAX_TOKENS", "length"), ("SAFETY", "content_filter"), ("RECITATION", "content_filter"),
-    ("BLOCKLIST", "content_filter"), ("PROHIBITED_CONTENT", "content_filter"), ("SPII", "content_filter"),
-    ("IMAGE_SAFETY", "content_filter"), ("LANGUAGE", "content_filter"), ("MALFORMED_FUNCTION_CALL", "error"),
-    ("OTHER", "error"), (None, None),
-])
-def test_finish_reason_mapping(raw: str | None, normal: str | None) -> None:
-    assert normalize_finish_reason(raw) == normal
-
-
 def test_stop_after_function_call_is_tool_calls() -> None:
-    assert normalize_finish_reason("STOP", True) == "tool_calls"
-    assert normalize_finish_reason("MAX_TOKENS", True) == "length"
     chunks, response = run(DRIVER, sse(
         {"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "args": {"b": 1, "a": 2}, "id": "x"}}]}}]},
         {"candidates": [{"content": {"parts": [{"functionCall": {"name": "g"}}]}}]},
@@ -410,3 +404,56 @@ def test_catalog_builds_gemini_drivers() -> None:
     for name in ("google", "gemini"):
         driver = BUILTIN_FACTORIES[name]()
         assert isinstance(driver, GeminiDriver) and driver.name == name
+
+
+# -- malformed but valid JSON shapes, usage reuse -----------------------------------------------
+def _objects(*objects: Any) -> list[StreamChunk]:
+    return list(DRIVER.iter_chunks([SSEEvent(data=json.dumps(o)) for o in objects], SPEC))
+
+
+@pytest.mark.parametrize("candidates", [["oops"], [7], [{"content": "text"}], [{"content": {"parts": "x"}}]])
+def test_gemini_wrong_candidate_shapes_are_protocol_errors(candidates: Any) -> None:
+    with pytest.raises(ProtocolError):
+        _objects({"candidates": candidates})
+
+
+def test_gemini_odd_but_harmless_shapes() -> None:
+    got = _objects(
+        {"candidates": [None], "promptFeedback": "fine", "usageMetadata": {"promptTokenCount": "n/a"}},
+        {"candidates": {"content": {"parts": [None, {"functionCall": {"name": 5, "args": {"a": 1}}}]}}},
+        {"candidates": [{"content": {"parts": [{"text": "x"}]}, "finishReason": 1}]},
+    )
+    assert got[0].usage is not None and got[0].usage.prompt_tokens == 0
+    assert [(d.name, d.arguments) for d in got[1].tool_calls] == [("5", '{"a":1}')]
+    assert (got[2].finish_reason, got[2].raw_finish_reason) == ("tool_calls", "1")  # unknown: stop, after calls
+
+
+def test_gemini_usage_rebuilt_only_when_usage_metadata_changes() -> None:
+    same = {"promptTokenCount": 2, "candidatesTokenCount": 1, "totalTokenCount": 3}
+    changed = {**same, "candidatesTokenCount": 2, "totalTokenCount": 4}
+    parts = {"content": {"parts": [{"text": "a"}]}}
+    got = _objects({"candidates": [parts], "usageMetadata": dict(same)},
+                 {"candidates": [parts], "usageMetadata": dict(same)},
+                 {"candidates": [{**parts, "finishReason": "STOP"}], "usageMetadata": changed})
+    assert got[0].usage is got[1].usage
+    assert got[2].usage is not got[1].usage
+    assert (got[1].usage.completion_tokens, got[2].usage.completion_tokens) == (1, 2)  # type: ignore[union-attr]
+
+
+def test_several_candidates_only_candidate_zero_is_the_answer() -> None:
+    """``candidateCount: 2``: chunks may carry both candidates, or only the other one."""
+    def cand(index: int, text: str, finish: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": index, "content": {"role": "model", "parts": [{"text": text}]}}
+        return {**out, "finishReason": finish} if finish else out
+
+    chunks, response = run(DRIVER, sse(
+        {"candidates": [cand(0, "Red"), cand(1, "Blue")]},
+        {"candidates": [cand(1, " sky", "STOP")]},
+        {"candidates": [cand(1, ""), cand(0, " rose", "STOP")],
+         "usageMetadata": {"promptTokenCount": 4, "candidatesTokenCount": 6, "totalTokenCount": 10}},
+    ))
+    assert [c.content for c in chunks] == ["Red", "", " rose"]
+    assert [c.finish_reason for c in chunks] == [None, None, "stop"]
+    assert (response.content, response.finish_reason, response.usage.total_tokens) == ("Red rose", "stop", 10)
+    assert chunks[1].raw_chunk["candidates"][0]["index"] == 1  # the other candidate stays in raw_chunk
+

@@ -17,19 +17,24 @@ from llm_connectivity.errors import (
     ServerError,
     StreamInterruptedError,
 )
-from llm_connectivity.models import ChatResponse, StreamChunk, estimate_tokens
-from llm_connectivity.providers.openai import OpenAIDriver
+from llm_connectivity.models import ChatResponse, StreamChunk
+from llm_connectivity.providers.catalog import OPENAI_COMPATIBLE, CompatibleProvider, compatible_driver
 from llm_connectivity.providers.openai_responses import OpenAIResponsesDriver, responses_usage
 from llm_connectivity.request import RequestSpec
-from llm_connectivity.sse import iter_sse
+from llm_connectivity.sse import SSEEvent, iter_sse
 
 FIXTURES = load_fixtures("openai-responses")
 SPLITS = ["seed0", "seed1", "seed2", "bytewise"]
 SPEC = RequestSpec("gpt-test", [{"role": "user", "content": "hi"}])
 
 
-def driver(name: str = "openai", **kwargs: Any) -> OpenAIResponsesDriver:
-    return OpenAIResponsesDriver.from_chat_driver(OpenAIDriver(name, **kwargs))
+ROWS = {row.name: row for row in OPENAI_COMPATIBLE}
+
+
+def driver(name: str = "openai") -> OpenAIResponsesDriver:
+    drv = compatible_driver(ROWS[name], "responses")
+    assert isinstance(drv, OpenAIResponsesDriver)
+    return drv
 
 
 def pieces(body: bytes, split: str) -> Any:
@@ -106,7 +111,7 @@ def test_recorded_stream(fx: Fixture, split: str) -> None:
     exp = fx.expected
     assert sum(1 for c in chunks if c.content) == exp["content_deltas"], fx.id
     assert [c.index for c in chunks] == list(range(len(chunks)))
-    assert all(c.token_count == estimate_tokens(c.content) for c in chunks)
+    assert all(c.token_count == 0 for c in chunks)  # counted once, by the engine's counter stage
     assert response.finish_reason == ("tool_calls" if exp["tool_calls"] else "stop")
     assert response.provider == fx.provider
     raw = exp["usage"]["raw"]
@@ -142,7 +147,9 @@ def body_of(params: dict[str, Any] | None = None, messages: list[dict[str, Any]]
             stream: bool = True) -> dict[str, Any]:
     spec = RequestSpec("gpt-test", messages or [{"role": "user", "content": "hi"}], params or {},
                        stream=stream, api_key="sk-x", base_url="https://api.example.com/v1/")
-    req = driver(extra_headers={"X-Extra": "1"}).build_request(spec)
+    row = CompatibleProvider("openai", "https://api.openai.com/v1", ("OPENAI_API_KEY",),
+                             extra_headers=(("X-Extra", "1"),))
+    req = OpenAIResponsesDriver(row).build_request(spec)
     assert req.method == "POST" and req.url == "https://api.example.com/v1/responses"
     assert req.headers["Authorization"] == "Bearer sk-x" and req.headers["X-Extra"] == "1"
     assert req.stream is stream
@@ -271,18 +278,6 @@ def test_request_reasoning_effort() -> None:
     assert body["reasoning"] == {"summary": "auto", "effort": "low"} and "reasoning_effort" not in body
 
 
-def test_from_chat_driver_copies_configuration() -> None:
-    chat = OpenAIDriver("deepseek", default_base_url="https://api.deepseek.com/v1", api_key_env=("DEEPSEEK_API_KEY",),
-                        base_url_env="DEEPSEEK_BASE_URL", requires_api_key=False, extra_headers={"X-A": "b"})
-    drv = OpenAIResponsesDriver.from_chat_driver(chat)
-    assert (drv.name, drv.default_base_url, drv.api_key_env, drv.base_url_env, drv.requires_api_key) == (
-        "deepseek", "https://api.deepseek.com/v1", ("DEEPSEEK_API_KEY",), "DEEPSEEK_BASE_URL", False)
-    assert drv.extra_headers == {"X-A": "b"} and drv.extra_headers is not chat.extra_headers
-    assert drv.for_api("responses") is drv
-    assert drv.for_api(None) is chat and drv.for_api("chat") is chat
-    assert "OpenAIResponsesDriver('deepseek'" in repr(drv)
-
-
 # -- (3) hand-written streams --------------------------------------------------------------------
 def test_stream_text_without_event_lines_and_trailing_done() -> None:
     body = sse(created(), text("Hel"), text("lo"), completed(), event_lines=False, tail="data: [DONE]\n\n")
@@ -328,6 +323,26 @@ def test_stream_failed_raises_typed_error() -> None:
         run(sse(created(), text("a"), failed), driver("xai"))
     assert info.value.provider == "xai" and "slow down" in str(info.value)
     assert info.value.error_type == "rate_limit_exceeded"
+
+
+@pytest.mark.parametrize(("code", "cls", "message"), [
+    ("server_error", ServerError, "openai error 500: server_error: The model failed to generate a response."),
+    ("rate_limit_exceeded", RateLimitError,
+     "openai error 429: rate_limit_exceeded: The model failed to generate a response."),
+    ("invalid_prompt", ServerError, "openai error 500: invalid_prompt: The model failed to generate a response."),
+])
+def test_stream_failed_codes(code: str, cls: type[Exception], message: str) -> None:
+    """The documented ``response.failed`` event: the response object with status ``failed``
+    and its ``error`` {code, message}; the partial text was already delivered."""
+    failed = {"type": "response.failed", "response": {
+        "id": "resp_1", "object": "response", "status": "failed", "output": [], "usage": None,
+        "error": {"code": code, "message": "The model failed to generate a response."}}}
+    delivered = []
+    with pytest.raises(cls) as info:
+        for chunk in driver().iter_chunks(iter_sse([sse(created(), text("par"), text("tial"), failed)]), SPEC):
+            delivered.append(chunk.content)
+    assert (type(info.value), str(info.value)) == (cls, message)
+    assert "".join(delivered) == "partial"
 
 
 def test_stream_failed_without_error_object_is_server_error() -> None:
@@ -432,10 +447,9 @@ def test_stream_completed_without_usage() -> None:
     assert chunks[-1].usage is None and response.usage.is_estimated
 
 
-def test_iter_events_refuses_non_sse_body() -> None:
-    err = driver().unexpected_body_error([b'{"error":{"type":"invalid_request_error","message":"x"}}'],
-                                          "application/json")
-    assert isinstance(err, BadRequestError)
+def test_json_error_body_instead_of_a_stream_raises_the_typed_error() -> None:
+    with pytest.raises(BadRequestError, match="invalid_request_error: x"):
+        driver().iter_events([b'{"error":{"type":"invalid_request_error","message":"x"}}'], "application/json")
 
 
 # -- (4) non-streaming -----------------------------------------------------------------------------
@@ -492,3 +506,24 @@ def test_parse_response_errors() -> None:
 def test_responses_usage_defaults() -> None:
     usage = responses_usage({"input_tokens": 2, "output_tokens": 3, "input_tokens_details": None})
     assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens, usage.cached_tokens) == (2, 3, 5, 0)
+
+
+# -- malformed but valid JSON shapes -------------------------------------------------------------
+def _objects(*objects: Any) -> list[StreamChunk]:
+    return list(driver().iter_chunks([SSEEvent(data=json.dumps(o)) for o in objects], SPEC))
+
+
+def test_responses_odd_shapes() -> None:
+    got = _objects(
+        {"type": "response.reasoning_summary_text.delta", "output_index": [0], "summary_index": {"a": 1},
+         "delta": "think"},
+        {"type": "response.output_item.added", "output_index": 1,
+         "item": {"type": "function_call", "call_id": 9, "name": "f"}},
+        {"type": "response.completed", "response": {"status": "completed",
+                                                    "usage": {"input_tokens": "n/a", "input_tokens_details": "x",
+                                                              "output_tokens_details": [1]}}},
+    )
+    assert got[0].reasoning == "\n\nthink"
+    assert [(d.id, d.name) for d in got[1].tool_calls] == [("9", "f")]
+    assert got[-1].usage is not None and got[-1].usage.prompt_tokens == 0
+    assert got[-1].finish_reason == "tool_calls"

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 
 import pytest
 
+from llm_connectivity import LLMClient
 from llm_connectivity.aggregate import ResponseAccumulator
 from llm_connectivity.models import ChatResponse, StreamChunk, ToolCall, ToolCallDelta, Usage, estimate_tokens
+from llm_connectivity.testing import FakeLLMServer
 
 USAGE_KEYS = ["prompt_tokens", "completion_tokens", "total_tokens", "cached_tokens", "reasoning_tokens",
               "is_estimated", "confidence"]
@@ -209,3 +212,90 @@ def test_build_mid_stream_is_a_snapshot() -> None:
     assert partial.content == "part"
     assert acc.build().content == "part more"
     assert acc.complete is False
+
+
+# -- to_dict: plain JSON ----------------------------------------------------------------------------------
+
+_USAGE = Usage(prompt_tokens=10, completion_tokens=5, total_tokens=15, cached_tokens=2, reasoning_tokens=1,
+               raw={"input_tokens": 10, "cache_read_input_tokens": 2})
+_USAGE_DICT = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cached_tokens": 2,
+               "reasoning_tokens": 1, "is_estimated": False, "confidence": 1.0,
+               "raw": {"input_tokens": 10, "cache_read_input_tokens": 2}}
+
+
+def test_usage_to_dict() -> None:
+    assert _USAGE.to_dict() == _USAGE_DICT
+    assert _USAGE.to_dict(include_raw=False) == dict(_USAGE)
+    estimated = Usage(prompt_tokens=3, completion_tokens=4, total_tokens=7, is_estimated=True, confidence=0.5)
+    assert json.loads(json.dumps(estimated.to_dict())) == {
+        "prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7, "cached_tokens": 0, "reasoning_tokens": 0,
+        "is_estimated": True, "confidence": 0.5, "raw": {}}
+
+
+def test_tool_call_to_dict() -> None:
+    assert ToolCall(id="c1", name="f", arguments='{"a": 1}').to_dict() == {
+        "id": "c1", "name": "f", "arguments": '{"a": 1}', "type": "function"}
+    assert ToolCallDelta(0, name="f").to_dict() == {"index": 0, "id": None, "name": "f", "arguments": ""}
+
+
+def test_chat_response_to_dict() -> None:
+    response = ChatResponse(content="Hi", finish_reason="tool_calls", raw_finish_reason="tool_use", usage=_USAGE,
+                            cost_usd=0.0012, tool_calls=[ToolCall(id="c1", name="f", arguments="{}")],
+                            reasoning="hmm", model="claude-x", provider="anthropic", raw={"id": "msg_1"})
+    expected = {"content": "Hi", "finish_reason": "tool_calls", "raw_finish_reason": "tool_use",
+                "usage": _USAGE_DICT, "cost_usd": 0.0012,
+                "tool_calls": [{"id": "c1", "name": "f", "arguments": "{}", "type": "function"}],
+                "reasoning": "hmm", "model": "claude-x", "provider": "anthropic", "raw": {"id": "msg_1"}}
+    assert response.to_dict() == expected
+    assert json.loads(json.dumps(response.to_dict())) == expected
+    without = response.to_dict(include_raw=False)
+    assert "raw" not in without and "raw" not in without["usage"]
+
+
+def test_stream_chunk_to_dict() -> None:
+    chunk = StreamChunk(content="Hel", finish_reason=None, raw_chunk={"choices": []}, index=3, usage=_USAGE,
+                        tool_calls=(ToolCallDelta(0, id="c1", name="f", arguments="{"),), reasoning="r",
+                        token_count=1, metadata={"continuation": 1, "note": None})
+    expected = {"content": "Hel", "finish_reason": None, "raw_finish_reason": None, "index": 3,
+                "usage": _USAGE_DICT, "tool_calls": [{"index": 0, "id": "c1", "name": "f", "arguments": "{"}],
+                "reasoning": "r", "token_count": 1, "is_complete": False,
+                "metadata": {"continuation": 1, "note": None}, "raw_chunk": {"choices": []}}
+    assert chunk.to_dict() == expected
+    assert json.loads(json.dumps(chunk.to_dict())) == expected
+    final = StreamChunk(index=4, usage=Usage(total_tokens=2), is_complete=True).to_dict(include_raw=False)
+    assert "raw_chunk" not in final and final["is_complete"] is True and final["usage"]["total_tokens"] == 2
+
+
+class _Opaque:
+    pass
+
+
+@pytest.mark.parametrize("raw", [_Opaque(), {"x": {1, 2}}, {"n": float("nan")}, b"bytes"])
+def test_raw_that_json_cannot_carry_becomes_none(raw: object) -> None:
+    """The documented rule: ``raw`` / ``raw_chunk`` are kept only when JSON can carry them."""
+    assert ChatResponse(content="x", raw=raw).to_dict()["raw"] is None
+    chunk = StreamChunk(content="x", raw_chunk=raw, metadata={"ok": 1, "bad": raw},
+                        usage=Usage(raw={"odd": raw}))  # type: ignore[dict-item]
+    out = chunk.to_dict()
+    assert (out["raw_chunk"], out["metadata"], out["usage"]["raw"]) == (None, {"ok": 1}, None)
+    json.dumps(out)
+    json.dumps(ChatResponse(raw=raw, usage=Usage(raw={"odd": raw})).to_dict())  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("model", ["openai/gpt-x", "anthropic/claude-x", "gemini/gemini-x"])
+def test_to_dict_of_real_answers_is_json(model: str) -> None:
+    """Every chunk of a real stream and every response json.dumps as is."""
+    provider = model.split("/")[0]
+    with FakeLLMServer() as server, LLMClient(model, base_url=server.base_url_for(provider),
+                                              api_key="sk-test-0000000000") as client:
+        server.add_reply("Hello there", usage=True)
+        server.add_reply("Hi", tool_calls=[{"name": "f", "arguments": {"a": 1}}])
+        stream = client.chat_stream("hi")
+        dumped = [json.loads(json.dumps(chunk.to_dict())) for chunk in stream]
+        assert "".join(d["content"] for d in dumped) == "Hello there"
+        assert dumped[-1]["is_complete"] is True
+        whole = json.loads(json.dumps(stream.response.to_dict()))
+        assert (whole["content"], whole["finish_reason"]) == ("Hello there", "stop")
+        assert whole["usage"]["is_estimated"] is False
+        response = json.loads(json.dumps(client.chat("hi").to_dict()))
+        assert [(c["name"], json.loads(c["arguments"])) for c in response["tool_calls"]] == [("f", {"a": 1})]

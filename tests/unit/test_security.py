@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import traceback
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -19,7 +21,18 @@ from llm_connectivity.errors import (
     StreamInterruptedError,
     error_for_status,
 )
-from llm_connectivity.security import InsecureTransportWarning, redact, scrub_error, scrub_text
+from llm_connectivity.models import ChatResponse
+from llm_connectivity.security import (
+    InsecureTransportWarning,
+    check_key,
+    redact,
+    redact_url,
+    scrub_error,
+    scrub_text,
+    url_password,
+    warn_if_insecure,
+)
+from llm_connectivity.testing import FakeLLMServer, Reply
 
 KEY = "sk-proj-abcdefghijklmnop1234"
 OPENAI_URL = "https://api.openai.com/v1/chat/completions"
@@ -150,3 +163,192 @@ def test_key_with_inner_whitespace_or_control_chars_refused(bad: str) -> None:
 def test_env_key_is_stripped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", f"  {KEY}\r\n")
     assert LLMClient("openai/gpt-4o-mini").target.api_key == KEY
+
+
+# -- URL userinfo ---------------------------------------------------------------------------------------
+
+PASSWORD = "s3cret-hunter2-pass"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    (f"http://alice:{PASSWORD}@127.0.0.1:8080/v1", "http://alice:***@127.0.0.1:8080/v1"),
+    (f"https://alice:{PASSWORD}@host/v1/chat/completions?x=1", "https://alice:***@host/v1/chat/completions?x=1"),
+    (f"https://{PASSWORD}@host/v1", "https://***@host/v1"),  # a lone user name is often a token
+    (f"https://:{PASSWORD}@host", "https://***@host"),
+    ("https://alice:@host/v1", "https://alice:***@host/v1"),
+    (f"https://host/v1beta/models/m:generateContent?key={PASSWORD}&alt=sse",
+     "https://host/v1beta/models/m:generateContent?key=***&alt=sse"),
+    (f"https://host/v1?api-version=2024-06-01&api_key={PASSWORD}",
+     "https://host/v1?api-version=2024-06-01&api_key=***"),
+    ("https://api.openai.com/v1", "https://api.openai.com/v1"),
+    ("https://host/v1?api-version=2024-06-01", "https://host/v1?api-version=2024-06-01"),
+    (f"http://alice:{PASSWORD}@[::1", "http://alice:***@[::1"),  # not parseable: password still hidden
+    ("", ""),
+])
+def test_redact_url(url: str, expected: str) -> None:
+    assert redact_url(url) == expected
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    (f"http://alice:{PASSWORD}@host/v1", PASSWORD),
+    ("http://alice@host/v1", None),
+    ("http://host/v1", None),
+    ("http://[::1", None),
+])
+def test_url_password(url: str, expected: str | None) -> None:
+    assert url_password(url) == expected
+
+
+def test_scrub_error_hides_url_userinfo_without_a_key() -> None:
+    err = StreamInterruptedError(f"could not reach http://alice:{PASSWORD}@10.0.0.1/v1 (refused)")
+    scrub_error(err, None)
+    assert str(err) == "could not reach http://alice:***@10.0.0.1/v1 (refused)"
+
+
+def test_scrub_error_removes_the_url_password_given_as_a_secret() -> None:
+    err = error_for_status(401, f"bad credentials: {PASSWORD}", body=f"password {PASSWORD} rejected".encode())
+    scrub_error(err, KEY, PASSWORD)
+    assert err.message == "bad credentials: ...pass"
+    assert err.body == b"password ...pass rejected"
+
+
+# -- bytes bodies and partial responses ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body_type", [bytes, bytearray])
+def test_scrub_error_bytes_body(body_type: type) -> None:
+    body = body_type(f'<html>moved; your key {KEY} and http://u:{PASSWORD}@h/v1</html>'.encode())
+    err = error_for_status(302, "redirected", body=body)
+    scrub_error(err, KEY)
+    assert bytes(err.body) == b"<html>moved; your key sk-...1234 and http://u:***@h/v1</html>"
+
+
+def test_scrub_error_nested_bytes_and_tuples() -> None:
+    err = error_for_status(400, "bad", body={"echo": (KEY.encode(), [KEY])})
+    scrub_error(err, KEY)
+    assert err.body == {"echo": (b"sk-...1234", ["sk-...1234"])}
+
+
+def test_scrub_error_partial_response_raw_keeps_the_answer_text() -> None:
+    err = StreamInterruptedError("lost")
+    err.partial_response = ChatResponse(content=f"text {KEY}", raw={"system_fingerprint": KEY, "n": [KEY.encode()]})
+    scrub_error(err, KEY)
+    assert err.partial_response.raw == {"system_fingerprint": "sk-...1234", "n": [b"sk-...1234"]}
+    assert err.partial_response.content == f"text {KEY}"  # the answer is the caller's, untouched
+
+
+def test_scrub_error_partial_response_without_secret_is_kept_as_is() -> None:
+    partial = ChatResponse(content="Hi", raw={"id": "x"})
+    err = StreamInterruptedError("lost")
+    err.partial_response = partial
+    scrub_error(err, KEY)
+    assert err.partial_response is partial
+
+
+# -- key checks and the insecure-transport warning --------------------------------------------------------------
+
+
+def test_check_key_strips_and_names_the_source() -> None:
+    assert check_key(f"  {KEY}\n", "OPENAI_API_KEY", "openai") == KEY
+    with pytest.raises(ConfigurationError, match="the openai API key from OPENAI_API_KEY is empty"):
+        check_key("sk-\u200babcdefghijklmnop", "OPENAI_API_KEY", "openai")
+
+
+def test_insecure_warning_names_the_host_and_points_at_the_caller() -> None:
+    with pytest.warns(InsecureTransportWarning) as record:
+        warn_if_insecure("openai", f"http://alice:{PASSWORD}@llm.example.com:8000/v1", KEY)
+    warning = record[0]
+    assert isinstance(warning.message, InsecureTransportWarning)
+    assert warning.message.host == "llm.example.com"
+    assert str(warning.message) == ("the openai API key would be sent over plain HTTP to llm.example.com "
+                                    "(http://alice:***@llm.example.com:8000/v1); use an https:// base_url")
+    assert warning.filename == __file__
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/v1", "http://localhost/v1", "http://[::1]:80/v1",
+                                 "http://127.0.0.2/v1", "http://app.localhost/v1", "https://llm.example.com/v1"])
+def test_no_insecure_warning_for_loopback_or_https(url: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_insecure("openai", url, KEY)
+
+
+def test_no_insecure_warning_without_a_key() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_insecure("vllm", "http://llm.example.com/v1", None)
+
+
+def test_client_insecure_warning_points_at_user_code() -> None:
+    with pytest.warns(InsecureTransportWarning, match="to llm.example.com") as record:
+        LLMClient("openai/gpt-4o-mini", api_key=KEY, base_url=f"http://bob:{PASSWORD}@llm.example.com/v1").close()
+    assert record[0].filename == __file__
+    assert PASSWORD not in str(record[0].message)
+
+
+# -- end to end: no URL password in logs, reprs, errors -----------------------------------------------------------
+
+
+def test_repr_redacts_url_userinfo() -> None:
+    client = LLMClient("vllm/m", base_url=f"http://alice:{PASSWORD}@127.0.0.1:9/v1")
+    assert repr(client) == "LLMClient(model='vllm/m', base_url='http://alice:***@127.0.0.1:9/v1', api_key=None)"
+    client.close()
+
+
+def test_configuration_error_redacts_url_userinfo() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        LLMClient("vllm/m", base_url=f"ftp://alice:{PASSWORD}@127.0.0.1/v1")
+    assert str(info.value) == "base_url 'ftp://alice:***@127.0.0.1/v1' must start with http:// or https://"
+
+
+def test_info_log_redacts_url_userinfo(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="llm_connectivity")
+    with FakeLLMServer() as server:
+        server.add_reply("Hi there")
+        port = server.port
+        url = f"http://alice:{PASSWORD}@127.0.0.1:{port}/v1"
+        with LLMClient("vllm/m", base_url=url) as client:
+            assert client.chat_stream("hi").text() == "Hi there"
+            assert client.chat("hi").content.startswith("Hello from FakeLLMServer")
+    lines = [r.getMessage() for r in caplog.records]
+    assert PASSWORD not in "\n".join(lines)
+    posts = [line for line in lines if line.startswith("POST ")]
+    assert [p.split(" (")[0] for p in posts] == [
+        f"POST http://alice:***@127.0.0.1:{port}/v1/chat/completions -> 200"] * 2
+
+
+def test_redirect_error_redacts_the_location_and_the_echoed_key() -> None:
+    location = f"http://bob:{PASSWORD}@llm.example.com/v1/chat/completions"
+    with FakeLLMServer() as server:
+        server.add_reply(Reply(status=302, headers={"Location": location}, content_type="text/html",
+                               body=f"<a href='{location}'>moved</a> key={KEY}".encode(), framing="length"))
+        with LLMClient("openai/m", base_url=server.base_url, api_key=KEY, max_retries=0) as client:
+            with pytest.raises(APIStatusError) as info:
+                client.chat("hi")
+    err = info.value
+    assert err.status_code == 302
+    assert str(err) == ("openai base_url redirected (HTTP 302) to 'http://bob:***@llm.example.com/v1/chat/completions'"
+                        "; use that URL as base_url")
+    assert err.body == b"<a href='http://bob:***@llm.example.com/v1/chat/completions'>moved</a> key=sk-...1234"
+    assert err.headers is not None and err.headers["location"] == "http://bob:***@llm.example.com/v1/chat/completions"
+    text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    assert PASSWORD not in text and KEY not in text
+
+
+def test_partial_response_raw_is_scrubbed_on_a_broken_stream() -> None:
+    event = {"id": "c1", "object": "chat.completion.chunk", "system_fingerprint": KEY,
+             "choices": [{"index": 0, "delta": {"content": "Hello"}, "finish_reason": None}]}
+    with FakeLLMServer() as server:
+        server.add_raw(f"data: {json.dumps(event)}\n\n".encode(), framing="close")
+        with LLMClient("openai/m", base_url=server.base_url, api_key=KEY, max_retries=0) as client:
+            with pytest.raises(StreamInterruptedError) as info:
+                client.chat_stream("hi").text()
+    partial = info.value.partial_response
+    assert partial.content == "Hello"
+    assert partial.raw["system_fingerprint"] == "sk-...1234"
+
+
+def test_client_target_repr_redacts_url_userinfo() -> None:
+    client = LLMClient("vllm/m", base_url=f"http://alice:{PASSWORD}@127.0.0.1:9/v1", api_key=KEY)
+    assert repr(client.target) == "Target('vllm', 'm', base_url='http://alice:***@127.0.0.1:9/v1')"
+    client.close()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import math
 from typing import Any
 
 import pytest
 
+from llm_connectivity import LLMClient
 from llm_connectivity.errors import ConfigurationError, InvalidRequestError
-from llm_connectivity.validation import ROLES, normalize_messages, validate_params
+from llm_connectivity.testing import FakeLLMServer
+from llm_connectivity.validation import ROLES, check_json, normalize_messages, validate_params
 
 # -- messages -------------------------------------------------------------------------------------
 
@@ -154,3 +159,88 @@ def test_bad_param_message_gives_the_value() -> None:
         validate_params({"max_tokens": "10"})
     with pytest.raises(InvalidRequestError, match="positive integer"):
         validate_params({"max_tokens": 0})
+
+
+# -- JSON-serialisable, finite: one walk over params and messages ------------------------------------------
+
+
+class _Point:
+    pass
+
+
+@dataclasses.dataclass
+class _Schema:
+    type: str = "object"
+
+
+_TOOL = {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "required": {"a"}}}}
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"tools": [_TOOL]}, "tools[0].function.parameters.required is a set, which cannot be sent as JSON; "
+                         "pass a list instead (e.g. sorted(...))"),
+    ({"temperature": math.nan}, "temperature is nan, which cannot be sent as JSON; pass a finite number "
+                                "(or leave the parameter out)"),
+    ({"top_p": math.inf}, "top_p is inf, which cannot be sent as JSON; pass a finite number "
+                          "(or leave the parameter out)"),
+    ({"logit_bias": {"50256": -math.inf}}, "logit_bias['50256'] is -inf, which cannot be sent as JSON; "
+                                           "pass a finite number (or leave the parameter out)"),
+    ({"metadata": {"blob": b"\x00\x01"}}, "metadata.blob is a bytes, which cannot be sent as JSON; decode it to str "
+                                          "(base64-encode binary data such as images)"),
+    ({"seed": _Point()}, f"seed is a {__name__}._Point, which cannot be sent as JSON; pass plain dicts, "
+                         "lists, strings, numbers, booleans or None"),
+    ({"response_format": {"type": "json_schema", "schema": _Schema()}},
+     f"response_format.schema is a {__name__}._Schema, which cannot be sent as JSON; "
+     "pass dataclasses.asdict(value)"),
+    ({"extra": {("a", "b"): 1}}, "extra has a key of type tuple (('a', 'b')), which cannot be sent as JSON; "
+                                 "use string keys"),
+    ({"extra": {"weird key": [1, 2, {3}]}}, "extra['weird key'][2] is a set, which cannot be sent as JSON; "
+                                            "pass a list instead (e.g. sorted(...))"),
+])
+def test_params_that_json_cannot_carry(params: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        validate_params(params)
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize(("messages", "message"), [
+    ([{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "image", "data": b"\x89PNG"}]}],
+     "messages[0].content[1].data is a bytes, which cannot be sent as JSON; decode it to str "
+     "(base64-encode binary data such as images)"),
+    ([{"role": "user", "content": "a"}, {"role": "tool", "content": "x", "score": math.nan}],
+     "messages[1].score is nan, which cannot be sent as JSON; pass a finite number (or leave the parameter out)"),
+])
+def test_messages_that_json_cannot_carry(messages: Any, message: str) -> None:
+    with pytest.raises(InvalidRequestError) as info:
+        normalize_messages(messages)
+    assert str(info.value) == message
+
+
+def test_json_values_pass() -> None:
+    class Color(str, enum.Enum):
+        RED = "red"
+
+    check_json({"a": [1, 2.5, -0.0, True, None, "x", (1, 2)], 1: {"n": 1e308}, None: Color.RED,
+                "big": 10**30}, "extra")
+
+
+def test_circular_reference_is_named() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(InvalidRequestError, match=r"^extra\[0\]\[0\].* nested more than 200 levels deep"):
+        validate_params({"extra": loop})
+
+
+def test_rejected_before_any_io() -> None:
+    """Regression: a set reached json.dumps inside the request and escaped as TypeError;
+    nan went out as the invalid JSON token NaN."""
+    with FakeLLMServer() as server, LLMClient("openai/m", base_url=server.base_url, api_key="sk-test-0000") as client:
+        with pytest.raises(InvalidRequestError, match="^temperature is nan"):
+            client.chat("hi", temperature=float("nan"))
+        with pytest.raises(InvalidRequestError, match=r"^tools\[0\]\.function\.parameters\.required is a set"):
+            client.chat_stream("hi", tools=[_TOOL])
+        with pytest.raises(InvalidRequestError, match=r"^messages\[0\]\.content\[0\]\.data is a bytes"):
+            client.chat([{"role": "user", "content": [{"type": "image", "data": b"x"}]}])
+        with pytest.raises(InvalidRequestError, match=r"^stop\[0\] is a bytes"):
+            LLMClient("openai/m", base_url=server.base_url, api_key="sk-test-0000", stop=[b"\n"])
+        assert server.requests == []

@@ -1,11 +1,6 @@
-"""Code-review regressions over real sockets: in-band error classification, ``event: error``
-frames with non-JSON data, vLLM's ``abort`` finish reason, a slow consumer of a big reply,
-and the per-connection numbering of recorded requests.
-
-The requests are sent with :mod:`http.client` and the response bytes are fed through the
-driver (``iter_events`` then ``iter_chunks``), so these tests exercise the FakeLLMServer
-and the provider drivers end to end without depending on the client layer.
-"""
+"""FakeLLMServer (llm_connectivity.testing) over real sockets, driven with http.client and a
+provider driver: a slow consumer of a big reply, ``stop()`` while a send is blocked, the
+per-connection numbering of recorded requests, and the SSE frames its scripts write."""
 
 from __future__ import annotations
 
@@ -14,30 +9,18 @@ import json
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
-
-from llm_connectivity.errors import RateLimitError, ServerError
 from llm_connectivity.models import StreamChunk
-from llm_connectivity.providers.anthropic import AnthropicDriver
 from llm_connectivity.providers.base import ProviderDriver
 from llm_connectivity.providers.openai import OpenAIDriver
 from llm_connectivity.request import RequestSpec
 from llm_connectivity.testing import FakeLLMServer, Reply, faults
 
-WATCHDOG_SECONDS = 60.0
-SSE = {"Content-Type": "text/event-stream"}
-
 
 def _spec(server: FakeLLMServer, provider: str) -> RequestSpec:
     return RequestSpec("test-model", [{"role": "user", "content": "hi"}], api_key="test",
                        base_url=server.base_url_for(provider))
-
-
-def _driver(provider: str) -> ProviderDriver:
-    return AnthropicDriver() if provider == "anthropic" else OpenAIDriver(provider)
 
 
 def _open(conn: http.client.HTTPConnection, driver: ProviderDriver, spec: RequestSpec) -> http.client.HTTPResponse:
@@ -56,58 +39,6 @@ def _chunks(response: http.client.HTTPResponse, driver: ProviderDriver, spec: Re
     pieces = iter(lambda: response.read1(65536), b"")
     events = driver.iter_events(pieces, response.getheader("content-type") or "")
     return driver.iter_chunks(events, spec)
-
-
-def _stream(server: FakeLLMServer, provider: str = "openai") -> list[StreamChunk]:
-    driver = _driver(provider)
-    spec = _spec(server, provider)
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    try:
-        return list(_chunks(_open(conn, driver, spec), driver, spec))
-    finally:
-        conn.close()
-
-
-def _error_frame(data: str) -> Reply:
-    """A 200 stream: one content event, then ``event: error`` with ``data`` as is."""
-    body = faults.chat_chunk({"content": "Hi"}) + f"event: error\ndata: {data}\n\n".encode()
-    return Reply(body=body, content_type=SSE["Content-Type"])
-
-
-def test_inband_openai_rate_limit_body_is_rate_limit_error() -> None:
-    error: dict[str, Any] = {"error": {"type": "tokens", "code": "rate_limit_exceeded",
-                                       "message": "Rate limit reached for gpt-4o on tokens per min"}}
-    body = faults.chat_chunk({"content": "Hi"}) + faults.sse_event(error)
-    with FakeLLMServer() as server:
-        server.add_reply(Reply(body=body, content_type=SSE["Content-Type"]))
-        with pytest.raises(RateLimitError) as info:
-            _stream(server)
-    assert info.value.status_code == 429
-    assert info.value.error_type == "rate_limit_exceeded"
-    assert "tokens per min" in str(info.value)
-
-
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
-@pytest.mark.parametrize("data", ["upstream overloaded, try later", ""])
-def test_non_json_error_event_is_server_error_for_every_driver(provider: str, data: str) -> None:
-    with FakeLLMServer() as server:
-        server.add_reply(_error_frame(data))
-        with pytest.raises(ServerError) as info:
-            _stream(server, provider)
-    assert info.value.status_code == 500
-    assert info.value.error_type == "api_error"
-    if data:
-        assert data in str(info.value)
-
-
-def test_vllm_abort_finish_reason_is_error() -> None:
-    body = faults.chat_chunk({"content": "Partial"}) + faults.chat_chunk({}, "abort") + b"data: [DONE]\n\n"
-    with FakeLLMServer() as server:
-        server.add_reply(Reply(body=body, content_type=SSE["Content-Type"]))
-        chunks = _stream(server, "vllm")
-    assert [c.content for c in chunks] == ["Partial", ""]
-    assert chunks[-1].finish_reason == "error"
-    assert chunks[-1].raw_finish_reason == "abort"
 
 
 def test_slow_consumer_of_a_big_reply_gets_the_whole_text() -> None:
@@ -163,9 +94,6 @@ def test_recorded_request_connection_counts_new_connections() -> None:
         assert all(json.loads(r.body)["stream"] for r in server.requests)
 
 
-def test_faults_and_scripts_share_one_error_table_and_one_frame_helper() -> None:
-    from llm_connectivity.testing import scripts
-
-    assert vars(faults)["_ERROR_TYPES"] is scripts._ERROR_TYPES
-    assert faults.sse_event({"a": 1}, "error") == scripts._sse({"a": 1}, "error") == b'event: error\ndata: {"a":1}\n\n'
+def test_sse_event_frames() -> None:
+    assert faults.sse_event({"a": 1}, "error") == b'event: error\ndata: {"a":1}\n\n'
     assert faults.sse_event("[DONE]") == b"data: [DONE]\n\n"

@@ -1,0 +1,111 @@
+"""``buffer_words``: whole words, each with the whitespace before it.
+
+A word is complete when whitespace (or a CJK character) follows it, so each piece is the
+whitespace before a word plus the word (``"Hello"``, ``" world!"``, ``"\n\nNext"``), the
+way model tokens are shaped: a word that arrived as one chunk is passed on as that very
+chunk. Whitespace at the end of the stream is a piece of its own. Joining the pieces gives
+the input exactly.
+
+Scripts written without spaces are never held to the end: each Chinese or Japanese
+character (Han, kana, CJK symbols, full-width forms) is a word of its own, and any run
+longer than ``max_chars`` (Thai, a long URL, a wall of digits) is released in pieces of at
+most ``max_chars`` characters, cut between grapheme clusters.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+from ..models import StreamChunk
+from ..tokens import TokenCounter
+from .buffering import TextHolder, check_positive, run_segmenter, wrap
+from .graphemes import safe_cut
+
+__all__ = ["WordBuffer", "buffer_words"]
+
+# Characters that are words on their own (no spaces in these scripts); all are >= U+2E80.
+CJK = "\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f"
+_PIECE = re.compile(rf"\s*(?:[{CJK}]|[^\s{CJK}]+)|\s+")
+_ONE_PIECE = re.compile(rf"\s*[^\s{CJK}]*")
+_BREAK = re.compile(rf"[\s{CJK}]")
+
+
+class WordBuffer(TextHolder):
+    """The ``feed()/flush()`` state of :func:`buffer_words`; usable without a generator.
+
+    >>> words = WordBuffer()
+    >>> words.feed("Hel"), words.feed("lo wor"), words.feed("ld"), words.feed(" !"), words.flush()
+    ([], ['Hello'], [], [' world'], [' !'])
+    """
+
+    __slots__ = ("max_chars",)
+
+    def __init__(self, *, max_chars: int = 32) -> None:
+        check_positive("max_chars", max_chars, allow_none=False, integer=True)
+        super().__init__()
+        self.max_chars = max_chars
+
+    def feed(self, text: str) -> list[str]:
+        """Add ``text``; return the words now complete."""
+        held = self.held_text
+        if not text:
+            return []
+        if not held:
+            held = text
+        elif text[0].isspace() and not held[-1].isspace():
+            # the usual model token " word": the held word is complete
+            if len(text) <= self.max_chars and ((text.isascii() and text.lstrip().isalnum())
+                                                or _ONE_PIECE.fullmatch(text)):
+                self.held_text = text
+                return [held]
+            held += text
+        elif _BREAK.search(text) is None and held[-1] < "\u2e80":
+            held += text  # the held word goes on
+            self.held_text = held
+            return self._bound([]) if len(held) > self.max_chars else []
+        else:
+            held += text
+        pieces = _PIECE.findall(held)
+        last = pieces.pop()
+        self.held_text = held if not pieces and len(last) == len(held) else last
+        return self._bound(pieces) if len(held) > self.max_chars else pieces
+
+    def _bound(self, pieces: list[str]) -> list[str]:
+        """Cut every piece (the held one too) longer than ``max_chars``."""
+        limit = self.max_chars
+        if any(len(p) > limit for p in pieces):
+            pieces = [cut for piece in pieces for cut in self._cuts(piece)]
+        held = self.held_text
+        if len(held) > limit:
+            *done, self.held_text = self._cuts(held)
+            pieces += done
+        return pieces
+
+    def _cuts(self, text: str) -> list[str]:
+        cuts = []
+        while len(text) > self.max_chars:
+            cut = safe_cut(text, self.max_chars)
+            cuts.append(text[:cut])
+            text = text[cut:]
+        cuts.append(text)
+        return cuts
+
+
+def buffer_words(chunks: Iterable[StreamChunk], *, max_chars: int = 32, max_delay: float | None = None,
+                 clock: Callable[[], float] = time.monotonic,
+                 counter: TokenCounter | None = None) -> Iterator[StreamChunk]:
+    """Re-chunk a stream into whole words, each with the whitespace before it.
+
+    ``max_chars`` bounds the text held without a word boundary; ``max_delay`` (seconds)
+    releases held text that waited that long, checked as each chunk arrives. Non-text
+    chunks pass through in order (see :mod:`~llm_connectivity.streaming.buffering`).
+
+    >>> from llm_connectivity.streaming import replay
+    >>> [c.content for c in buffer_words(replay("Hello wor", chunk_size=3)) if c.content]
+    ['Hello', ' wor']
+    """
+    check_positive("max_delay", max_delay)
+    segmenter = WordBuffer(max_chars=max_chars)
+    return wrap(chunks, run_segmenter(chunks, segmenter, max_delay=max_delay, clock=clock, counter=counter))
