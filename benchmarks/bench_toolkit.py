@@ -1,13 +1,13 @@
 """Per-chunk cost of the toolkit chain words + progress + unlimited rate limit, as a ratio
 to the bare stream measured in the same run (target <= 1.25x).
 
-    python benchmarks/bench_toolkit.py [--events N] [--repeat R]
+    python benchmarks/bench_toolkit.py [--events N] [--repeat R] [--quick]
 
 1. In memory: Chat Completions SSE bytes (one event per read) decoded by ``iter_sse`` and
    the OpenAI driver, i.e. the per-chunk work of a real stream without the socket; bare
    vs. wrapped by ``pipe(chunks, buffer_words, track_progress, rate_limit(inf))``.
 2. Loopback: ``LLMClient.chat_stream`` from a FakeLLMServer in another process
-   (benchmarks/_server.py), bare vs. wrapped.
+   (benchmarks/_server.py, realistic chunked framing), bare vs. wrapped.
 Also printed: the chain alone over a list of ready chunks (its absolute cost per chunk),
 and the sentence buffer in place of the word buffer. CPU time of this process, best of
 R alternating runs (the least disturbed by other processes).
@@ -24,9 +24,10 @@ from functools import partial
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from _server import stream_body  # noqa: E402
-from run import _client, server_process  # noqa: E402
+from _server import events  # noqa: E402
+from run import server  # noqa: E402
 
+from llm_connectivity import LLMClient  # noqa: E402
 from llm_connectivity.models import StreamChunk  # noqa: E402
 from llm_connectivity.providers.openai import OpenAIDriver  # noqa: E402
 from llm_connectivity.request import RequestSpec  # noqa: E402
@@ -63,14 +64,9 @@ def _cpu(fn: Callable[[], object]) -> float:
     return time.process_time() - start
 
 
-def _events(n: int) -> list[bytes]:
-    body = stream_body(n)
-    return [piece + b"\n\n" for piece in body.split(b"\n\n") if piece]
-
-
 def in_memory(n: int, repeat: int) -> dict[str, float]:
     """CPU seconds per run (median) for the bare decoded stream and the wrapped one."""
-    pieces = _events(n)
+    pieces = events(n)  # one read per event, as over a realistic connection
     driver = OpenAIDriver()
     spec = RequestSpec(model="bench", messages=[])
 
@@ -89,9 +85,10 @@ def in_memory(n: int, repeat: int) -> dict[str, float]:
 
 
 def loopback(n: int, repeat: int) -> dict[str, float]:
-    """CPU seconds per stream (median) over a real socket, bare and wrapped."""
+    """CPU seconds per stream (best run) over a real socket, bare and wrapped."""
     runs: dict[str, list[float]] = {"bare": [], "words": []}
-    with server_process("stream", str(n), "chunked") as port, _client(port) as client:
+    with server("chunked", n) as port, LLMClient("openai/gpt-4o-mini", base_url=f"http://127.0.0.1:{port}/v1",
+                                                  api_key="sk-bench-000000000000", max_retries=0) as client:
         _drain(client.chat_stream("hi"))  # warm the connection pool
         for _ in range(repeat):
             runs["bare"].append(_cpu(lambda: _drain(client.chat_stream("hi"))))
@@ -103,7 +100,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="1000 chunks, 3 runs (for make bench's extras)")
     args = parser.parse_args()
+    if args.quick:
+        args.events, args.repeat = 1000, 3
     n = args.events
     mem = in_memory(n, args.repeat)
     net = loopback(n, args.repeat)

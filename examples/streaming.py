@@ -164,7 +164,7 @@ def final_chunk(client: LLMClient) -> None:
     with client.chat_stream(PROMPT, max_tokens=100) as stream:
         for chunk in stream:
             if chunk.is_complete:
-                print(f"index={chunk.index} content={chunk.content!r} finish_reason={chunk.finish_reason} "
+                print(f"index={chunk.index} content={chunk.content!r} finish_reason={stream.response.finish_reason} "
                       f"total_tokens={chunk.usage['total_tokens'] if chunk.usage else None}")
     print("stream.is_complete:", stream.is_complete)
 

@@ -88,12 +88,16 @@ class TextBuffer:
 class ResponseAccumulator:
     """Collects chunks; :meth:`build` returns the aggregated :class:`ChatResponse` at any time.
 
-    The last usage report wins; the last non-null finish reason wins.
+    The last usage report wins; the last non-null finish reason wins. It is the built-in
+    pipeline stage that runs after token counting (:meth:`on_chunk`). Once the stream
+    completed, ``final`` holds the response after the stages' ``on_response`` and
+    :meth:`build` returns it; ``terminal_event`` is False when the stream completed after
+    its finish reason without the provider's terminal event.
     """
 
     __slots__ = ("_content", "_reasoning", "_calls", "finish_reason", "raw_finish_reason",
                  "usage", "chunk_count", "model", "provider", "prompt_estimate", "last_raw", "complete",
-                 "_banked", "_segment_start")
+                 "_banked", "_segment_start", "final", "terminal_event")
 
     def __init__(self, *, model: str = "", provider: str = "", prompt_estimate: int = 0) -> None:
         self._content = TextBuffer()
@@ -110,6 +114,8 @@ class ResponseAccumulator:
         self.complete = False  # set when the provider's terminal event arrived
         self._banked: Usage | None = None  # usage of earlier segments of a continued stream
         self._segment_start = 0  # len(content) when the current segment began
+        self.final: ChatResponse | None = None
+        self.terminal_event = True
 
     @property
     def has_output(self) -> bool:
@@ -123,6 +129,10 @@ class ResponseAccumulator:
 
     def add(self, chunk: StreamChunk) -> None:
         """Fold one chunk into the aggregate."""
+        self.on_chunk(chunk, None)
+
+    def on_chunk(self, chunk: StreamChunk, context: Any) -> StreamChunk:
+        """The stage form of :meth:`add`: fold ``chunk`` in and pass it on."""
         self.chunk_count += 1
         if chunk.content:
             self._content.append(chunk.content)
@@ -140,6 +150,7 @@ class ResponseAccumulator:
         model = chunk.metadata.get("model") if chunk.metadata else None
         if model:
             self.model = model
+        return chunk
 
     def _add_tool_deltas(self, chunk: StreamChunk) -> None:
         for delta in chunk.tool_calls:
@@ -196,7 +207,10 @@ class ResponseAccumulator:
         self._segment_start = len(self.content)
 
     def build(self, raw: Any = None) -> ChatResponse:
-        """Return the aggregated response (usable mid-stream as a partial response)."""
+        """Return the aggregated response (usable mid-stream as a partial response); once
+        the stream completed, the final response the stages returned."""
+        if self.final is not None and raw is None:
+            return self.final
         return ChatResponse(
             content=self.content,
             finish_reason=self.finish_reason,

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .aggregate import ResponseAccumulator, prompt_estimate
-from .deadline import Deadline
+from .deadline import SYSTEM_CLOCK, Clock, Deadline
 from .engine import Call, Engine, StreamHandle, Target
 from .errors import ConfigurationError, InvalidRequestError, MissingAPIKeyError
 from .models import ChatResponse
 from .options import UNSET, StreamingOptions, Unset, resolve_options
+from .pipeline import Observer, Stage
 from .providers.base import ProviderDriver
 from .registry import known_providers, resolve_driver, split_model
 from .request import RequestSpec
@@ -33,13 +34,18 @@ if TYPE_CHECKING:
     from .budget import Budget
     from .pricing import Pricing
     from .streaming_response import StreamingResponse
-
     from .transport import Transport
 
 __all__ = ["LLMClient"]
 
+_STREAM_KEYWORD = {
+    False: "chat() does not take stream=; use client.chat_stream(...) to stream "
+           "(or client.stream(...) for plain text pieces)",
+    True: "chat_stream() always streams: drop stream=, or call client.chat(...) for a whole response",
+}
 # Per-call keyword arguments that configure the client, not the request body.
-_CLIENT_ONLY = frozenset({"api_key", "base_url", "api", "session", "streaming_options", "max_concurrency"})
+_CLIENT_ONLY = frozenset({"api_key", "base_url", "api", "session", "streaming_options", "max_concurrency",
+                          "transport", "clock"})
 
 
 class LLMClient:
@@ -60,6 +66,13 @@ class LLMClient:
         transport: any :class:`~llm_connectivity.transport.Transport` (e.g.
             ``llm_connectivity.testing.MemoryTransport``); default a pooled requests
             transport. A transport you pass is yours: ``close()`` leaves it open.
+        stages: :class:`~llm_connectivity.pipeline.Stage` objects every call's chunks and
+            final response pass through, after the built-in ones (see docs/pipeline.md).
+        observers: callables that receive every call's lifecycle
+            :class:`~llm_connectivity.pipeline.Notice` (start, retry, first_byte, chunk,
+            usage, error, complete).
+        clock: where timeouts read the time and backoffs sleep (``monotonic()`` and
+            ``sleep()``); tests pass ``llm_connectivity.testing.FakeClock``.
         budget_usd: a USD budget every call of this client draws on, from every thread;
             calls are refused once it is spent (``BudgetExceededError``).
         pricing: your prices, ``{"provider/model": {"input": 0.3, "output": 1.2}}`` in USD
@@ -80,10 +93,18 @@ class LLMClient:
         session: requests.Session | None = None,
         max_concurrency: int = 16,
         transport: Transport | None = None,
+        stages: Iterable[Stage] = (),
+        observers: Iterable[Observer] = (),
+        clock: Clock = SYSTEM_CLOCK,
         budget_usd: float | None = None,
         pricing: Mapping[str, Any] | None = None,
         **default_params: Any,
     ) -> None:
+        if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
+            raise ConfigurationError(f"max_concurrency must be a positive int (connections per host), "
+                                     f"got {max_concurrency!r}")
+        self.stages = _checked_stages(stages)
+        self.observers = _checked_observers(observers)
         if streaming_options is not None and not isinstance(streaming_options, StreamingOptions):
             raise ConfigurationError("streaming_options must be a StreamingOptions")
         options = resolve_options(streaming_options, StreamingOptions.from_env())  # client > environment
@@ -108,7 +129,8 @@ class LLMClient:
 
             transport = RequestsTransport(session, pool_size=max_concurrency)
         self._transport: Transport = transport
-        self._engine = Engine(transport)
+        self._engine = Engine(transport, clock)
+        self.clock = clock
         self.pricing: Pricing | None = None  # None: the genai-prices tables alone
         self.budget: Budget | None = None
         if pricing is not None:
@@ -127,29 +149,35 @@ class LLMClient:
         return known_providers()
 
     def chat(self, messages: Any, *, model: str | Unset = UNSET, timeout: Any = UNSET,
-             max_retries: int | RetryPolicy | None | Unset = UNSET, **params: Any) -> ChatResponse:
-        """Send ``messages`` and return the whole :class:`ChatResponse` (non-streaming)."""
-        call = self._call(messages, model, timeout, max_retries, params, stream=False)
+             max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] = (),
+             observers: Iterable[Observer] = (), **params: Any) -> ChatResponse:
+        """Send ``messages`` and return the whole :class:`ChatResponse` (non-streaming).
+
+        ``stages`` / ``observers`` are added after the client's for this call only.
+        """
+        call = self._call(messages, model, timeout, max_retries, params, stream=False,
+                          stages=stages, observers=observers)
         return self._engine.chat(call, self._deadline(call))
 
     def chat_stream(self, messages: Any, *, model: str | Unset = UNSET, timeout: Any = UNSET,
-                    max_retries: int | RetryPolicy | None | Unset = UNSET, **params: Any) -> ChatStream:
+                    max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] = (),
+                    observers: Iterable[Observer] = (), **params: Any) -> ChatStream:
         """Start a streamed chat; iterate the returned :class:`ChatStream` for StreamChunks.
 
         Nothing is sent until the first ``next()``; validation errors raise here.
+        ``stages`` / ``observers`` are added after the client's for this call only.
         """
-        call = self._call(messages, model, timeout, max_retries, params, stream=True)
+        call = self._call(messages, model, timeout, max_retries, params, stream=True,
+                          stages=stages, observers=observers)
         acc = ResponseAccumulator(model=call.spec.model, provider=call.target.provider,
                                   prompt_estimate=prompt_estimate(call.spec))
         handle = StreamHandle()
         return ChatStream(self._engine.stream(call, acc, lambda: self._deadline(call), handle), acc, handle)
 
     def stream(self, messages: Any, **kwargs: Any) -> Iterator[str]:
-        """Yield the answer as plain text pieces, as they arrive."""
-        with self.chat_stream(messages, **kwargs) as chunks:
-            for chunk in chunks:
-                if chunk.content:
-                    yield chunk.content
+        """Yield the answer as plain text pieces, as they arrive (takes what
+        :meth:`chat_stream` takes; bad input raises here, not at the first ``next()``)."""
+        return _text_pieces(self.chat_stream(messages, **kwargs))
 
     def stream_with_usage(self, messages: Any, *, on_start: Callable[..., Any] | None = None,
                           on_delta: Callable[..., Any] | None = None, on_usage: Callable[..., Any] | None = None,
@@ -227,27 +255,55 @@ class LLMClient:
         return url
 
     def _call(self, messages: Any, model: str | Unset, timeout: Any, max_retries: Any,
-              params: dict[str, Any], *, stream: bool) -> Call:
+              params: dict[str, Any], *, stream: bool, stages: Iterable[Stage] = (),
+              observers: Iterable[Observer] = ()) -> Call:
+        if "stream" in params:
+            raise InvalidRequestError(_STREAM_KEYWORD[stream])
         target = self.target if isinstance(model, Unset) else self._resolve(model)
-        merged = {**self.default_params, **params}
+        # what the server asked for on an earlier call wins over the client's defaults,
+        # not over this call's own arguments
+        merged = {**self.default_params, **self._engine.remembered_params(target.base_url), **params}
         merged = {k: v for k, v in merged.items() if v is not None or k == "stream_options"}
         misplaced = _CLIENT_ONLY & params.keys()
         if misplaced:
             raise InvalidRequestError(
                 f"{', '.join(sorted(misplaced))} belong to LLMClient(...), not to a call; create a client "
                 "for another key or endpoint")
-        if self._engine.rejects_stream_options(target.base_url):
-            merged.setdefault("stream_options", None)
         validate_params(merged)
         spec = RequestSpec(target.model, normalize_messages(messages), merged, stream,
                            target.api_key, target.base_url, self.api)
         options = self.options if isinstance(timeout, Unset) else StreamingOptions.from_value(timeout, self.options)
         retry = self.retry_policy if isinstance(max_retries, Unset) else RetryPolicy.from_value(max_retries)
-        return Call(target, spec, options, retry)
+        return Call(target, spec, options, retry, self.stages + _checked_stages(stages),
+                    self.observers + _checked_observers(observers))
 
     # -- sending ------------------------------------------------------------------------------
     def _deadline(self, call: Call) -> Deadline:
         opts = call.options
         return Deadline(read_timeout=opts.read_timeout, total_timeout=opts.total_timeout,
                         content_idle_timeout=opts.content_idle_timeout if call.spec.stream else None,
-                        provider=call.target.provider)
+                        provider=call.target.provider, clock=self.clock)
+
+
+def _text_pieces(stream: ChatStream) -> Iterator[str]:
+    with stream:
+        for chunk in stream:
+            if chunk.content:
+                yield chunk.content
+
+
+def _checked_stages(stages: Iterable[Stage]) -> tuple[Stage, ...]:
+    result = tuple(stages)
+    for stage in result:
+        if not isinstance(stage, Stage):
+            raise ConfigurationError(f"stages must be llm_connectivity.pipeline.Stage instances, got {stage!r}; "
+                                     "subclass Stage and override on_chunk / on_response")
+    return result
+
+
+def _checked_observers(observers: Iterable[Observer]) -> tuple[Observer, ...]:
+    result = tuple(observers)
+    for observer in result:
+        if not callable(observer):
+            raise ConfigurationError(f"observers must be callables taking a Notice, got {observer!r}")
+    return result

@@ -1,10 +1,12 @@
 """The exchange engine: sends one call, retries it, streams it, continues it.
 
 :class:`Engine` is owned by one :class:`~llm_connectivity.client.LLMClient`; it holds the
-transport and the little state a client shares between calls (base URLs that reject
-``stream_options``). Each call brings its own immutable :class:`Call`, its own
-:class:`~llm_connectivity.deadline.Deadline` and its own accumulator, so one engine serves
-many threads at once. This is the only layer that sleeps.
+transport, the clock, and the little state a client shares between calls (parameter
+overrides a server asked for, per base URL: see :meth:`ProviderDriver.recover_params`).
+Each call brings its own immutable :class:`Call`, its own
+:class:`~llm_connectivity.deadline.Deadline`, its own accumulator and its own
+:class:`~llm_connectivity.pipeline.CallRun` (stages and observers), so one engine serves
+many threads at once. This is the only layer that sleeps (through the clock).
 """
 
 from __future__ import annotations
@@ -12,23 +14,24 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .aggregate import ResponseAccumulator, estimate_usage, prompt_estimate
-from .deadline import Deadline
+from .aggregate import ResponseAccumulator
+from .continuation import continuation_call, finish_response, mark_continuation, stripped_tail
+from .deadline import SYSTEM_CLOCK, Clock, Deadline, SystemClock
 from .errors import (
     APIStatusError,
     LLMError,
     NetworkError,
     StreamInterruptedError,
-    TotalTimeoutError,
+    TimeoutError,
     request_id_from,
 )
 from .models import ChatResponse, StreamChunk
 from .options import StreamingOptions
+from .pipeline import CallRun, Observer, Stage
 from .providers.base import ProviderDriver, decode_json
 from .request import RequestSpec
 from .retry import RetryPolicy
@@ -69,19 +72,17 @@ class Call:
     spec: RequestSpec
     options: StreamingOptions
     retry: RetryPolicy
+    stages: tuple[Stage, ...] = ()
+    observers: tuple[Observer, ...] = ()
 
 
 class StreamHandle(Cancellation):
-    """Lets :meth:`ChatStream.close` from another thread stop the stream: it marks the
-    stream aborted, wakes a retry backoff, and (through the callbacks the transport and
-    the engine register) shuts down the connection being read or awaited. The reading
-    thread then raises ``StreamInterruptedError("...closed by the caller")``."""
+    """Lets :meth:`ChatStream.close` from any thread stop the stream: it marks the stream
+    aborted, wakes a retry backoff, and (through the callbacks the transport and the
+    engine register) shuts down the connection being read or awaited. A thread reading
+    the stream then raises ``StreamInterruptedError("...closed by the caller")``."""
 
-    __slots__ = ("owner",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.owner: int | None = None  # the thread reading the stream
+    __slots__ = ()
 
     @property
     def aborted(self) -> bool:
@@ -89,7 +90,7 @@ class StreamHandle(Cancellation):
         return self.cancelled
 
     def abort(self) -> None:
-        """Stop the stream from another thread (see the class docstring)."""
+        """Stop the stream from any thread (see the class docstring)."""
         self.cancel()
 
     def check(self, provider: str) -> None:
@@ -98,23 +99,44 @@ class StreamHandle(Cancellation):
             raise StreamInterruptedError("the stream was closed by the caller", provider=provider)
 
 
+def _legacy_recover_params(spec: RequestSpec, error: LLMError) -> dict[str, Any] | None:
+    """Until the OpenAI driver implements :meth:`ProviderDriver.recover_params`: a server
+    that rejects ``stream_options`` is asked again without it. Used only for drivers that
+    do not override the hook; remove once every driver that needs it does."""
+    rejected = (isinstance(error, APIStatusError) and error.status_code in (400, 422)
+                and "stream_options" in error.message and spec.stream
+                and spec.params.get("stream_options", {}) is not None)
+    return {"stream_options": None} if rejected else None
+
+
+def _first_byte(pieces: Iterator[bytes], run: CallRun, request_id: str | None) -> Iterator[bytes]:
+    """Pass ``pieces`` on; send the ``first_byte`` notice when the first one arrives."""
+    for piece in pieces:
+        run.notify("first_byte", request_id=request_id, duration=run.elapsed())
+        yield piece
+        break
+    yield from pieces
+
+
 class Engine:
     """Sends calls through one transport; see the module docstring."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, clock: Clock = SYSTEM_CLOCK) -> None:
         self.transport = transport
+        self.clock = clock
         self._lock = threading.Lock()
-        self._no_stream_options: set[str] = set()
+        self._recovered: dict[str, dict[str, Any]] = {}
 
-    def rejects_stream_options(self, base_url: str) -> bool:
-        """True once ``base_url`` answered that it does not accept ``stream_options``."""
-        return base_url in self._no_stream_options
+    def remembered_params(self, base_url: str) -> dict[str, Any]:
+        """Parameter overrides ``base_url`` asked for on an earlier call (e.g.
+        ``{"stream_options": None}``); the client applies them to later calls."""
+        return self._recovered.get(base_url, {})
 
     # -- one exchange -------------------------------------------------------------------------
     def send(self, call: Call, deadline: Deadline, handle: StreamHandle | None = None) -> HTTPResponse:
         """Send once; return a 2xx response or raise the typed error for the status."""
         request = call.target.driver.build_request(call.spec)
-        started = time.monotonic()
+        started = deadline.now()
         interceptor = get_interceptor()
         if interceptor is None:
             response = self.transport.send(request, connect_timeout=call.options.connection_timeout,
@@ -123,7 +145,7 @@ class Engine:
             response = interceptor.send(self.transport, request, connect_timeout=call.options.connection_timeout,
                                         deadline=deadline, provider=call.target.provider, cancel=handle)
         logger.info("%s %s -> %d (%s, %.0f ms)", request.method, redact_url(request.url), response.status_code,
-                    call.target.provider, (time.monotonic() - started) * 1000)
+                    call.target.provider, (deadline.now() - started) * 1000)
         if 200 <= response.status_code < 300:
             return response
         try:
@@ -142,39 +164,71 @@ class Engine:
         raise error
 
     def may_retry(self, call: Call, exc: LLMError, attempt: int, deadline: Deadline,
-                  handle: StreamHandle | None = None) -> bool:
-        """Sleep and return True if ``exc`` on try ``attempt`` should be retried (False if
+                  handle: StreamHandle | None = None, run: CallRun | None = None) -> bool:
+        """Wait and return True if ``exc`` on try ``attempt`` should be retried (False if
         the stream was closed by the caller during the wait)."""
-        if self._drop_stream_options(call, exc):
-            return True
         decision = call.retry.decide(exc, attempt, getattr(exc, "headers", None))
         if not decision.retry:
             return False
-        if deadline.total_at is not None and time.monotonic() + decision.delay >= deadline.total_at:
+        if deadline.total_at is not None and deadline.now() + decision.delay >= deadline.total_at:
             return False
         logger.info("retrying %s request (attempt %d of %d) in %.2fs: %s", call.target.provider,
                     attempt + 1, call.retry.max_retries + 1, decision.delay, decision.reason)
-        if handle is not None:
-            return not handle.wait(decision.delay)
-        time.sleep(decision.delay)
-        return True
+        if run is not None:
+            run.notify("retry", attempt=attempt, delay=decision.delay, reason=decision.reason, error=exc)
+        return not self.pause(decision.delay, handle)
 
-    def _drop_stream_options(self, call: Call, exc: LLMError) -> bool:
-        """A server that rejects ``stream_options``: retry once without, remember the URL."""
-        rejected = (isinstance(exc, APIStatusError) and exc.status_code in (400, 422)
-                    and "stream_options" in exc.message and call.spec.stream
-                    and call.spec.params.get("stream_options", {}) is not None)
-        if rejected:
-            with self._lock:
-                self._no_stream_options.add(call.target.base_url)
-            call.spec.params["stream_options"] = None
-            logger.info("%s rejected stream_options; retrying without it", redact_url(call.target.base_url))
-        return rejected
+    def pause(self, seconds: float, handle: Cancellation | None) -> bool:
+        """Wait ``seconds`` on the clock; return True if ``handle`` was cancelled (a
+        system-clock wait ends at once on cancel)."""
+        if isinstance(self.clock, SystemClock) and handle is not None:
+            return handle.wait(seconds)
+        self.clock.sleep(seconds)
+        return handle is not None and handle.cancelled
+
+    def recover(self, call: Call, exc: LLMError) -> Call | None:
+        """The call with the driver's parameter overrides for ``exc`` applied (see
+        :meth:`ProviderDriver.recover_params`), remembered for the base URL; None if the
+        driver has none or they are already in force."""
+        driver = call.target.driver
+        overrides = driver.recover_params(call.spec, exc)
+        if overrides is None and type(driver).recover_params is ProviderDriver.recover_params:
+            overrides = _legacy_recover_params(call.spec, exc)
+        if not overrides:
+            return None
+        params = {**call.spec.params, **overrides}
+        if params == call.spec.params:
+            return None
+        base_url = call.target.base_url
+        with self._lock:  # copy on write: readers never see a dict being changed
+            self._recovered = {**self._recovered, base_url: {**self._recovered.get(base_url, {}), **overrides}}
+        logger.info("%s rejected the request as sent; retrying at once with %s", call.target.provider,
+                    ", ".join(f"{k}={v!r}" for k, v in overrides.items()))
+        return dataclasses.replace(call, spec=dataclasses.replace(call.spec, params=params))
+
+    def _again(self, call: Call, exc: LLMError, attempt: int, recovered: bool, deadline: Deadline,
+               handle: StreamHandle | None, run: CallRun) -> tuple[Call, int, bool] | None:
+        """After a failed attempt: ``(call, attempt, recovered)`` to send next (the driver's
+        parameter recovery, once and at once, not counted; else a policy retry after its
+        wait), or None to give up."""
+        retry_call = None if recovered else self.recover(call, exc)
+        if retry_call is not None:
+            return retry_call, attempt - 1, True
+        if self.may_retry(call, exc, attempt, deadline, handle, run):
+            return call, attempt, recovered
+        return None
+
+    def _run(self, call: Call, acc: ResponseAccumulator | None) -> CallRun:
+        return CallRun(provider=call.target.provider, model=call.spec.model, spec=call.spec, accumulator=acc,
+                       stages=call.stages, observers=call.observers, clock=self.clock.monotonic)
 
     # -- non-streaming ------------------------------------------------------------------------
     def chat(self, call: Call, deadline: Deadline) -> ChatResponse:
-        """One non-streaming call, retried per the policy."""
+        """One non-streaming call, retried per the policy, through the stages' ``on_response``."""
+        run = self._run(call, None)
+        run.notify("start")
         attempt = 0
+        recovered = False
         while True:
             attempt += 1
             try:
@@ -182,70 +236,144 @@ class Engine:
                 body = response.read_body(deadline, _MAX_JSON_BODY)
                 payload = decode_json(body, provider=call.target.provider, what="response body")
                 parsed = call.target.driver.parse_response(payload, call.spec)
-                return _finish_response(parsed, call)
+                result = run.finish(finish_response(parsed, call.spec, call.target.provider))
+                run.notify("usage", usage=result.usage)
+                run.notify("complete", duration=run.elapsed(), usage=result.usage, response=result,
+                           request_id=request_id_from(response.headers))
+                return result
             except LLMError as exc:
-                if not self.may_retry(call, exc, attempt, deadline):
-                    raise scrub_error(exc, call.target.api_key, url_password(call.target.base_url)) from exc.__cause__
+                again = None if run.failed else self._again(call, exc, attempt, recovered, deadline, None, run)
+                if again is not None:
+                    call, attempt, recovered = again
+                    continue
+                error = scrub_error(exc, call.target.api_key, url_password(call.target.base_url))
+                run.notify_error(error)
+                raise error from exc.__cause__
 
     # -- streaming ----------------------------------------------------------------------------
     def stream(self, call: Call, acc: ResponseAccumulator, make_deadline: Callable[[], Deadline],
                handle: StreamHandle) -> Iterator[StreamChunk]:
         """Yield the chunks of ``call``: retries before content, opt-in continuation after.
         The clock starts at the first ``next()``, when the request is sent."""
-        handle.owner = threading.get_ident()
         deadline = make_deadline()
+        run = self._run(call, acc)
+        run.notify("start")
         original = call
         attempt = reconnects = 0
+        recovered = False
+        provider = call.target.provider
         while True:
             attempt += 1
             deadline.mark_content()  # each attempt gets the whole content-idle allowance
+            deadline.grace_at = None
             response: HTTPResponse | None = None
             try:
-                handle.check(call.target.provider)
+                handle.check(provider)
                 response = self.send(call, deadline, handle)
                 handle.add_callback(response.abort)
-                handle.check(call.target.provider)
-                yield from self._chunks(call, response, acc, deadline, reconnects, handle)
-                acc.complete = True
-                yield StreamChunk(finish_reason=acc.finish_reason, raw_finish_reason=acc.raw_finish_reason,
-                                  usage=acc.final_usage(), index=acc.chunk_count, is_complete=True)
+                handle.check(provider)
+                yield from self._chunks(call, response, acc, deadline, reconnects, handle, run)
+                yield self._final_chunk(run, acc, response)
                 response.drain(deadline)  # lets the connection go back to the pool
                 return
             except LLMError as exc:
-                if not handle.aborted and not acc.has_output and self.may_retry(call, exc, attempt, deadline,
-                                                                                 handle):
-                    continue
-                resumed = None if handle.aborted else self._continuation(original, exc, acc, reconnects,
-                                                                         deadline, handle)
-                if resumed is not None:
-                    call, attempt, reconnects = resumed, 0, reconnects + 1
-                    continue
-                if handle.aborted:
-                    exc = StreamInterruptedError("the stream was closed by the caller", provider=call.target.provider)
-                raise self._final_error(exc, call, acc, response) from exc.__cause__
+                if not run.failed and not handle.aborted and self._ended_after_finish(exc, acc, deadline):
+                    pass  # complete below, after the connection is closed
+                else:
+                    again = None
+                    if not run.failed and not handle.aborted and not acc.has_output:
+                        again = self._again(call, exc, attempt, recovered, deadline, handle, run)
+                    if again is not None:
+                        call, attempt, recovered = again
+                        continue
+                    resumed = None
+                    if not run.failed and not handle.aborted:
+                        resumed = continuation_call(original, exc, acc, reconnects, deadline, self.pause, handle)
+                    if resumed is not None:
+                        call, attempt, reconnects = resumed, 0, reconnects + 1
+                        continue
+                    if handle.aborted:
+                        exc = StreamInterruptedError("the stream was closed by the caller", provider=provider)
+                    error = self._final_error(exc, call, acc, response)
+                    run.notify_error(error)
+                    raise error from exc.__cause__
+            except Exception as exc:  # a bug, or a stage / observer raising a foreign error
+                run.notify_error(exc)
+                raise
             finally:
                 if response is not None:
                     handle.remove_callback(response.abort)
                     response.close()
+            try:  # the answer was whole: complete it (stages may still refuse it)
+                yield self._final_chunk(run, acc, None)
+            except LLMError as exc:
+                error = self._final_error(exc, call, acc, None)
+                run.notify_error(error)
+                raise error from exc.__cause__
+            return
+
+    def _ended_after_finish(self, exc: LLMError, acc: ResponseAccumulator, deadline: Deadline) -> bool:
+        """The finish reason arrived but the terminal event did not follow within the
+        grace (or any other time limit fired first): the answer is whole, so the stream
+        completes (``terminal_event`` False)."""
+        if not (isinstance(exc, TimeoutError) and deadline.grace_at is not None
+                and acc.finish_reason is not None):
+            return False
+        acc.terminal_event = False
+        logger.warning("%s sent the finish reason but not the stream's terminal event; completing the "
+                       "stream without it (%s)", acc.provider, exc.message)
+        return True
 
     def _chunks(self, call: Call, response: HTTPResponse, acc: ResponseAccumulator, deadline: Deadline,
-                reconnects: int, handle: StreamHandle) -> Iterator[StreamChunk]:
-        """The driver's chunks for one response, folded into ``acc`` as they pass."""
+                reconnects: int, handle: StreamHandle, run: CallRun) -> Iterator[StreamChunk]:
+        """The driver's chunks for one response, through the pipeline's chunk functions."""
+        provider = call.target.provider
         driver = call.target.driver
-        events = driver.iter_events(response.iter_bytes(deadline), response.content_type)
-        chunks = driver.iter_chunks(events, call.spec)
+        pieces = response.iter_bytes(deadline)
+        if run.observers:
+            pieces = _first_byte(pieces, run, request_id_from(response.headers))
+        chunks = driver.iter_chunks(driver.iter_events(pieces, response.content_type), call.spec)
         if reconnects:
-            chunks = _mark_continuation(chunks, reconnects, _stripped_tail(acc.content))
+            chunks = mark_continuation(chunks, reconnects, stripped_tail(acc.content))
         mark = deadline.mark_content if deadline.idle_timeout is not None else None
-        add = acc.add
+        timed = mark is not None  # give the consumer's time back to the idle and grace limits
+        finished = False
+        now = deadline.now
+        count, add = run.builtin  # token counting, then the accumulator
+        user = run.user
+        apply = run.apply
+        context = run.context
         aborted = handle._event.is_set
         for chunk in chunks:
             if aborted():  # closed by another thread while this one was away
-                handle.check(call.target.provider)
+                handle.check(provider)
             if mark is not None and (chunk.content or chunk.reasoning or chunk.tool_calls):
                 mark()
-            add(chunk)
-            yield chunk
+            if finished or chunk.finish_reason is not None:
+                deadline.start_grace()  # the terminal event is due within the grace of the last event
+                finished = timed = True
+            chunk = add(count(chunk, context), context)
+            if user:
+                chunk = apply(chunk, user)
+            if timed:
+                paused = now()
+                yield chunk
+                deadline.pause(now() - paused)
+            else:
+                yield chunk
+
+    def _final_chunk(self, run: CallRun, acc: ResponseAccumulator, response: HTTPResponse | None) -> StreamChunk:
+        """The stream is whole: settle the final response (stages' ``on_response``) and
+        build the closing ``is_complete`` chunk; send the ``complete`` notice."""
+        final = run.finish(acc.build())
+        acc.final = final
+        acc.complete = True
+        metadata: dict[str, Any] = {} if acc.terminal_event else {"terminal_event": False}
+        chunk = StreamChunk(usage=final.usage, index=acc.chunk_count, is_complete=True, metadata=metadata)
+        chunk = run.apply(chunk, run.user)
+        run.notify("complete", chunk_count=acc.chunk_count, duration=run.elapsed(), usage=final.usage,
+                   response=final, request_id=request_id_from(response.headers) if response is not None else None)
+        return chunk
 
     def _final_error(self, exc: LLMError, call: Call, acc: ResponseAccumulator,
                      response: HTTPResponse | None) -> LLMError:
@@ -255,53 +383,3 @@ class Engine:
         if (response is not None or acc.chunk_count) and call.options.preserve_partial_response:
             exc.partial_response = acc.build()
         return scrub_error(exc, call.target.api_key, url_password(call.target.base_url))
-
-    def _continuation(self, call: Call, exc: LLMError, acc: ResponseAccumulator, reconnects: int,
-                      deadline: Deadline, handle: StreamHandle) -> Call | None:
-        """Opt-in (``retry_on_connection_error``): after a dropped connection, re-request
-        with the partial answer as an assistant prefix, where the provider can continue one."""
-        opts = call.options
-        if (not opts.retry_on_connection_error or not isinstance(exc, NetworkError)
-                or isinstance(exc, TotalTimeoutError) or reconnects >= opts.max_reconnect_attempts
-                or acc.tool_calls()):
-            return None
-        messages = call.target.driver.continuation_messages(call.spec.messages, acc.content)
-        if messages is None:
-            return None
-        if deadline.total_at is not None and time.monotonic() + opts.reconnect_delay >= deadline.total_at:
-            return None
-        logger.info("%s stream broke after %d characters (%s); continuing it in %.2fs (reconnect %d of %d)",
-                    call.target.provider, len(acc.content), type(exc).__name__, opts.reconnect_delay,
-                    reconnects + 1, opts.max_reconnect_attempts)
-        acc.bank_segment()
-        if handle.wait(opts.reconnect_delay):
-            return None
-        return dataclasses.replace(call, spec=dataclasses.replace(call.spec, messages=messages))
-
-
-def _stripped_tail(text: str) -> str:
-    """The trailing whitespace a prefill drops (already delivered, so not to repeat)."""
-    return text[len(text.rstrip()):]
-
-
-def _mark_continuation(chunks: Iterator[StreamChunk], reconnect: int, delivered_tail: str) -> Iterator[StreamChunk]:
-    """Tag chunks of a continued stream (``metadata["continuation"]``) and drop whitespace
-    the caller already received before the break."""
-    for chunk in chunks:
-        if delivered_tail and chunk.content:
-            if chunk.content.startswith(delivered_tail):
-                chunk = dataclasses.replace(chunk, content=chunk.content[len(delivered_tail):],
-                                            metadata=dict(chunk.metadata))
-            delivered_tail = ""
-        chunk.metadata["continuation"] = reconnect
-        yield chunk
-
-
-def _finish_response(response: ChatResponse, call: Call) -> ChatResponse:
-    """Name the provider as the client knows it, and estimate usage (flagged
-    ``is_estimated``) when the provider reported none."""
-    changes: dict[str, Any] = {"provider": call.target.provider}
-    if response.usage.is_estimated:
-        changes["usage"] = estimate_usage(prompt_estimate(call.spec), response.content, response.reasoning,
-                                          response.tool_calls)
-    return dataclasses.replace(response, **changes)

@@ -29,7 +29,11 @@ Every error the library raises derives from :class:`LLMError`::
 In-band stream errors (an ``event: error`` frame, an ``{"error": ...}`` chunk) raise the
 class the matching HTTP status would. Every error raised after streaming began carries
 ``partial_response`` (the :class:`~llm_connectivity.models.ChatResponse` aggregated so far).
-``error.is_retryable`` says whether repeating the request could succeed.
+
+``error.is_retryable`` says whether repeating the request could succeed. It reads the one
+retryability table, :func:`retry_verdict`, which
+:class:`~llm_connectivity.retry.RetryPolicy` reads too: with default settings
+``is_retryable`` is True exactly when the default policy would retry the error.
 
 This module is a leaf: it imports nothing else from the package.
 """
@@ -48,6 +52,7 @@ __all__ = [
     "ConnectError",
     "ConnectTimeoutError",
     "ContentIdleTimeoutError",
+    "DEFAULT_MAX_RETRY_AFTER",
     "InvalidRequestError",
     "LLMError",
     "MissingAPIKeyError",
@@ -56,6 +61,7 @@ __all__ = [
     "OverloadedError",
     "PermissionDeniedError",
     "ProtocolError",
+    "RETRY_STATUSES",
     "RateLimitError",
     "ReadTimeoutError",
     "ServerError",
@@ -65,6 +71,7 @@ __all__ = [
     "TotalTimeoutError",
     "error_for_status",
     "request_id_from",
+    "retry_verdict",
 ]
 
 REQUEST_ID_HEADERS = ("x-request-id", "request-id", "x-goog-request-id", "cf-ray")
@@ -97,13 +104,17 @@ class LLMError(Exception):
             begun (``None`` otherwise). Its ``content`` is exactly the text already received.
     """
 
-    is_retryable: bool = False
-
     def __init__(self, message: str, *, provider: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.provider = provider
         self.partial_response: Any = None
+
+    @property
+    def is_retryable(self) -> bool:
+        """True when the default :class:`~llm_connectivity.retry.RetryPolicy` would repeat
+        the request that failed with this error (see :func:`retry_verdict`)."""
+        return retry_verdict(self)[0]
 
     def __str__(self) -> str:
         return self.message
@@ -149,11 +160,6 @@ class APIStatusError(LLMError):
         self.body = body
         self.error_type = error_type
         self.headers: dict[str, str] | None = None  # response headers, when from HTTP
-
-    @property
-    def is_retryable(self) -> bool:  # type: ignore[override]
-        """True for 408, 409, 429 and 5xx but 501, the statuses a repeat can fix."""
-        return self.status_code in (408, 409, 429) or (self.status_code >= 500 and self.status_code != 501)
 
 
 class BadRequestError(APIStatusError):
@@ -207,8 +213,6 @@ class OverloadedError(ServerError):
 class NetworkError(LLMError):
     """No usable response arrived, or the connection broke while reading it."""
 
-    is_retryable = True
-
 
 class ConnectError(NetworkError, ConnectionError):
     """The connection could not be opened (refused, DNS, TLS): the server never saw it."""
@@ -217,8 +221,6 @@ class ConnectError(NetworkError, ConnectionError):
 class TLSCertificateError(ConnectError):
     """The server's TLS certificate could not be verified (wrong host, unknown CA, expired).
     Repeating cannot fix it: set ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE`` or fix the host."""
-
-    is_retryable = False
 
 
 class TimeoutError(NetworkError, builtins.TimeoutError):
@@ -307,3 +309,54 @@ def error_for_status(
         body=body,
         error_type=error_type,
     )
+
+
+# -- the retryability table: read by LLMError.is_retryable and RetryPolicy.decide ----------------
+
+#: HTTP statuses a repeat can fix; 501 Not Implemented is the one 5xx it cannot.
+RETRY_STATUSES = frozenset({408, 409, 429, 529}) | (frozenset(range(500, 600)) - {501})
+#: The longest ``Retry-After`` the default policy waits for (seconds).
+DEFAULT_MAX_RETRY_AFTER = 60.0
+
+
+def _should_retry_header(headers: Any) -> str | None:
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == "x-should-retry":
+            text = str(value).strip().lower()
+            return text if text in ("true", "false") else None
+    return None
+
+
+def retry_verdict(error: LLMError, *, headers: Any = None, retry_read_errors: bool = False,
+                  max_retry_after: float = DEFAULT_MAX_RETRY_AFTER) -> tuple[bool, str]:
+    """Could repeating the request that failed with ``error`` succeed? ``(verdict, reason)``.
+
+    The one table, in order: ``x-should-retry: true|false`` (from ``headers`` or the
+    error's own response headers) decides first; a status error is retryable for
+    :data:`RETRY_STATUSES` unless its ``Retry-After`` exceeds ``max_retry_after``; a
+    total timeout and a TLS certificate failure never are; read and content-idle
+    timeouts only with ``retry_read_errors`` (the server has the request and may be
+    working on it, and billing it); every other network error is (connect errors, connect
+    timeouts, a connection lost); configuration and protocol errors never are.
+    """
+    should = _should_retry_header(headers if headers is not None else getattr(error, "headers", None))
+    if should is not None:
+        return should == "true", f"x-should-retry: {should}"
+    if isinstance(error, APIStatusError):
+        if error.status_code not in RETRY_STATUSES:
+            return False, f"HTTP {error.status_code} {type(error).__name__}"
+        wait = error.retry_after
+        if wait is not None and wait > max_retry_after:
+            return False, f"Retry-After {wait:.0f}s exceeds the {max_retry_after:.0f}s cap"
+        return True, f"HTTP {error.status_code} {type(error).__name__}"
+    if isinstance(error, TotalTimeoutError):
+        return False, "total_timeout expired"
+    if isinstance(error, TLSCertificateError):
+        return False, "TLS certificate verification failed"
+    if isinstance(error, (ReadTimeoutError, ContentIdleTimeoutError)) and not retry_read_errors:
+        return False, f"{type(error).__name__} (set RetryPolicy(retry_read_errors=True) to retry)"
+    if isinstance(error, NetworkError):
+        return True, type(error).__name__
+    return False, type(error).__name__

@@ -14,20 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .errors import (
-    APIStatusError,
-    ContentIdleTimeoutError,
-    LLMError,
-    NetworkError,
-    ReadTimeoutError,
-    TLSCertificateError,
-    TotalTimeoutError,
-)
+from .errors import DEFAULT_MAX_RETRY_AFTER, RETRY_STATUSES, APIStatusError, LLMError, retry_verdict
 
-__all__ = ["RetryDecision", "RetryPolicy", "parse_retry_after"]
+__all__ = ["RETRY_STATUSES", "RetryDecision", "RetryPolicy", "parse_retry_after"]
 
-# 501 Not Implemented is the one 5xx a repeat cannot fix.
-RETRY_STATUSES = frozenset({408, 409, 429, 529}) | (frozenset(range(500, 600)) - {501})
 
 
 def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:
@@ -76,13 +66,15 @@ class RetryPolicy:
     working on it (and billing it). ``Retry-After`` /
     ``retry-after-ms`` are honoured up to ``max_retry_after`` seconds; a longer wait
     raises instead of sleeping. ``x-should-retry: true|false`` overrides the status rule.
+    Which errors are retryable is decided by :func:`~llm_connectivity.errors.retry_verdict`,
+    the table ``error.is_retryable`` reads too.
     """
 
     max_retries: int = 2
     backoff_base: float = 0.5
     backoff_max: float = 8.0
     jitter: float = 0.25
-    max_retry_after: float = 60.0
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     retry_read_errors: bool = False
 
     def replace(self, **changes: Any) -> RetryPolicy:
@@ -114,13 +106,12 @@ class RetryPolicy:
         """Should the request that failed with ``error`` on try ``attempt`` (1-based) be repeated?"""
         if attempt > self.max_retries:
             return RetryDecision(False, reason=f"no retries left ({self.max_retries} allowed)")
-        retryable, reason = _classify(error, headers, self.retry_read_errors)
+        retryable, reason = retry_verdict(error, headers=headers, retry_read_errors=self.retry_read_errors,
+                                          max_retry_after=self.max_retry_after)
         if not retryable:
             return RetryDecision(False, reason=reason)
         wait = error.retry_after if isinstance(error, APIStatusError) else None
         if wait is not None:
-            if wait > self.max_retry_after:
-                return RetryDecision(False, reason=f"Retry-After {wait:.0f}s exceeds the {self.max_retry_after:.0f}s cap")
             return RetryDecision(True, wait, f"{reason}; server asked to wait {wait:.2f}s")
         return RetryDecision(True, self.backoff(attempt), reason)
 
@@ -130,23 +121,3 @@ def _lowered(headers: Mapping[str, str]) -> Mapping[str, str]:
     if hasattr(headers, "lower_items"):
         return headers
     return {k.lower(): v for k, v in headers.items()}
-
-
-def _classify(error: LLMError, headers: Mapping[str, str] | None,
-              retry_read_errors: bool = False) -> tuple[bool, str]:
-    should = _lowered(headers or {}).get("x-should-retry")
-    if should in ("true", "false"):
-        return should == "true", f"x-should-retry: {should}"
-    if isinstance(error, APIStatusError):
-        ok = error.status_code in RETRY_STATUSES
-        return ok, f"HTTP {error.status_code} {type(error).__name__}"
-    if isinstance(error, TotalTimeoutError):
-        return False, "total_timeout expired"
-    if isinstance(error, TLSCertificateError):
-        return False, "TLS certificate verification failed"
-    if isinstance(error, (ReadTimeoutError, ContentIdleTimeoutError)) and not retry_read_errors:
-        # the server has the request and may be working (and billing): not repeated by default
-        return False, f"{type(error).__name__} (set RetryPolicy(retry_read_errors=True) to retry)"
-    if isinstance(error, NetworkError):
-        return True, type(error).__name__
-    return False, type(error).__name__

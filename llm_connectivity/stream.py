@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import TracebackType
-
-import threading
 from typing import TYPE_CHECKING
 
 from .aggregate import ResponseAccumulator
@@ -22,8 +20,11 @@ class ChatStream:
 
     Iterate it (``for chunk in stream``), or use it as a context manager; leaving the
     ``with`` block, :meth:`close`, exhausting it, or dropping the last reference to it
-    (the generator's ``finally`` runs on collection) releases the connection. ``stream.response`` is the :class:`ChatResponse` aggregated from the chunks
-    received so far: the whole answer once the stream is exhausted (``stream.is_complete``).
+    (the generator's ``finally`` runs on collection) releases the connection.
+    ``stream.response`` is the :class:`ChatResponse` aggregated from the chunks received
+    so far: the whole answer once the stream is exhausted (``stream.is_complete``).
+    ``next()`` may be called from different threads in turn (one at a time), and
+    :meth:`close` from any thread at any moment.
     """
 
     __slots__ = ("_chunks", "_acc", "_handle", "__weakref__")
@@ -53,18 +54,31 @@ class ChatStream:
 
     def close(self) -> None:
         """Stop the stream and release its connection; safe to call more than once, and
-        from another thread (a web back end whose client went away): a read blocked in the
-        consuming thread then ends at once with StreamInterruptedError."""
+        from any thread at any moment (a web back end whose client went away).
+
+        If another thread is inside ``next()`` (blocked on a read or a retry backoff), it
+        is woken at once and raises ``StreamInterruptedError("...closed by the caller")``
+        with the partial response; otherwise the stream ends here and a later ``next()``
+        raises ``StopIteration`` (``is_complete`` stays False).
+        """
         handle = self._handle
-        if handle is not None and handle.owner not in (None, threading.get_ident()):
-            handle.abort()  # another thread reads this stream: let it stop itself
-            return
-        self._chunks.close()  # type: ignore[attr-defined]
+        if handle is not None:
+            handle.abort()  # unblocks a read or a backoff wherever it runs
+        try:
+            self._chunks.close()  # type: ignore[attr-defined]
+        except ValueError:  # "generator already executing": another thread is inside next();
+            pass            # the abort above makes it raise and release the connection itself
 
     @property
     def is_complete(self) -> bool:
         """True once the provider's terminal event was received."""
         return self._acc.complete
+
+    @property
+    def terminal_event(self) -> bool:
+        """False when the stream completed after its finish reason without the provider's
+        terminal event (``[DONE]``, ``message_stop``), which did not come within the grace."""
+        return self._acc.terminal_event
 
     @property
     def response(self) -> ChatResponse:

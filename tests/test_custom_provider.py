@@ -84,7 +84,8 @@ def test_streams_tokens_through_llmclient(provider: str, server: FakeLLMServer) 
     with _client(provider, server) as client, client.chat_stream("Hi", max_tokens=8, temperature=0.5) as stream:
         chunks = list(stream)
     assert [c.content for c in chunks if c.content] == ["Hel", "lo", "!"]
-    assert chunks[-1].is_complete and chunks[-1].finish_reason == "stop"
+    assert chunks[-1].is_complete and chunks[-1].finish_reason is None  # set on exactly one chunk
+    assert [c.finish_reason for c in chunks if c.finish_reason] == ["stop"]
     response = stream.response
     assert stream.is_complete
     assert (response.content, response.finish_reason, response.provider) == ("Hello!", "stop", provider)

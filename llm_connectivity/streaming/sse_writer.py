@@ -12,7 +12,7 @@ source is silent for ``keepalive`` seconds (this reads the source in a helper th
 :mod:`~llm_connectivity.streaming.ticker`); then a terminal ``done`` event whose data is
 JSON ``{"finish_reason": ..., "usage": {...}}``, or, if the source raised, an ``error``
 event ``{"type": "RateLimitError", "message": ..., "is_retryable": true}`` (no
-traceback; secrets scrubbed) and nothing more.
+traceback; secrets scrubbed with the library's one redaction rule) and nothing more.
 
 Formats: ``"text"`` (data is the chunk text), ``"json"`` (data is ``{"content": ...,
 "index": ...}`` plus ``reasoning`` and ``tool_calls`` when present), ``"openai"``
@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, LLMError
 from ..models import StreamChunk, Usage
-from ..security import scrub_text
+from ..security import scrub_error
 from .buffering import check_positive
 from .chain import close_source, link
 from .openai_compat import OpenAIChunkEncoder, openai_error
@@ -44,7 +44,6 @@ __all__ = ["encode_event", "error_payload", "sse_headers", "to_sse"]
 logger = logging.getLogger("llm_connectivity")
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
-_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 _FORMATS = ("text", "json", "openai")
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -84,17 +83,11 @@ def _check_name(what: str, name: str | None) -> None:
         raise ConfigurationError(f"{what} must be a non-empty event name without line breaks, got {name!r}")
 
 
-def _scrub(message: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        message = scrub_text(message, secret)
-    return _USERINFO.sub("***@", message)
-
-
 def error_payload(exc: BaseException, secrets: Sequence[str] = ()) -> dict[str, Any]:
     """The ``error`` event data: class name, scrubbed message, retryability; never a traceback.
     Errors that are not LLMErrors (bugs in a stage) are reported without their message."""
     if isinstance(exc, LLMError):
-        message = _scrub(str(exc), secrets)
+        message = str(scrub_error(exc, *secrets))  # keys and URL passwords, as everywhere else
         retryable = bool(exc.is_retryable)
     else:
         message, retryable = "the stream failed", False

@@ -4,6 +4,8 @@ wire formats, :class:`Reply` / :class:`Action` to script what it answers, and
 
 from . import faults
 from .fake_server import FakeLLMServer, RecordedRequest
+from .memory import FakeClock, MemoryRequest, MemoryResponse, MemoryTransport, ScriptExhaustedError
 from .scripts import Action, Reply
 
-__all__ = ["Action", "FakeLLMServer", "RecordedRequest", "Reply", "faults"]
+__all__ = ["Action", "FakeClock", "FakeLLMServer", "MemoryRequest", "MemoryResponse", "MemoryTransport", "RecordedRequest",
+           "Reply", "ScriptExhaustedError", "faults"]

@@ -116,7 +116,7 @@ def test_an_error_becomes_a_typed_event_without_secrets_or_traceback() -> None:
     payload = json.loads(events[1]["data"])
     assert payload["type"] == "RateLimitError" and payload["is_retryable"] is True
     assert key not in body.decode() and "pa55word" not in body.decode() and "Traceback" not in body.decode()
-    assert "limit hit for key sk-...wxyz at https://***@proxy.example/v1" in payload["message"]
+    assert "limit hit for key sk-...wxyz at https://user:***@proxy.example/v1" in payload["message"]
 
 
 def test_a_non_library_error_is_reported_without_its_message() -> None:

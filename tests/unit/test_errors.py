@@ -97,8 +97,10 @@ def test_status_error_is_retryable(status: int, retryable: bool) -> None:
     (ConnectError, True),
     (errors.TimeoutError, True),
     (ConnectTimeoutError, True),
-    (ReadTimeoutError, True),
-    (ContentIdleTimeoutError, True),
+    (ReadTimeoutError, False),  # the server has the request and may be working (and billing)
+    (ContentIdleTimeoutError, False),
+    (errors.TotalTimeoutError, False),
+    (errors.TLSCertificateError, False),
     (StreamInterruptedError, True),
 ])
 def test_is_retryable_per_class(cls: type[LLMError], retryable: bool) -> None:
@@ -141,11 +143,7 @@ def test_every_error_derives_from_llm_error() -> None:
             assert issubclass(obj, LLMError), name
 
 
-def test_timeout_limits_name_the_option() -> None:
-    assert ConnectTimeoutError.limit == "connection_timeout"
-    assert ReadTimeoutError.limit == "read_timeout"
-    assert TotalTimeoutError.limit == "total_timeout"
-    assert ContentIdleTimeoutError.limit == "content_idle_timeout"
+def test_timeout_error_keeps_its_seconds_and_provider() -> None:
     err = TotalTimeoutError("late", provider="p", seconds=3.0)
     assert err.seconds == 3.0 and err.provider == "p"
 
@@ -168,13 +166,6 @@ def test_missing_api_key_error_env_var() -> None:
 def test_message_attribute_and_str() -> None:
     err = LLMError("hello", provider="xai")
     assert err.message == "hello" and str(err) == "hello" and err.args == ("hello",)
-
-
-def test_module_docstring_tree_mentions_every_class() -> None:
-    doc = errors.__doc__ or ""
-    missing = [name for name in errors.__all__
-               if inspect.isclass(getattr(errors, name)) and name not in doc]
-    assert missing == []
 
 
 def test_snippet_truncates() -> None:

@@ -261,3 +261,62 @@ def test_policy_is_frozen_and_replace_copies() -> None:
 
 def test_api_status_error_subclass_without_status_is_not_retried() -> None:
     assert not NO_JITTER.decide(APIStatusError("no status"), 1).retry
+
+
+# -- one table: is_retryable agrees with the default policy -------------------------------------
+
+def _every_error() -> list[LLMError]:
+    """One instance of every error class, plus status / header variants that change the verdict."""
+    import inspect
+
+    from llm_connectivity import errors
+
+    found: list[LLMError] = []
+    for _, cls in inspect.getmembers(errors, inspect.isclass):
+        if issubclass(cls, LLMError) and cls.__module__ == errors.__name__:
+            found.append(cls("x"))
+    found += [error_for_status(status, "x") for status in (400, 404, 408, 409, 418, 429, 500, 501, 503, 529, 599)]
+    found += [error_for_status(429, "x", retry_after=5.0), error_for_status(429, "x", retry_after=600.0)]
+    for value in ("true", "false", "maybe"):
+        for status in (400, 503):
+            err = error_for_status(status, "x")
+            err.headers = {"x-should-retry": value}
+            found.append(err)
+    return found
+
+
+@pytest.mark.parametrize("error", _every_error(), ids=lambda e: f"{type(e).__name__}-{getattr(e, 'status_code', '')}")
+def test_is_retryable_agrees_with_the_default_policy(error: LLMError) -> None:
+    decision = RetryPolicy().decide(error, 1, getattr(error, "headers", None))
+    assert error.is_retryable is decision.retry
+
+
+def _tls(message: str) -> LLMError:
+    from llm_connectivity.errors import TLSCertificateError
+
+    return TLSCertificateError(message)
+
+
+def _connect_timeout(message: str) -> LLMError:
+    from llm_connectivity.errors import ConnectTimeoutError
+
+    return ConnectTimeoutError(message)
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    (ConnectError("x"), True),
+    (_connect_timeout("x"), True),
+    (StreamInterruptedError("x"), True),
+    (ReadTimeoutError("x"), False),
+    (ContentIdleTimeoutError("x"), False),
+    (TotalTimeoutError("x"), False),
+    (_tls("x"), False),
+    (ProtocolError("x"), False),
+    (ConfigurationError("x"), False),
+    (error_for_status(429, "x", retry_after=600.0), False),
+    (error_for_status(429, "x", retry_after=60.0), True),
+    (error_for_status(501, "x"), False),
+    (error_for_status(502, "x"), True),
+], ids=lambda v: type(v).__name__ if isinstance(v, LLMError) else str(v))
+def test_is_retryable_table(error: LLMError, expected: bool) -> None:
+    assert error.is_retryable is expected
