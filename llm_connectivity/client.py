@@ -141,6 +141,10 @@ class LLMClient:
             from .budget import Budget
 
             self.budget = Budget(budget_usd)
+        from .accounting import client_observers, client_stages
+
+        self.stages = client_stages(self.options, self.pricing, self.budget) + self.stages
+        self.observers = client_observers(self.options, self.pricing, self.budget) + self.observers
 
     # -- public API ---------------------------------------------------------------------------
     @staticmethod

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .accounting import handled_elsewhere
 from .budget import Budget, CostMeter
 from .errors import LLMError
 from .events.callbacks import CallbackRunner
@@ -26,6 +27,7 @@ from .events.types import (
     StreamCompleteEvent,
     StreamErrorEvent,
     StreamEvent,
+    StreamRetryEvent,
     StreamStartEvent,
     StreamUsageEvent,
     delta_event,
@@ -33,11 +35,12 @@ from .events.types import (
 )
 from .json_stream import JSONStreamError, JSONStreamParser, validate_json
 from .models import ChatResponse, StreamChunk, Usage
+from .pipeline import Notice
 from .options import UNSET, StreamingOptions, Unset, resolve_options
 from .pricing import Pricing, default_pricing
 from .usage import UsageTracker
 
-__all__ = ["CALLBACK_NAMES", "StreamingResponse", "consume_stream", "stream_with_usage"]
+__all__ = ["CALLBACK_NAMES", "NoticeRelay", "StreamingResponse", "consume_stream", "stream_with_usage"]
 
 logger = logging.getLogger("llm_connectivity")
 
@@ -141,7 +144,8 @@ def _callbacks(options: StreamingOptions, given: Mapping[str, Callable[..., Any]
 
 def consume_stream(stream: Any, *, messages: Any, params: Mapping[str, Any], model: str, provider: str,
                    options: StreamingOptions, callbacks: Mapping[str, Callable[..., Any] | None],
-                   pricing: Pricing | None = None, budget: Budget | None = None) -> StreamingResponse:
+                   pricing: Pricing | None = None, budget: Budget | None = None,
+                   relay: NoticeRelay | None = None) -> StreamingResponse:
     """Drive ``stream`` (a ChatStream not yet started) to its end; see the module docstring.
     ``model`` is ``"provider/name"``. Errors about prices are raised before any I/O."""
     pricing = pricing or default_pricing()
@@ -157,10 +161,14 @@ def consume_stream(stream: Any, *, messages: Any, params: Mapping[str, Any], mod
     parser = JSONStreamParser() if options.enable_json_handler else None
     emitter = _Emitter(provider=provider, model=model.partition("/")[2] or model,
                        callbacks=_callbacks(options, callbacks), processor=options.event_processor)
+    if relay is not None:
+        relay.emitter = emitter
     run = _Run(stream, emitter, tracker, meter, parser, options)
+    token = handled_elsewhere.set(True)  # the client's cost and budget stages stand aside
     try:
         response = run.drive(pricing, model)
     finally:
+        handled_elsewhere.reset(token)
         emitter.runner.close()
     return StreamingResponse(response=response, chunks=run.chunks, events=emitter.events,
                              duration_ms=run.elapsed_ms(), json_parser=parser,
@@ -196,6 +204,8 @@ class _Run:
                     self._on_chunk(chunk)
             response = self._finish(self.stream.response, complete=self.stream.is_complete, pricing=pricing,
                                     model=model)
+            if self.chunks and self.chunks[-1].is_complete and response.cost_usd is not None:
+                self.chunks[-1].metadata["cost_usd"] = response.cost_usd  # the final chunk carries the cost
             self.usage_sent = True
             emit(StreamUsageEvent, "on_usage", usage=response.usage, is_estimated=response.usage.is_estimated,
                  confidence=response.usage.confidence, cost_usd=response.cost_usd)
@@ -265,9 +275,30 @@ def stream_with_usage(client: Any, messages: Any, callbacks: Mapping[str, Callab
     timeout = kwargs.pop("timeout", UNSET)
     if not isinstance(timeout, Unset):
         options = StreamingOptions.from_value(timeout, options)
-    stream = client.chat_stream(messages, timeout=options, **kwargs)
+    relay = NoticeRelay()
+    observers = (relay, *kwargs.pop("observers", ()))
+    stream = client.chat_stream(messages, timeout=options, observers=observers, **kwargs)
     initial = stream.response  # nothing is sent before the first next(): names only
     params = {**client.default_params, **kwargs}
     return consume_stream(stream, messages=messages, params=params, model=f"{initial.provider}/{initial.model}",
                           provider=initial.provider, options=options, callbacks=callbacks,
-                          pricing=client.pricing, budget=client.budget)
+                          pricing=client.pricing, budget=client.budget, relay=relay)
+
+
+class NoticeRelay:
+    """A pipeline observer that turns the engine's notices into events: ``retry`` into a
+    :class:`StreamRetryEvent` (``on_retry``), ``first_byte`` into the ``request_id`` of
+    the events that follow."""
+
+    def __init__(self) -> None:
+        self.emitter: _Emitter | None = None
+
+    def __call__(self, notice: Notice) -> None:
+        emitter = self.emitter
+        if emitter is None:
+            return
+        if notice.kind == "first_byte" and notice.request_id:
+            emitter.base["request_id"] = notice.request_id
+        elif notice.kind == "retry":
+            emitter.emit(StreamRetryEvent, "on_retry", attempt=notice.attempt, delay=notice.delay,
+                         reason=notice.reason, error=notice.error)

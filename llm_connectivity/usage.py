@@ -27,7 +27,7 @@ from .models import ChatResponse, StreamChunk, ToolCall, Usage
 from .tokens import StreamTokenCounter, TokenCounter, get_counter
 
 __all__ = ["CONFIDENCE", "UsageTracker", "completion_tokens", "confidence_for", "estimate_usage",
-           "final_usage", "prompt_tokens"]
+           "final_usage", "prompt_tokens", "settle_usage"]
 
 #: Confidence of each way of knowing the numbers.
 CONFIDENCE = {
@@ -115,8 +115,9 @@ def completion_tokens(content: str, reasoning: str = "", tool_calls: Iterable[To
 
 def estimate_usage(prompt: int, content: str, reasoning: str = "", tool_calls: Sequence[ToolCall] = (), *,
                    model: str | None = None, counter: TokenCounter | None = None) -> Usage:
-    """A wholly estimated Usage (no provider report): ``prompt`` tokens in, the answer out."""
-    counter = counter or get_counter(model)
+    """A wholly estimated Usage (no provider report): ``prompt`` tokens in, the answer out
+    (counted with the model's exact tokenizer where it applies)."""
+    counter = counter or get_counter(model, wait=True)
     completion = completion_tokens(content, reasoning, tool_calls, counter=counter)
     reasoning_count = counter.count(reasoning)
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
@@ -140,6 +141,22 @@ def final_usage(reported: Usage | None, *, complete: bool, prompt: int, completi
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
                  reasoning_tokens=reasoning, is_estimated=True, confidence=confidence,
                  raw={"estimated_by": method})
+
+
+def settle_usage(reported: Usage | None, *, finished: bool, prompt: int, content: str, reasoning: str = "",
+                 tool_calls: Sequence[ToolCall] = (), model: str | None = None) -> Usage:
+    """The usage of an aggregated response (what ``stream.response`` and
+    ``partial_response`` report): the provider's last report once the finish reason
+    arrived; else :func:`final_usage` over an estimate of what was received, counted once
+    with the model's counter (exact where it applies). ``prompt`` is the request's
+    estimated input."""
+    if reported is not None and not reported.is_estimated and finished:
+        return reported
+    counter = get_counter(model, wait=True)
+    completion = completion_tokens(content, reasoning, tool_calls, counter=counter)
+    return final_usage(reported, complete=finished, prompt=prompt, completion=completion,
+                       reasoning=counter.count(reasoning), confidence=confidence_for(counter, model),
+                       method=counter.kind)
 
 
 class UsageTracker:

@@ -217,3 +217,28 @@ def test_metrics_tokens_per_second() -> None:
     assert metrics is not None
     assert metrics.as_dict() == {"time_to_first_token_ms": 500.0, "tokens_per_second": 30.0, "chunk_count": 3,
                                  "duration_ms": 1500.0}
+
+
+def test_retry_event_and_request_id(server: FakeLLMServer, make_client: Any) -> None:
+    server.add_reply(faults.status(503, headers={"retry-after": "0"}))
+    server.add_reply(Reply("fine now", headers={"x-request-id": "req_123"}))
+    retries: list[Any] = []
+    result = make_client(max_retries=2).stream_with_usage("Hi", on_retry=retries.append)
+    (retry,) = retries
+    assert retry.kind == "retry" and retry.attempt == 1 and retry.delay == 0.0
+    assert "503" in retry.reason or "Service" in retry.reason or retry.error is not None
+    assert [e.kind for e in result.events] == ["start", "retry", "delta", "delta", "usage", "complete"]
+    assert result.events[0].request_id is None and result.events[-1].request_id == "req_123"
+    assert len(server.requests) == 2
+
+
+def test_on_retry_that_raises_stops_before_the_retry(server: FakeLLMServer, make_client: Any) -> None:
+    server.add_reply(faults.status(503, headers={"retry-after": "0"}))
+    errors: list[Any] = []
+
+    def stop(event: Any) -> None:
+        raise Boom("no retries please")
+
+    with pytest.raises(Boom):
+        make_client(max_retries=2).stream_with_usage("Hi", on_retry=stop, on_error=errors.append)
+    assert len(server.requests) == 1 and len(errors) == 1

@@ -151,3 +151,69 @@ def test_budget_is_thread_safe() -> None:
     assert budget.remaining_usd == pytest.approx(840.0)
     with pytest.raises(ConfigurationError):
         Budget(0)
+
+
+# -- the client pipeline: chat(), chat_stream(), stream.response, the final chunk ----------
+def test_cost_on_chat_and_on_stream_response(server: FakeLLMServer, make_client: Any) -> None:
+    client = make_client()
+    server.add_reply(Reply("Paris is the capital."))
+    response = client.chat("Capital of France?")
+    assert response.cost_usd is not None and response.cost_usd > 0
+    assert response.cost_usd == pytest.approx(cost_usd(response.usage, "openai/gpt-4o-mini"))
+    server.add_reply(Reply("Paris is the capital."))
+    with client.chat_stream("Capital of France?") as stream:
+        chunks = list(stream)
+    assert stream.response.cost_usd is not None and stream.response.cost_usd > 0
+    assert stream.response.cost_usd == pytest.approx(cost_usd(stream.response.usage, "openai/gpt-4o-mini"))
+    assert chunks[-1].is_complete
+    server.add_reply(Reply("Hi"))
+    assert make_client("openai/unknown-model-zz").chat("Hi").cost_usd is None
+
+
+def test_chat_without_reported_usage_is_estimated_exactly(server: FakeLLMServer, make_client: Any) -> None:
+    server.add_reply(Reply("Hello there, how are you doing today?", usage=False))
+    response = make_client().chat("Hi")
+    assert response.usage.is_estimated and response.usage.raw["estimated_by"] == "exact"
+    assert response.usage.completion_tokens == 9 and response.usage.confidence == 0.9  # o200k_base: 9 tokens
+    assert response.cost_usd is not None
+
+
+def test_client_level_cost_limit_stops_chat_stream(server: FakeLLMServer, make_client: Any) -> None:
+    server.add_reply(Reply(" ".join(f"w{i}" for i in range(2000)), usage=False))
+    client = make_client(streaming_options=StreamingOptions(max_cost_usd=0.02),
+                         pricing={"openai/gpt-4o-mini": {"input": 0.0, "output": 1000.0}})
+    received = []
+    with pytest.raises(BudgetExceededError) as info:
+        for chunk in client.chat_stream("Count"):
+            received.append(chunk.content)
+    assert info.value.scope == "stream"
+    assert info.value.partial_response.content.startswith("".join(received))
+    assert 15 <= info.value.partial_response.usage.completion_tokens <= 30
+
+
+def test_client_budget_on_chat_refuses_before_sending(server: FakeLLMServer, make_client: Any) -> None:
+    client = make_client(budget_usd=0.005, pricing={"openai/gpt-4o-mini": {"input": 0.0, "output": 1000.0}})
+    server.add_reply(Reply("a b c d e f g h i j"))  # 10 reported completion tokens: $0.01
+    client.chat("Hi")
+    assert client.budget.spent_usd == pytest.approx(0.01)
+    with pytest.raises(BudgetExceededError, match="is spent"):
+        client.chat("Hi")
+    assert len(server.requests) == 1
+
+
+def test_client_limit_on_a_model_without_price_refuses_before_sending(server: FakeLLMServer,
+                                                                      make_client: Any) -> None:
+    client = make_client("openai/unknown-model-zz", budget_usd=1.0)
+    with pytest.raises(ConfigurationError, match="no known price"):
+        client.chat("Hi")
+    with pytest.raises(ConfigurationError, match="no known price"):
+        next(iter(client.chat_stream("Hi")))
+    assert server.requests == []
+
+
+def test_stream_with_usage_is_charged_once(server: FakeLLMServer, make_client: Any) -> None:
+    client = make_client(budget_usd=1.0, pricing={"openai/gpt-4o-mini": {"input": 0.0, "output": 1000.0}})
+    server.add_reply(Reply("a b c d e"))
+    result = client.stream_with_usage("Hi")
+    assert result.cost_usd == pytest.approx(0.005) and client.budget.spent_usd == pytest.approx(0.005)
+    assert result.chunks[-1].metadata["cost_usd"] == result.cost_usd
