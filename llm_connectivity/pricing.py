@@ -126,6 +126,7 @@ class Pricing:
             raise ConfigurationError("pricing must be a dict {'provider/model': {'input': ..., 'output': ...}}")
         self.overrides = {model: ModelPrice.from_value(model, value) for model, value in (overrides or {}).items()}
         self._unknown: set[str] = set()
+        self._rates: dict[str, tuple[ModelPrice, float] | None] = {}
         self._lock = threading.Lock()
 
     def _override(self, model: str) -> ModelPrice | None:
@@ -137,23 +138,52 @@ class Pricing:
         override = self._override(model)
         if override is not None:
             return override
-        unit = 1000  # small enough to stay below every long-context tier
-        base = self._table_cost(model, Usage(prompt_tokens=unit))
-        if base is None:
-            return None
-        output = self._table_cost(model, Usage(completion_tokens=unit)) or 0.0
-        cached = self._table_cost(model, Usage(prompt_tokens=unit, cached_tokens=unit))
-        write = self._table_cost(model, Usage(prompt_tokens=unit, raw={"cache_creation_input_tokens": unit}))
-        scale = _PER_MILLION / unit
-        return ModelPrice(input=base * scale, output=output * scale, cached_input=_scaled(cached, scale),
-                          cache_write=_scaled(write, scale))
+        entry = self._table_rates(model)
+        return entry[0] if entry is not None else None
 
     def cost(self, usage: Usage, model: str) -> float | None:
-        """USD for ``usage`` of ``model`` (``"provider/name"``), or None when the price is unknown."""
+        """USD for ``usage`` of ``model`` (``"provider/name"``), or None when the price is unknown.
+        Below the model's first long-context tier this is arithmetic on cached rates (a few
+        microseconds); beyond it, or with one-hour cache writes, the table computes it."""
         override = self._override(model)
         if override is not None:
             return override.cost(usage)
+        entry = self._table_rates(model)
+        if entry is None:
+            return None
+        rates, tier_start = entry
+        if usage.prompt_tokens < tier_start and not cache_writes_1h(usage):
+            return rates.cost(usage)
         return self._table_cost(model, usage)
+
+    def _table_rates(self, model: str) -> tuple[ModelPrice, float] | None:
+        """(linear rates, first tier start) of a table model, computed once and cached."""
+        if model in self._rates:
+            return self._rates[model]
+        unit = 1000  # small enough to stay below every long-context tier
+        base = self._table_cost(model, Usage(prompt_tokens=unit))
+        entry = None
+        if base is not None:
+            output = self._table_cost(model, Usage(completion_tokens=unit)) or 0.0
+            cached = self._table_cost(model, Usage(prompt_tokens=unit, cached_tokens=unit))
+            write = self._table_cost(model, Usage(prompt_tokens=unit, raw={"cache_creation_input_tokens": unit}))
+            scale = _PER_MILLION / unit
+            entry = (ModelPrice(input=base * scale, output=output * scale, cached_input=_scaled(cached, scale),
+                                cache_write=_scaled(write, scale)), self._tier_start(model))
+        with self._lock:
+            self._rates[model] = entry
+        return entry
+
+    def _tier_start(self, model: str) -> float:
+        """The prompt size where the model's first price tier starts (inf: no tiers)."""
+        from genai_prices import Usage as PriceUsage
+        from genai_prices import calc_price
+
+        provider, name = _split_model(model)
+        prices = calc_price(PriceUsage(input_tokens=1), name, provider_id=_PROVIDER_IDS.get(provider, provider)).model_price
+        starts = [tier.start for field in ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+                  for tier in getattr(getattr(prices, field, None), "tiers", None) or ()]
+        return float(min(starts)) if starts else float("inf")
 
     def knows(self, model: str) -> bool:
         """True when :meth:`cost` can price ``model``."""

@@ -30,6 +30,9 @@ pytest.importorskip("genai_prices")
                                     "cache_creation": {"ephemeral_5m_input_tokens": 1000,
                                                        "ephemeral_1h_input_tokens": 1000}}),
      "anthropic/claude-sonnet-4-5", 0.00975),
+    # past the 200k-token tier every token is priced higher: $6 in, $22.50 out
+    (Usage(prompt_tokens=300_000, completion_tokens=10), "anthropic/claude-sonnet-4-5", 1.800225),
+    (Usage(prompt_tokens=100_000, completion_tokens=10), "anthropic/claude-sonnet-4-5", 0.30015),
     # Gemini bills thinking as output: (100 + 300) x $2.50 + 1000 x $0.30
     (Usage(prompt_tokens=1000, completion_tokens=100, reasoning_tokens=300,
            raw={"candidatesTokenCount": 100, "thoughtsTokenCount": 300}), "gemini/gemini-2.5-flash", 0.0013),
