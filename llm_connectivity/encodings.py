@@ -143,6 +143,7 @@ def warm_up(name: str) -> None:
         _warming.add(name)
 
     def load() -> None:
+        """Build the encoding; a failure is left for the first real use to report."""
         try:
             get_encoding(name)
         except Exception:  # noqa: BLE001 - the first real use raises it again, to its caller

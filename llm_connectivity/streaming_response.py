@@ -124,11 +124,13 @@ class _Emitter:
         self.events: list[StreamEvent] = []
 
     def emit(self, cls: type[StreamEvent], callback: str, **fields: Any) -> StreamEvent:
+        """Build an event of ``cls`` with the stream's base fields and deliver it."""
         fields.update(self.base)
         fields["timestamp"] = time.time()
         return self.deliver(new_event(cls, fields), callback)
 
     def deliver(self, event: StreamEvent, callback: str) -> StreamEvent:
+        """Record ``event``, hand it to the processor, then to the ``callback`` named."""
         self.events.append(event)
         if self.processor is not None:
             self.processor.handle(event)
@@ -192,9 +194,12 @@ class _Run:
         self.usage_sent = False
 
     def elapsed_ms(self) -> float:
+        """Milliseconds since the run started."""
         return (time.monotonic() - self.started) * 1000
 
     def drive(self, pricing: Pricing, model: str) -> ChatResponse:
+        """Consume the stream, sending the events; return the final response (or raise
+        after the failure path: connection closed, usage and one error event sent)."""
         emit = self.emitter.emit
         try:
             emit(StreamStartEvent, "on_start")

@@ -93,6 +93,7 @@ def _run_in_helper_thread(awaitable: Any) -> None:
     import asyncio
 
     def target() -> None:
+        """Run the coroutine on this thread's own loop; keep its exception."""
         try:
             asyncio.run(_as_coroutine(awaitable))
         except BaseException as exc:  # noqa: BLE001 - handed back to the calling thread

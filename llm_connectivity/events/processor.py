@@ -246,6 +246,7 @@ def create_event_processor(*, event_types: Iterable[str | type[StreamEvent]] | N
             lambda event: event.replace(metadata={**event.metadata, "processed_at": time.time()}), name="timestamp"))
     if add_metrics:
         def with_metrics(event: StreamEvent) -> StreamEvent:
+            """A copy of ``event`` with its stream's metrics in ``metadata["metrics"]``."""
             metrics = processor.metrics_for(event.stream_id)
             snapshot = metrics.as_dict() if metrics is not None else {}
             return event.replace(metadata={**event.metadata, "metrics": snapshot})
@@ -260,6 +261,7 @@ def _correlation() -> Callable[[StreamEvent], StreamEvent]:
     lock = threading.Lock()
 
     def add(event: StreamEvent) -> StreamEvent:
+        """A copy of ``event`` with its stream's ``metadata["correlation_id"]``."""
         with lock:
             correlation = ids.get(event.stream_id)
             if correlation is None:
