@@ -138,22 +138,34 @@ class CharacterEstimator:
 
 class ExactCounter:
     """Exact counts with a tiktoken encoding (special-token text counted as ordinary text).
-    The encoding is built on the first count (which waits for it)."""
+    The encoding is built on the first count (which waits for it). Short texts (stream
+    deltas repeat a lot) are answered from a bounded cache."""
 
     kind = "exact"
 
     def __init__(self, encoding_name: str) -> None:
         self.encoding = encoding_name
         self._encode: Any = None
+        self._cache: dict[str, int] = {}
 
     def count(self, text: str) -> int:
         """Tokens in ``text``."""
-        if not text:
-            return 0
+        short = len(text) <= _SHORT
+        if short:
+            if not text:
+                return 0
+            cached = self._cache.get(text)
+            if cached is not None:
+                return cached
         encode = self._encode
         if encode is None:
             encode = self._encode = get_encoding(self.encoding).encode_ordinary
-        return len(encode(text))
+        tokens = len(encode(text))
+        if short:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[text] = tokens
+        return tokens
 
     def __repr__(self) -> str:
         return f"ExactCounter({self.encoding!r})"
