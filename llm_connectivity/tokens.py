@@ -98,12 +98,38 @@ _CACHE_LIMIT = 65536
 _SHORT = 16
 
 
-class CharacterEstimator:
+class _CachedCounter:
+    """Counts through :meth:`_count`, answering short texts (stream deltas repeat a lot)
+    from a bounded cache."""
+
+    kind = "estimate"
+
+    def __init__(self) -> None:
+        self._cache: dict[str, int] = {}
+
+    def count(self, text: str) -> int:
+        """Tokens in ``text`` (0 for "")."""
+        if len(text) > _SHORT:
+            return self._count(text)
+        cached = self._cache.get(text)
+        if cached is None:
+            if not text:
+                return 0
+            cached = self._count(text)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[text] = cached
+        return cached
+
+    def _count(self, text: str) -> int:
+        raise NotImplementedError
+
+
+class CharacterEstimator(_CachedCounter):
     """A tokenizer-free, script- and content-aware estimate (see the module docstring).
 
     ``encoding`` picks the fitted coefficients: ``"o200k_base"`` (default; also the proxy
-    for non-OpenAI models) or ``"cl100k_base"``. Short texts (stream deltas repeat a lot)
-    are answered from a bounded cache.
+    for non-OpenAI models) or ``"cl100k_base"``. Never 0 for non-empty text.
     """
 
     kind = "estimate"
@@ -112,60 +138,33 @@ class CharacterEstimator:
         if encoding not in COEFFICIENTS:
             raise ConfigurationError(f"no estimator coefficients for {encoding!r}; use one of "
                                      f"{', '.join(sorted(COEFFICIENTS))}")
+        super().__init__()
         self.encoding = encoding
         self._weights = COEFFICIENTS[encoding]
-        self._cache: dict[str, int] = {}
 
-    def count(self, text: str) -> int:
-        """Estimated tokens in ``text``; never 0 for non-empty text."""
-        if len(text) <= _SHORT:
-            if not text:
-                return 0
-            cached = self._cache.get(text)
-            if cached is not None:
-                return cached
-        estimate = round(sum(w * c for w, c in zip(self._weights, estimator_features(text))))
-        estimate = max(1, estimate)
-        if len(text) <= _SHORT:
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[text] = estimate
-        return estimate
+    def _count(self, text: str) -> int:
+        return max(1, round(sum(w * c for w, c in zip(self._weights, estimator_features(text)))))
 
     def __repr__(self) -> str:
         return f"CharacterEstimator({self.encoding!r})"
 
 
-class ExactCounter:
+class ExactCounter(_CachedCounter):
     """Exact counts with a tiktoken encoding (special-token text counted as ordinary text).
-    The encoding is built on the first count (which waits for it). Short texts (stream
-    deltas repeat a lot) are answered from a bounded cache."""
+    The encoding is built on the first count (which waits for it)."""
 
     kind = "exact"
 
     def __init__(self, encoding_name: str) -> None:
+        super().__init__()
         self.encoding = encoding_name
         self._encode: Any = None
-        self._cache: dict[str, int] = {}
 
-    def count(self, text: str) -> int:
-        """Tokens in ``text``."""
-        short = len(text) <= _SHORT
-        if short:
-            if not text:
-                return 0
-            cached = self._cache.get(text)
-            if cached is not None:
-                return cached
+    def _count(self, text: str) -> int:
         encode = self._encode
         if encode is None:
             encode = self._encode = get_encoding(self.encoding).encode_ordinary
-        tokens = len(encode(text))
-        if short:
-            if len(self._cache) >= _CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[text] = tokens
-        return tokens
+        return len(encode(text))
 
     def __repr__(self) -> str:
         return f"ExactCounter({self.encoding!r})"
