@@ -31,6 +31,7 @@ from .validation import normalize_messages, validate_params
 if TYPE_CHECKING:
     import requests
 
+    from .batch import BatchResult, BatchResults
     from .budget import Budget
     from .pricing import Pricing
     from .streaming_response import StreamingResponse
@@ -176,7 +177,8 @@ class LLMClient:
         acc = ResponseAccumulator(model=call.spec.model, provider=call.target.provider,
                                   prompt_estimate=prompt_estimate(call.spec))
         handle = StreamHandle()
-        return ChatStream(self._engine.stream(call, acc, lambda: self._deadline(call), handle), acc, handle)
+        return ChatStream(self._engine.stream(call, acc, lambda: self._deadline(call), handle), acc, handle,
+                          max_tokens=_output_limit(call.spec.params))
 
     def stream(self, messages: Any, **kwargs: Any) -> Iterator[str]:
         """Yield the answer as plain text pieces, as they arrive (takes what
@@ -196,6 +198,20 @@ class LLMClient:
         callbacks = {"on_start": on_start, "on_delta": on_delta, "on_usage": on_usage,
                      "on_complete": on_complete, "on_error": on_error, "on_retry": on_retry}
         return stream_with_usage(self, messages, callbacks, streaming_options, kwargs)
+
+    def batch_chat(self, requests: Any, **options: Any) -> BatchResults:
+        """Run many chats on a thread pool; results in input order with a ``.summary``.
+        See :func:`llm_connectivity.batch.run_batch` for the options (``max_workers``,
+        ``requests_per_minute``, ``tokens_per_minute``, ``progress``, ``checkpoint``...)."""
+        from .batch import run_batch
+
+        return run_batch(self, requests, **options)
+
+    def iter_batch(self, requests: Any, **options: Any) -> Iterator[BatchResult]:
+        """Like :meth:`batch_chat`, yielding each result as it finishes."""
+        from .batch import iter_batch
+
+        return iter_batch(self, requests, **options)
 
     def close(self) -> None:
         """Close the connection pool (if the client created its transport)."""
@@ -311,3 +327,12 @@ def _checked_observers(observers: Iterable[Observer]) -> tuple[Observer, ...]:
         if not callable(observer):
             raise ConfigurationError(f"observers must be callables taking a Notice, got {observer!r}")
     return result
+
+
+def _output_limit(params: dict[str, Any]) -> int | None:
+    """The request's output-token limit under any of its spellings, or None."""
+    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+        value = params.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+    return None

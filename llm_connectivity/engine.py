@@ -99,16 +99,6 @@ class StreamHandle(Cancellation):
             raise StreamInterruptedError("the stream was closed by the caller", provider=provider)
 
 
-def _legacy_recover_params(spec: RequestSpec, error: LLMError) -> dict[str, Any] | None:
-    """Until the OpenAI driver implements :meth:`ProviderDriver.recover_params`: a server
-    that rejects ``stream_options`` is asked again without it. Used only for drivers that
-    do not override the hook; remove once every driver that needs it does."""
-    rejected = (isinstance(error, APIStatusError) and error.status_code in (400, 422)
-                and "stream_options" in error.message and spec.stream
-                and spec.params.get("stream_options", {}) is not None)
-    return {"stream_options": None} if rejected else None
-
-
 def _first_byte(pieces: Iterator[bytes], run: CallRun, request_id: str | None) -> Iterator[bytes]:
     """Pass ``pieces`` on; send the ``first_byte`` notice when the first one arrives."""
     for piece in pieces:
@@ -192,8 +182,6 @@ class Engine:
         driver has none or they are already in force."""
         driver = call.target.driver
         overrides = driver.recover_params(call.spec, exc)
-        if overrides is None and type(driver).recover_params is ProviderDriver.recover_params:
-            overrides = _legacy_recover_params(call.spec, exc)
         if not overrides:
             return None
         params = {**call.spec.params, **overrides}

@@ -132,14 +132,17 @@ class StreamChunk:
     this event. ``finish_reason`` is normalised to ``"stop" | "length" | "tool_calls" |
     "content_filter" | "error" | None``; ``raw_finish_reason`` keeps the provider's value.
     ``raw_chunk`` is the provider's decoded event, ``index`` the chunk's position in the
-    stream, ``token_count`` an estimate of the tokens in ``content``.
+    stream, ``token_count`` the tokens in ``content`` as the pipeline's counting stage
+    measured them (``tokens.get_counter(model)``).
 
     The finish reason is set on exactly one chunk: the one built from the provider's event
     that carried it, so ``if chunk.finish_reason:`` fires once per stream. A stream that
     ended normally then yields one last chunk with ``is_complete=True``, no content, and
     the final ``usage`` (the provider's, or an estimate flagged ``is_estimated``); it does
     not repeat ``finish_reason`` / ``raw_finish_reason``: read them from
-    ``stream.response`` (the aggregated :class:`ChatResponse`).
+    ``stream.response`` (the aggregated :class:`ChatResponse`). Its ``metadata`` is
+    ``{"terminal_event": False}`` when the stream was completed without the provider's
+    terminal event (the finish reason had arrived, then the server went quiet or away).
     """
 
     content: str = ""

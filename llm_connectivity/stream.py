@@ -27,13 +27,15 @@ class ChatStream:
     :meth:`close` from any thread at any moment.
     """
 
-    __slots__ = ("_chunks", "_acc", "_handle", "__weakref__")
+    __slots__ = ("_chunks", "_acc", "_handle", "max_tokens", "__weakref__")
 
     def __init__(self, chunks: Iterator[StreamChunk], accumulator: ResponseAccumulator,
-                 handle: StreamHandle | None = None) -> None:
+                 handle: StreamHandle | None = None, *, max_tokens: int | None = None) -> None:
         self._chunks = chunks
         self._acc = accumulator
         self._handle = handle
+        #: the request's output-token limit, if it set one (progress trackers use it as the estimate)
+        self.max_tokens = max_tokens
 
     def __iter__(self) -> Iterator[StreamChunk]:
         return self._chunks

@@ -1,12 +1,48 @@
-"""The ``llm-connectivity`` command."""
+"""The ``llm-connectivity`` command, used as a person would: in-process for the quick
+checks, as a subprocess (pipes, a pseudo-terminal, signals) for the ways a program ends."""
 
 from __future__ import annotations
 
+import json
+import os
+import pty
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from llm_connectivity import LLMClient, __version__, streaming
 from llm_connectivity.cli import main
+from llm_connectivity.testing import FakeLLMServer, Reply
+
+ROOT = Path(__file__).resolve().parent.parent
+LONG = " ".join(f"word{i}" for i in range(400))
 
 
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "llm_connectivity", *args]
+
+
+@pytest.fixture()
+def server() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer() as srv:
+        yield srv
+
+
+# -- chat ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("model", ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "gemini/gemini-2.5-flash"])
 def test_local_mode_streams_an_answer(model: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--local", "-m", model, "hello", "there"]) == 0
@@ -14,11 +50,303 @@ def test_local_mode_streams_an_answer(model: str, capsys: pytest.CaptureFixture[
     assert 'You said: "hello there"' in out
 
 
-def test_missing_key_is_reported_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
+def test_chat_subcommand_with_options_and_usage(server: FakeLLMServer, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    server.add_reply("Fine, thanks.")
+    assert main(["chat", "How", "are", "you?", "--base-url", server.base_url, "--system", "Be brief",
+                 "--max-tokens", "20", "--temperature", "0.5", "--usage"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "Fine, thanks.\n"
+    body = server.requests[0].json
+    assert body["messages"] == [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "How are you?"}]
+    assert (body["temperature"], body["max_completion_tokens"]) == (0.5, 20)
+    assert err == "usage: 5 prompt + 2 completion = 7 tokens; cost unknown\n"
+
+
+def test_chat_json_prints_one_object(server: FakeLLMServer, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    server.add_reply("Hi!")
+    assert main(["chat", "--json", "--base-url", server.base_url, "hello"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["content"], data["finish_reason"], data["provider"]) == ("Hi!", "stop", "openai")
+    assert data["usage"]["completion_tokens"] == 1
+
+
+def test_prompt_from_stdin(server: FakeLLMServer) -> None:
+    server.add_reply("got it")
+    result = subprocess.run(_cli("chat", "-", "--base-url", server.base_url), input="a prompt\nfrom a pipe\n",
+                            capture_output=True, text=True, timeout=60, env=_env(OPENAI_API_KEY="sk-test"))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "got it\n", "")
+    assert server.requests[0].json["messages"][-1]["content"] == "a prompt\nfrom a pipe"
+
+
+def test_missing_key_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-m", "openai/gpt-4o-mini", "hi"]) == 1
-    assert "OPENAI_API_KEY" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("llm-connectivity: error: MissingAPIKeyError: ")
+    assert "OPENAI_API_KEY" in err
 
 
 def test_unknown_provider_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-m", "nope/x", "hi"]) == 1
-    assert "unknown provider 'nope'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown provider 'nope'" in err and err.count("\n") == 1
+
+
+def test_a_server_error_is_one_line_with_exit_1(server: FakeLLMServer, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    server.add_reply(Reply(status=401))
+    assert main(["chat", "--base-url", server.base_url, "hi"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("llm-connectivity: error: AuthenticationError: ") and err.count("\n") == 1
+    assert "sk-test" not in err
+
+
+def test_local_conflicts_with_base_url(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["chat", "--local", "--base-url", "http://127.0.0.1:9/v1", "hi"])
+    assert exit_info.value.code == 2
+    assert "--local and --base-url cannot be used together" in capsys.readouterr().err
+
+
+def test_no_prompt_is_a_usage_error(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    with open(os.devnull) as empty, pytest.raises(SystemExit) as exit_info:
+        monkeypatch.setattr(sys, "stdin", empty)
+        main(["chat", "--local"])
+    assert exit_info.value.code == 2
+    assert "no prompt" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option, name", [("--buffer=word", "buffer_words"), ("--buffer=sentence", "buffer_sentences"),
+                                          ("--rate=1000", "rate_limit"), ("--progress", "progress_bar")])
+def test_output_wrappers(option: str, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    if hasattr(streaming, name):
+        assert main(["chat", "--local", option, "hello"]) == 0
+        assert 'You said: "hello"' in capsys.readouterr().out
+    else:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["chat", "--local", option, "hello"])
+        assert exit_info.value.code == 2
+        assert f"needs llm_connectivity.streaming.{name}" in capsys.readouterr().err
+
+
+# -- help, version, dispatch --------------------------------------------------------------------
+def test_version_and_top_level_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"llm-connectivity {__version__}\n"
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("chat", "batch", "providers", "serve-fake", "cassette"))
+    assert main([]) == 2
+
+
+@pytest.mark.parametrize("command", ["chat", "batch", "providers", "serve-fake"])
+def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.startswith(f"usage: llm-connectivity {command}")
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    result = subprocess.run(_cli("--version"), capture_output=True, text=True, timeout=60, env=_env())
+    assert (result.returncode, result.stdout) == (0, f"llm-connectivity {__version__}\n")
+
+
+def test_cassette_subcommand_without_the_module_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        import llm_connectivity.testing.cassette.cli  # noqa: F401
+    except ModuleNotFoundError:
+        assert main(["cassette", "--help"]) == 1
+        assert capsys.readouterr().err.count("\n") == 1
+    else:
+        pytest.skip("the cassette tool is installed; its own tests cover it")
+
+
+# -- providers ----------------------------------------------------------------------------------
+def test_providers_lists_env_variables_and_key_status_never_the_key(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret-123")
+    assert main(["providers"]) == 0
+    out = capsys.readouterr().out
+    assert "sk-ant-very-secret" not in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
+    assert rows["anthropic"][:2] == ["set", "ANTHROPIC_API_KEY"]
+    assert rows["openai"][:3] == ["not", "set", "OPENAI_API_KEY"]
+    assert rows["ollama"][:3] == ["not", "needed", "OLLAMA_API_KEY"]
+    assert main(["providers", "--json"]) == 0
+    data = {row["provider"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert data["anthropic"] == {"provider": "anthropic", "api_key_env": ["ANTHROPIC_API_KEY"], "api_key": "set",
+                                 "base_url_env": "ANTHROPIC_BASE_URL", "base_url": "https://api.anthropic.com"}
+    assert set(data) == set(LLMClient.providers())
+
+
+# -- batch --------------------------------------------------------------------------------------
+def test_batch_file_in_file_out_and_resume(server: FakeLLMServer, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    source = tmp_path / "in.jsonl"
+    source.write_text('"first"\n\n[{"role": "user", "content": "second"}]\n{"id": "t", "messages": "third"}\n')
+    out = tmp_path / "out.jsonl"
+    args = ["batch", str(source), str(out), "--base-url", server.base_url, "--workers", "2", "--rpm", "6000",
+            "--max-tokens", "30"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "3 ok, 0 failed, 0 skipped of 3" in err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["id"], r["status"]) for r in records] == [("0", "ok"), ("1", "ok"), ("t", "ok")]
+    assert 'You said: "third"' in records[2]["response"]["content"]
+    assert all(r.json["max_completion_tokens"] == 30 for r in server.requests)
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "3 from checkpoint" in err and "3/3" in err and "4/3" not in err
+    assert len(server.requests) == 3  # the re-run sent nothing
+
+
+def test_batch_1000_prompts_16_workers_rpm_limit(server: FakeLLMServer, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    prompts = [f"question {i}" for i in range(1000)]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(p) + "\n" for p in prompts))
+    out = tmp_path / "out.jsonl"
+    rpm = 24_000  # 400/s after a one-second burst of 400: at least 1.5 s for the other 600
+    started = time.monotonic()
+    assert main(["batch", str(source), str(out), "--base-url", server.base_url, "--workers", "16",
+                 "--rpm", str(rpm), "--no-progress"]) == 0
+    elapsed = time.monotonic() - started
+    assert 1.5 * 0.95 <= elapsed < 60
+    sent = [r.json["messages"][-1]["content"] for r in server.requests]
+    assert len(sent) == len(set(sent)) == 1000  # no duplicates
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["index"] for r in records] == list(range(1000))  # in input order
+    assert all(f'You said: "{p}"' in r["response"]["content"] for r, p in zip(records, prompts))
+    assert "1000 ok, 0 failed, 0 skipped of 1000" in capsys.readouterr().err
+
+
+def test_batch_bad_input_line_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('"ok"\n{broken\n')
+    assert main(["batch", str(source), str(tmp_path / "o.jsonl"), "--local"]) == 1
+    assert capsys.readouterr().err.startswith(f"llm-connectivity: error: {source} line 2 is not JSON")
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_batch_interrupt_keeps_every_finished_item_and_resumes(signum: int, status: int, tmp_path: Path) -> None:
+    total = 60
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(f"item {i}") + "\n" for i in range(total)))
+    out = tmp_path / "out.jsonl"
+    with FakeLLMServer(delay=0.01) as srv:
+        cmd = _cli("batch", str(source), str(out), "--base-url", srv.base_url, "--workers", "4", "--no-progress")
+        proc = subprocess.Popen(cmd, env=_env(OPENAI_API_KEY="sk-test"), stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (out.exists() and out.read_text().count("\n") >= 8):
+            time.sleep(0.02)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == status, err
+        assert "Traceback" not in err and "run the same command again" in err
+        written = [json.loads(line) for line in out.read_text().splitlines()]
+        assert len(written) == len(srv.requests) < total  # in-flight items finished and were written
+        rerun = subprocess.run(cmd, env=_env(OPENAI_API_KEY="sk-test"), capture_output=True, text=True, timeout=60)
+        assert rerun.returncode == 0, rerun.stderr
+        assert len(srv.requests) == total  # nothing was sent twice
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [str(i) for i in range(total)]
+
+
+# -- serve-fake ---------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_fake_answers_a_streamed_chat_and_stops_on_sigterm() -> None:
+    port = _free_port()
+    proc = subprocess.Popen(_cli("serve-fake", "--port", str(port), "--delay", "0"), env=_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(7)]
+        assert lines[0].startswith(f"FakeLLMServer listening on http://127.0.0.1:{port}")
+        exports = dict(line.strip().removeprefix("export ").split("=", 1) for line in lines[1:])
+        assert exports["OPENAI_BASE_URL"] == f"http://127.0.0.1:{port}/v1"
+        assert exports["ANTHROPIC_BASE_URL"] == f"http://127.0.0.1:{port}"
+        client = LLMClient("openai/gpt-4o-mini", base_url=exports["OPENAI_BASE_URL"],
+                           api_key=exports["OPENAI_API_KEY"])
+        with client, client.chat_stream("ping") as stream:
+            pieces = [chunk.content for chunk in stream]
+        assert len([p for p in pieces if p]) > 5 and 'You said: "ping"' in "".join(pieces)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0
+        assert "FakeLLMServer stopped" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+
+
+def test_serve_fake_port_in_use_is_one_line() -> None:
+    with FakeLLMServer() as busy:
+        port = busy.port
+        result = subprocess.run(_cli("serve-fake", "--port", str(port)), env=_env(), capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"llm-connectivity: error: cannot listen on 127.0.0.1:{port}")
+
+
+# -- pipes and terminals ------------------------------------------------------------------------
+def test_piping_into_head_prints_no_traceback() -> None:
+    with FakeLLMServer(default_reply=Reply(text=LONG, delay=0.002)) as srv:
+        proc = subprocess.Popen(_cli("chat", "--base-url", srv.base_url, "go"), env=_env(OPENAI_API_KEY="sk-test"),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.read(20)
+        proc.stdout.close()  # like `head -c 20` exiting
+        err = proc.stderr.read().decode()
+        proc.stderr.close()
+        code = proc.wait(30)
+    assert first.startswith(b"word0 word1")
+    assert "Traceback" not in err and "BrokenPipe" not in err
+    assert code == 141
+
+
+def _read_pty(fd: int, until: bytes, seconds: float) -> bytes:
+    data = b""
+    deadline = time.monotonic() + seconds
+    while until not in data and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                piece = os.read(fd, 4096)
+            except OSError:
+                break
+            if not piece:
+                break
+            data += piece
+    return data
+
+
+def test_ctrl_c_in_a_terminal_prints_what_was_received_and_exits_130() -> None:
+    with FakeLLMServer(default_reply=Reply(text=LONG, delay=0.02)) as srv:
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: the command in a pseudo-terminal
+            os.execve(sys.executable, _cli("chat", "--base-url", srv.base_url, "go"), _env(OPENAI_API_KEY="sk-test"))
+        try:
+            seen = _read_pty(fd, b"word20 ", 30)
+            assert b"word20 " in seen, seen
+            os.write(fd, b"\x03")  # Ctrl-C, delivered by the terminal as SIGINT
+            seen += _read_pty(fd, b"interrupted", 30)
+            _, status = os.waitpid(pid, 0)
+        finally:
+            os.close(fd)
+    text = seen.decode(errors="replace")
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 130, text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text
+    assert "interrupted" in text and "word399" not in text

@@ -85,9 +85,13 @@ class FakeLLMServer:
         default_reply: the Reply used when the queue is empty (default: a short answer
             that quotes the prompt, streamed word by word).
         delay: default seconds between streamed events for the default reply.
+        port: the TCP port to listen on (0, the default: any free port).
     """
 
-    def __init__(self, *, default_reply: Reply | None = None, delay: float = 0.0) -> None:
+    def __init__(self, *, default_reply: Reply | None = None, delay: float = 0.0, port: int = 0) -> None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be an int from 0 (any free port) to 65535, got {port!r}")
+        self._port = port
         self.default_reply = default_reply
         self.delay = delay
         self.requests: list[RecordedRequest] = []
@@ -104,7 +108,13 @@ class FakeLLMServer:
     def start(self) -> FakeLLMServer:
         """Bind 127.0.0.1 on a free port and start serving in a daemon thread."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        if self._port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", self._port))
+        except OSError:
+            sock.close()
+            raise
         sock.listen(128)
         sock.settimeout(0.2)
         self._sock = sock
@@ -152,6 +162,13 @@ class FakeLLMServer:
     def base_url_for(self, provider: str) -> str:
         """The base_url a client for ``provider`` should use (root for anthropic/gemini)."""
         return self.url if provider in ("anthropic", "gemini", "google") else self.base_url
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that point OpenAI, Anthropic and Gemini clients (and the
+        vendors' own SDKs) at this server, with dummy API keys."""
+        return {"OPENAI_BASE_URL": self.base_url, "OPENAI_API_KEY": "sk-fake-local",
+                "ANTHROPIC_BASE_URL": self.url, "ANTHROPIC_API_KEY": "sk-ant-fake-local",
+                "GEMINI_BASE_URL": self.url, "GEMINI_API_KEY": "fake-local-key"}
 
     # -- scripting ----------------------------------------------------------------------------
     def add_reply(self, text: str | Reply = "", **options: Any) -> Reply:

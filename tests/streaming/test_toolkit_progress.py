@@ -98,6 +98,21 @@ def test_estimate_defaults_to_max_tokens_through_a_chain() -> None:
     assert seen[-1].total_tokens == 64 and seen[-1].tokens_received == 5  # 4 words and the final space: 1 estimated token each
 
 
+@pytest.mark.parametrize("limit", ["max_tokens", "max_completion_tokens"])
+def test_a_real_chat_stream_gives_its_max_tokens_as_the_estimate(limit: str) -> None:
+    from llm_connectivity import LLMClient
+    from llm_connectivity.testing import FakeLLMServer
+
+    seen: list[StreamProgress] = []
+    with FakeLLMServer() as server, LLMClient("openai/m", base_url=server.base_url, api_key="k") as client:
+        stream = client.chat_stream("hi", **{limit: 400})
+        assert stream.max_tokens == 400
+        list(track_progress(buffer_words(stream), on_progress=seen.append, interval=1e-6))
+        assert client.chat_stream("hi").max_tokens is None
+    assert {p.total_tokens for p in seen} == {400} and any(0 < (p.percentage or 0) < 100 for p in seen)
+    assert seen[-1].percentage == 100.0 and seen[-1].finished
+
+
 def test_progress_can_be_read_from_another_thread() -> None:
     tracker = ProgressTracker(1000)
     produced = threading.Event()

@@ -1,0 +1,125 @@
+"""The JSONL checkpoint of a batch: one line per finished item, appended and flushed.
+
+Each line is ``{"id", "index", "hash", "status", "response" | "error"}``. A line is written
+with one ``write`` and flushed at once (a killed process loses nothing that was written);
+``fsync`` runs at most every ``fsync_interval`` seconds and on close (a crashed machine
+loses at most that window). On load, a last line without its newline (a process killed
+mid-write) or a line that is not JSON is ignored, and a torn tail is cut off before
+anything is appended, so the file stays valid JSONL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from ..errors import ConfigurationError
+
+__all__ = ["Checkpoint"]
+
+logger = logging.getLogger("llm_connectivity")
+
+
+class Checkpoint:
+    """An append-only JSONL checkpoint file (thread-safe).
+
+    Parameters:
+        path: the file; created (with its directory) on the first append.
+        fsync_interval: seconds between ``fsync`` calls (0: after every line).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fsync_interval: float = 1.0) -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise ConfigurationError(f"checkpoint {str(self.path)!r} is a directory; give a file path such as "
+                                     "'results.jsonl'")
+        self.fsync_interval = fsync_interval
+        self._lock = threading.Lock()
+        self._file: IO[bytes] | None = None
+        self._synced = time.monotonic()
+        self.ignored_lines = 0  # corrupt lines seen by the last load()
+
+    def load(self) -> dict[str, dict[str, Any]]:
+        """Read every valid record (the last one per id wins) and cut off a torn last line."""
+        records: dict[str, dict[str, Any]] = {}
+        self.ignored_lines = 0
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return records
+        complete = data.rfind(b"\n") + 1
+        if complete < len(data):
+            self.ignored_lines += 1
+            logger.warning("checkpoint %s: ignoring a torn last line (%d bytes)", self.path, len(data) - complete)
+            with open(self.path, "r+b") as handle:
+                handle.truncate(complete)
+        for number, line in enumerate(data[:complete].splitlines(), 1):
+            record = _parse(line)
+            if record is None:
+                if line.strip():
+                    self.ignored_lines += 1
+                    logger.warning("checkpoint %s: ignoring line %d (not a checkpoint record)", self.path, number)
+                continue
+            records[str(record["id"])] = record
+        return records
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Write one record as a line and flush it (fsync at the configured cadence)."""
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
+        with self._lock:
+            handle = self._open()
+            handle.write(line)
+            handle.flush()
+            if time.monotonic() - self._synced >= self.fsync_interval:
+                os.fsync(handle.fileno())
+                self._synced = time.monotonic()
+
+    def rewrite(self, records: Iterable[dict[str, Any]]) -> None:
+        """Replace the file atomically with ``records`` (e.g. in input order)."""
+        with self._lock:
+            self._close_locked()
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            with open(tmp, "wb") as handle:
+                for record in records:
+                    handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+                    handle.write(b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+
+    def close(self) -> None:
+        """fsync and close the file (appending again reopens it)."""
+        with self._lock:
+            self._close_locked()
+
+    def _open(self) -> IO[bytes]:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "ab")
+        return self._file
+
+    def _close_locked(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+
+    def __repr__(self) -> str:
+        return f"Checkpoint({str(self.path)!r})"
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or "id" not in record or "status" not in record:
+        return None
+    return record

@@ -1,0 +1,66 @@
+"""``llm-connectivity`` (also ``python -m llm_connectivity``): the command line.
+
+    llm-connectivity chat "Count to 5" -m openai/gpt-4o-mini   # stream an answer
+    llm-connectivity "Count to 5"                               # the same: chat is the default
+    llm-connectivity batch in.jsonl out.jsonl -m ... --workers 8 --rpm 500
+    llm-connectivity providers                                  # providers, env variables, key set?
+    llm-connectivity serve-fake --port 8080                     # a FakeLLMServer for other programs
+    llm-connectivity cassette ...                               # record / replay cassettes
+
+Exit status: 0 on success, 1 on an error (one line on stderr), 2 on usage errors,
+130 after Ctrl-C. One module per subcommand, each with ``run(argv) -> int``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from importlib import import_module
+
+__all__ = ["COMMANDS", "main"]
+
+#: subcommand -> (module, one-line description)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "chat": ("chat", "stream one answer to the terminal (the default command)"),
+    "batch": ("batch", "run a JSONL file of prompts with rate limits, resumable"),
+    "providers": ("providers", "list providers, their environment variables and whether a key is set"),
+    "serve-fake": ("serve_fake", "run a FakeLLMServer on 127.0.0.1 for other programs to test against"),
+    "cassette": ("cassette", "record and replay HTTP exchanges (cassettes)"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: llm-connectivity [chat] PROMPT... [options]", "       llm-connectivity COMMAND [--help]", "",
+             "commands:"]
+    lines += [f"  {name:<11} {about}" for name, (_, about) in COMMANDS.items()]
+    lines += ["", "options:", "  -h, --help  show this help and exit", "  --version   show the version and exit",
+              "", "A plain `llm-connectivity \"prompt\"` runs chat; `llm-connectivity chat --help` lists its options."]
+    return "\n".join(lines)
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return f"llm-connectivity {__version__}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``llm-connectivity`` command; returns the exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        print(_usage(), file=sys.stderr)
+        return 2
+    if args[0] in ("-h", "--help"):
+        print(_usage())
+        return 0
+    if args[0] == "--version":
+        print(_version())
+        return 0
+    name, rest = (args[0], args[1:]) if args[0] in COMMANDS else ("chat", args)
+    module = import_module(f".{COMMANDS[name][0]}", __name__)
+    run: Callable[[list[str]], int] = module.run
+    return run(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
