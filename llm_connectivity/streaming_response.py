@@ -58,13 +58,14 @@ class StreamingResponse:
 
     def __init__(self, *, response: ChatResponse, chunks: list[StreamChunk], events: list[StreamEvent],
                  duration_ms: float, json_parser: JSONStreamParser | None = None,
-                 json_schema: Mapping[str, Any] | None = None) -> None:
+                 json_schema: Mapping[str, Any] | None = None, json_error: JSONStreamError | None = None) -> None:
         self.response = response
         self.chunks = chunks
         self.events = events
         self.duration_ms = duration_ms
         self._json_parser = json_parser
         self._json_schema = json_schema
+        self._json_error = json_error
         self._json: Any = _MISSING
 
     @property
@@ -85,6 +86,8 @@ class StreamingResponse:
         """The answer parsed as JSON (validated against the schema when one applies);
         raises :class:`~llm_connectivity.json_stream.JSONStreamError` for invalid or
         truncated JSON (and its subclass ``JSONSchemaError`` for a schema mismatch)."""
+        if self._json_error is not None:
+            raise self._json_error  # the delta that made the JSON invalid
         if self._json is _MISSING:
             parser = self._json_parser
             if parser is None:
@@ -174,7 +177,7 @@ def consume_stream(stream: Any, *, messages: Any, params: Mapping[str, Any], mod
         emitter.runner.close()
     return StreamingResponse(response=response, chunks=run.chunks, events=emitter.events,
                              duration_ms=run.elapsed_ms(), json_parser=parser,
-                             json_schema=options.json_schema or schema_of(params))
+                             json_schema=options.json_schema or schema_of(params), json_error=run.json_error)
 
 
 class _Run:

@@ -161,5 +161,7 @@ def test_invalid_json_stops_the_stream_when_validating_incrementally(server: Fak
     assert [e.error_type for e in errors] == ["JSONStreamError"]
     server.add_reply(Reply(chunks=['{"a": 1}', " and some prose"]))
     lenient = client.stream_with_usage("Hi", streaming_options=StreamingOptions(enable_json_handler=True))
-    with pytest.raises(JSONStreamError):
+    assert lenient.get_text() == '{"a": 1} and some prose'
+    with pytest.raises(JSONStreamError, match="after the JSON value") as later:
         lenient.get_json()
+    assert later.value.position == 9 and later.value.text == '{"a": 1} and some prose'
