@@ -45,10 +45,13 @@ def _model_of(context: StreamContext) -> str:
 
 
 class CostStage(Stage):
-    """``cost_usd`` on final responses (None when the model's price is unknown)."""
+    """``cost_usd`` on final responses (None when the model's price is unknown). Given the
+    client's ``model``, its price is looked up in the background at once, so the first
+    response is not delayed by loading the price tables."""
 
-    def __init__(self, pricing: Pricing | None = None) -> None:
+    def __init__(self, pricing: Pricing | None = None, *, model: str | None = None) -> None:
         self.pricing = pricing or default_pricing()
+        self.warming = self.pricing.warm_up(model) if model else None
 
     def on_response(self, response: ChatResponse, context: StreamContext) -> ChatResponse:
         """Price the response's usage."""
@@ -132,10 +135,11 @@ def _limited(options: StreamingOptions, budget: Budget | None) -> bool:
     return options.max_cost_usd is not None or budget is not None
 
 
-def client_stages(options: StreamingOptions, pricing: Pricing | None, budget: Budget | None) -> tuple[Stage, ...]:
+def client_stages(options: StreamingOptions, pricing: Pricing | None, budget: Budget | None,
+                  model: str | None = None) -> tuple[Stage, ...]:
     """The stages a client puts before its own: cost always, the budget stage when a
-    limit applies."""
-    stages: list[Stage] = [CostStage(pricing)]
+    limit applies. ``model``: the client's model, whose price is loaded in the background."""
+    stages: list[Stage] = [CostStage(pricing, model=model)]
     if _limited(options, budget):
         stages.append(BudgetStage(options=options, pricing=pricing, budget=budget))
     return tuple(stages)

@@ -144,7 +144,7 @@ class LLMClient:
             self.budget = Budget(budget_usd)
         from .accounting import client_observers, client_stages
 
-        self.stages = client_stages(self.options, self.pricing, self.budget) + self.stages
+        self.stages = client_stages(self.options, self.pricing, self.budget, model) + self.stages
         self.observers = client_observers(self.options, self.pricing, self.budget) + self.observers
 
     # -- public API ---------------------------------------------------------------------------

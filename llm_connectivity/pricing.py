@@ -185,6 +185,17 @@ class Pricing:
                   for tier in getattr(getattr(prices, field, None), "tiers", None) or ()]
         return float(min(starts)) if starts else float("inf")
 
+    def warm_up(self, model: str) -> threading.Thread | None:
+        """Look ``model``'s rates up on a background thread (importing ``genai-prices``,
+        about 0.13 s, once per process), so the first response is priced without that
+        delay; None when there is nothing to load."""
+        if model in self._rates or self._override(model) is not None or not _genai_prices_installed():
+            return None
+        thread = threading.Thread(target=self._table_rates, args=(model,), name="llm_connectivity-prices",
+                                  daemon=True)
+        thread.start()
+        return thread
+
     def knows(self, model: str) -> bool:
         """True when :meth:`cost` can price ``model``."""
         return self.rates(model) is not None

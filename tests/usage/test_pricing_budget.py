@@ -220,3 +220,28 @@ def test_stream_with_usage_is_charged_once(server: FakeLLMServer, make_client: A
     result = client.stream_with_usage("Hi")
     assert result.cost_usd == pytest.approx(0.005) and client.budget.spent_usd == pytest.approx(0.005)
     assert result.chunks[-1].metadata["cost_usd"] == result.cost_usd
+
+
+def test_prices_load_in_the_background_while_the_client_is_built() -> None:
+    """The first response is priced without waiting for genai-prices to import (~0.13 s)."""
+    import json
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import json, sys, time
+        from llm_connectivity import LLMClient
+        from llm_connectivity.models import Usage
+        client = LLMClient("openai/gpt-4o-mini", api_key="sk-test")
+        stage = client.stages[0]
+        stage.warming.join(60)
+        started = time.perf_counter()
+        cost = stage.pricing.cost(Usage(prompt_tokens=1000, completion_tokens=500), "openai/gpt-4o-mini")
+        print(json.dumps([type(stage).__name__, cost, time.perf_counter() - started]))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    name, cost, seconds = json.loads(result.stdout)
+    assert name == "CostStage" and cost == pytest.approx(0.00045)
+    assert seconds < 0.02  # arithmetic on rates loaded in the background, not an import
