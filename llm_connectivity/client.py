@@ -63,7 +63,8 @@ class LLMClient:
         max_retries: retries before any content arrived (an int or a RetryPolicy).
         streaming_options: a StreamingOptions (timeouts, reconnects); ``timeout`` wins.
         session: your own ``requests.Session`` (proxies, CA bundle, ``responses`` mocks).
-        max_concurrency: connection pool size per host (threads that may stream at once).
+        max_concurrency: how many connections per host the pool keeps for reuse (default 64):
+            threads beyond it still stream, each on a connection opened and closed for it.
         transport: any :class:`~llm_connectivity.transport.Transport` (e.g.
             ``llm_connectivity.testing.MemoryTransport``); default a pooled requests
             transport. A transport you pass is yours: ``close()`` leaves it open.
@@ -92,7 +93,7 @@ class LLMClient:
         max_retries: int | RetryPolicy | None = 2,
         streaming_options: StreamingOptions | None = None,
         session: requests.Session | None = None,
-        max_concurrency: int = 16,
+        max_concurrency: int = 64,
         transport: Transport | None = None,
         stages: Iterable[Stage] = (),
         observers: Iterable[Observer] = (),
