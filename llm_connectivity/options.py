@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import inspect
 import os
 import warnings
 from collections.abc import Callable, Mapping
@@ -239,6 +240,7 @@ def _init(self: StreamingOptions, *args: Any, **kwargs: Any) -> None:
 
 
 _init.__doc__ = _dataclass_init.__doc__
+_init.__signature__ = inspect.signature(_dataclass_init)  # type: ignore[attr-defined]
 StreamingOptions.__init__ = _init  # type: ignore[method-assign]
 
 

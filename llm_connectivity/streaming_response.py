@@ -16,7 +16,7 @@ import dataclasses
 import logging
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from .accounting import handled_elsewhere
@@ -169,15 +169,29 @@ def consume_stream(stream: Any, *, messages: Any, params: Mapping[str, Any], mod
     if relay is not None:
         relay.emitter = emitter
     run = _Run(stream, emitter, tracker, meter, parser, options)
-    token = handled_elsewhere.set(True)  # the client's cost and budget stages stand aside
     try:
         response = run.drive(pricing, model)
     finally:
-        handled_elsewhere.reset(token)
         emitter.runner.close()
     return StreamingResponse(response=response, chunks=run.chunks, events=emitter.events,
                              duration_ms=run.elapsed_ms(), json_parser=parser,
                              json_schema=options.json_schema or schema_of(params), json_error=run.json_error)
+
+
+def _accounted_here(stream: Any) -> Iterator[StreamChunk]:
+    """Iterate ``stream`` with the client's cost and budget stages standing aside while
+    its own chunks are produced (not while callbacks run: a call a callback makes is
+    accounted as usual)."""
+    chunks = iter(stream)
+    while True:
+        token = handled_elsewhere.set(True)
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        finally:
+            handled_elsewhere.reset(token)
+        yield chunk
 
 
 class _Run:
@@ -206,7 +220,7 @@ class _Run:
         emit = self.emitter.emit
         try:
             emit(StreamStartEvent, "on_start")
-            for chunk in self.stream:
+            for chunk in _accounted_here(self.stream):
                 self.chunks.append(chunk)
                 if not chunk.is_complete:
                     self._on_chunk(chunk)
@@ -308,5 +322,9 @@ class NoticeRelay:
         if notice.kind == "first_byte" and notice.request_id:
             emitter.base["request_id"] = notice.request_id
         elif notice.kind == "retry":
-            emitter.emit(StreamRetryEvent, "on_retry", attempt=notice.attempt, delay=notice.delay,
-                         reason=notice.reason, error=notice.error)
+            token = handled_elsewhere.set(False)  # a call on_retry makes is accounted as usual
+            try:
+                emitter.emit(StreamRetryEvent, "on_retry", attempt=notice.attempt, delay=notice.delay,
+                             reason=notice.reason, error=notice.error)
+            finally:
+                handled_elsewhere.reset(token)

@@ -245,3 +245,13 @@ def test_prices_load_in_the_background_while_the_client_is_built() -> None:
     name, cost, seconds = json.loads(result.stdout)
     assert name == "CostStage" and cost == pytest.approx(0.00045)
     assert seconds < 0.02  # arithmetic on rates loaded in the background, not an import
+
+
+def test_a_call_made_inside_a_callback_is_accounted(server: FakeLLMServer, make_client: Any) -> None:
+    client = make_client(budget_usd=1.0, pricing={"openai/gpt-4o-mini": {"input": 0.0, "output": 1000.0}})
+    inner: list[Any] = []
+    server.add_reply(Reply("a b"))  # the outer stream: 2 tokens
+    server.add_reply(Reply("c d e"))  # the chat() made by its completion callback: 3 tokens
+    client.stream_with_usage("Hi", on_complete=lambda event: inner.append(client.chat("More")))
+    assert inner[0].cost_usd == pytest.approx(0.003)
+    assert client.budget.spent_usd == pytest.approx(0.005)  # both calls, each once
