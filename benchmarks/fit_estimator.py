@@ -43,8 +43,17 @@ def _solve(matrix: list[list[float]], vector: list[float]) -> list[float]:
     return [rows[i][n] / rows[i][i] if abs(rows[i][i]) > 1e-12 else 0.0 for i in range(n)]
 
 
+#: Fixed weights. Features that are whole pre-tokenizer pieces are at least one token
+#: each (a fitted weight below 1 undercounts plain word sequences); letters past the
+#: sixth of a word keep a floor of 0.1 (on real text long words are mostly one token, so
+#: the fit says 0, but a long random run like an id or base64 splits into many).
+PIECES = {**{FEATURES.index(name): 1.0 for name in ("words", "digit_groups", "punct_runs", "space_runs")},
+          FEATURES.index("word_extra_chars"): 0.1}
+
+
 def fit(encoding: str, corpus: dict[str, list[str]]) -> tuple[float, ...]:
-    """Weighted least squares of exact counts on features (a small ridge toward the current coefficients)."""
+    """Weighted least squares of exact counts on features (a small ridge toward the current
+    coefficients); the whole-piece features keep weight 1, the others are fitted."""
     encode = get_encoding(encoding).encode_ordinary
     k = len(FEATURES)
     normal = [[0.0] * k for _ in range(k)]
@@ -52,19 +61,27 @@ def fit(encoding: str, corpus: dict[str, list[str]]) -> tuple[float, ...]:
     for samples in corpus.values():
         type_weight = 1.0 / len(samples)
         for text in samples:
-            exact = len(encode(text))
             x = estimator_features(text)
-            w = type_weight / max(exact, 1) ** 2
+            exact = len(encode(text)) - sum(weight * x[i] for i, weight in PIECES.items())
+            w = type_weight / max(len(encode(text)), 1) ** 2
             for i in range(k):
                 rhs[i] += w * x[i] * exact
                 for j in range(k):
                     normal[i][j] += w * x[i] * x[j]
+    for i in PIECES:  # fixed: an identity row
+        normal[i] = [1.0 if j == i else 0.0 for j in range(k)]
+        rhs[i] = 0.0
+        for row in range(k):
+            if row != i:
+                normal[row][i] = 0.0
     prior = COEFFICIENTS[encoding]  # ridge toward the current values keeps rare features sane
-    scale = sum(normal[i][i] for i in range(k)) / k
+    scale = sum(normal[i][i] for i in range(k) if i not in PIECES) / (k - len(PIECES))
     for i in range(k):
-        normal[i][i] += 1e-3 * scale
-        rhs[i] += 1e-3 * scale * prior[i]
-    return tuple(round(max(c, 0.0), 3) for c in _solve(normal, rhs))
+        if i not in PIECES:
+            normal[i][i] += 1e-3 * scale
+            rhs[i] += 1e-3 * scale * prior[i]
+    solved = _solve(normal, rhs)
+    return tuple(PIECES.get(i, round(max(c, 0.0), 3)) for i, c in enumerate(solved))
 
 
 def error_table(corpus: dict[str, list[str]]) -> str:

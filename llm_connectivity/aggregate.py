@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .models import ChatResponse, StreamChunk, ToolCall, Usage, estimate_tokens
+from .models import ChatResponse, StreamChunk, ToolCall, Usage
 from .request import RequestSpec
 from .usage import estimate_usage as usage_estimate
+from .tokens import count_tokens
 from .usage import prompt_tokens, settle_usage
 
 __all__ = ["ResponseAccumulator", "estimate_usage", "prompt_estimate"]
@@ -180,11 +181,11 @@ class ResponseAccumulator:
         larger of what was reported and an estimate of the text it produced."""
         if self._segment_is_empty():
             return
-        produced = estimate_tokens(self.content[self._segment_start:])
+        text, model = self.content[self._segment_start:], f"{self.provider}/{self.model}"
         if self.usage is None:
-            usage = estimate_usage(self.prompt_estimate, self.content[self._segment_start:])
+            usage = estimate_usage(self.prompt_estimate, text, model=model)
         else:
-            completion = max(self.usage.completion_tokens, produced)
+            completion = max(self.usage.completion_tokens, count_tokens(text, model))
             usage = self.usage.replace(completion_tokens=completion, is_estimated=True, confidence=0.5,
                                        total_tokens=self.usage.prompt_tokens + completion)
         self._banked = usage if self._banked is None else _add_usage(self._banked, usage)
