@@ -5,7 +5,8 @@
   ``llm_cassette`` fixture, which yields the :class:`~llm_connectivity.testing.cassette.Cassette`.
 - Cassettes live next to the test module: ``cassettes/<module>/<name>/`` (name: the test's
   name, ``TestClass.test_x`` in a class, parameters as ``test_x_1``, unless the marker
-  gives one; ``path=`` sets the directory itself).
+  gives one; ``path=`` sets the directory itself, relative to the test module's directory
+  unless absolute, so the place does not depend on where pytest was started).
 - ``--llm-record-mode=none|once|new_episodes|all`` (ini: ``llm_record_mode``; default
   ``once``). CI uses ``none``: nothing is recorded, an unrecorded request fails the test.
   A marker's ``mode=`` overrides the ini default but not the command line.
@@ -74,7 +75,7 @@ def cassette_for(request: pytest.FixtureRequest) -> Cassette:
     test_name = request.node.nodeid.split("::", 1)[-1].replace("::", ".")  # TestClass.test_x[param]
     name = str(args[0]) if args else re.sub(r"[^\w.-]+", "_", test_name).strip("_")
     module = Path(str(request.node.path))
-    path = kwargs.pop("path", None) or module.parent / "cassettes" / module.stem / name
+    path = module.parent / (kwargs.pop("path", None) or Path("cassettes", module.stem, name))  # relative: to the module
     options = {key: value for key, value in kwargs.items() if value is not None}
     if request.config.getoption("llm_record_mode"):  # the command line wins (CI: none stays none)
         options["mode"] = request.config.getoption("llm_record_mode")

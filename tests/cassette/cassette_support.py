@@ -11,6 +11,24 @@ from llm_connectivity import LLMClient
 from llm_connectivity.errors import LLMError
 
 KEY = "sk-test-cassette-SECRET-0123456789"
+DEAD = "http://127.0.0.1:9/v1"  # nothing listens there: replays must not need a server
+
+
+def openai_client(base_url: str = DEAD, **options: Any) -> LLMClient:
+    """An OpenAI client with the test key and no retries (unless ``options`` say otherwise)."""
+    options.setdefault("max_retries", 0)
+    return LLMClient("openai/gpt-4o-mini", base_url=base_url, api_key=KEY, **options)
+
+
+def record_chats(path: Path, answers: dict[str, str]) -> None:
+    """Record one chat per prompt in ``answers`` (answered in order) into the cassette ``path``."""
+    from llm_connectivity.testing import FakeLLMServer, cassette
+
+    with FakeLLMServer() as server:
+        server.add_replies(list(answers.values()))
+        with cassette(path):
+            for prompt in answers:
+                openai_client(server.base_url).chat(prompt)
 
 
 @dataclass

@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from cassette_support import KEY, stream
+from cassette_support import stream
+from cassette_support import openai_client as _client
 
-from llm_connectivity import LLMClient, RetryPolicy
+from llm_connectivity import RetryPolicy
 from llm_connectivity.errors import (
     ConnectError,
     RateLimitError,
@@ -20,14 +21,6 @@ from llm_connectivity.errors import (
 from llm_connectivity.testing import CassetteMismatchError, FakeClock, FakeLLMServer, cassette, faults
 from llm_connectivity.testing.cassette import CassetteError, load_cassette
 from llm_connectivity.transport import get_interceptor
-
-DEAD = "http://127.0.0.1:9/v1"  # nothing listens there: replays must not need a server
-
-
-def _client(base_url: str = DEAD, **options: object) -> LLMClient:
-    options.setdefault("max_retries", 0)
-    return LLMClient("openai/gpt-4o-mini", base_url=base_url, api_key=KEY, **options)  # type: ignore[arg-type]
-
 
 def test_once_records_when_missing_then_replays(tmp_path: Path) -> None:
     path = tmp_path / "once"
@@ -101,7 +94,7 @@ def test_match_on_fields_and_functions(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kwargs, needle", [
     ({"mode": "sometimes"}, "unknown cassette mode 'sometimes'"),
-    ({"speed": -1}, "speed must be a number >= 0"),
+    ({"speed": -1}, "speed must be a finite number >= 0"),
     ({"match_on": ("method", "verb")}, "unknown match_on field(s) 'verb'"),
     ({"match_on": "path"}, "match_on must be a non-empty tuple"),
 ])

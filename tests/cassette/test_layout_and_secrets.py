@@ -67,7 +67,9 @@ def test_url_and_header_secrets_are_redacted_and_collected() -> None:
                "X-Portkey-Api-Key": "pk-0123456789", "Content-Type": "application/json", "x-goog-api-key": "short"}
     assert set(request_secrets(headers, url)) == {
         "Bearer sk-abcdefgh1234", "sk-abcdefgh1234", "ant-key-99999", "session=abcdef123", "pk-0123456789",
-        "AIzaSECRET12345", "pa55-word-0001"}  # "short" (< 8 characters) is a placeholder, not a secret
+        "AIzaSECRET12345", "pa55-word-0001",
+        "Ym9iOnBhNTUtd29yZC0wMDAx"}  # base64 of bob:pa55-word-0001, as the Basic credentials the transport sends
+    # ("short", < 8 characters, is a placeholder, not a secret)
 
 
 def test_a_project_fixture_replays_through_a_cassette(tmp_path: Path) -> None:

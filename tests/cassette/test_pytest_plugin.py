@@ -122,3 +122,27 @@ def test_ask(n, llm_cassette):
     _env(monkeypatch, url, "none", None)
     pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--llm-record-mode=none").assert_outcomes(
         passed=4)
+
+
+def test_a_relative_marker_path_is_next_to_the_test_module_wherever_pytest_starts(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytester.mkpydir("pkg")
+    (pytester.path / "pkg" / "test_rel.py").write_text('''
+import os
+import pytest
+from llm_connectivity import LLMClient
+
+@pytest.mark.llm_cassette(path="shared/greeting")
+def test_rel(llm_cassette):
+    client = LLMClient("openai/gpt-4o-mini", base_url=os.environ["FAKE_OPENAI_URL"])
+    assert client.chat("Hi").content == "relative answer"
+''')
+    with FakeLLMServer() as server:
+        server.add_reply("relative answer")
+        _env(monkeypatch, server.url, "once", KEY)
+        pytester.runpytest_subprocess("-p", "no:cacheprovider", "pkg").assert_outcomes(passed=1)
+    assert sorted(p.name for p in (pytester.path / "pkg" / "shared" / "greeting").iterdir()) == [
+        "001.body", "001.json", "001.request.json", "timings.json"]
+    monkeypatch.chdir(pytester.path / "pkg")  # started elsewhere: the same cassette replays
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llm-record-mode=none", "test_rel.py",
+                                  "--rootdir", str(pytester.path)).assert_outcomes(passed=1)

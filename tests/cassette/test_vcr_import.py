@@ -4,12 +4,15 @@ header lists) into the cassette layout, streams split into events and flagged me
 from __future__ import annotations
 
 import json
+import sys
+import types
 from pathlib import Path
 
 import pytest
 from cassette_support import files_of, stream
 
 from llm_connectivity import LLMClient
+from llm_connectivity.errors import RateLimitError
 from llm_connectivity.testing import cassette
 from llm_connectivity.testing.cassette import CassetteError, load_cassette
 from llm_connectivity.testing.cassette.cli import main
@@ -74,8 +77,7 @@ def test_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "not-vcr.yaml").write_text("just: a mapping\n")
     assert main(["import-vcr", str(tmp_path / "not-vcr.yaml"), str(tmp_path / "out")]) == 1
     assert "is not a vcrpy cassette" in capsys.readouterr().err
-    (tmp_path / "taken").mkdir()
-    (tmp_path / "taken" / "file").write_text("x")
+    assert import_vcr(VCR / "openai_stream.yaml", tmp_path / "taken").interactions == 2
     with pytest.raises(CassetteError, match="already exists"):
         import_vcr(VCR / "openai_stream.yaml", tmp_path / "taken")
     assert import_vcr(VCR / "openai_stream.yaml", tmp_path / "taken", overwrite=True).interactions == 2
@@ -155,3 +157,50 @@ def test_the_llm_connectivity_command_dispatches_to_the_importer(tmp_path: Path,
     assert llm_connectivity(["cassette", "import-vcr", str(VCR / "anthropic_gzip.yaml"), str(tmp_path / "c")]) == 0
     assert capsys.readouterr().out.strip() == f"wrote 1 interaction(s) to {tmp_path / 'c'}, 1 stored merged (no timing)"
     assert [item.name for item in load_cassette(tmp_path / "c")] == ["001"]
+
+
+def test_httpx_format_cassettes_keep_their_bodies_and_statuses(tmp_path: Path) -> None:
+    """vcrpy's httpx serializer (OpenAI and Anthropic SDK cassettes): ``status_code`` and
+    ``content`` (already decompressed by httpx, though the headers still say gzip)."""
+    report = import_vcr(VCR / "openai_httpx_format.yaml", tmp_path / "httpx")
+    assert (report.interactions, report.merged, report.warnings[1:]) == (2, ["001"], [])
+    stream_item, error_item = load_cassette(tmp_path / "httpx")
+    assert (stream_item.status, len(stream_item.pieces), stream_item.body.endswith(b"data: [DONE]\n\n")) == (
+        200, 3, True)
+    assert (error_item.status, error_item.headers["retry-after"]) == (429, "7")
+    assert json.loads(error_item.body)["error"]["code"] == "rate_limit_exceeded"
+    client = LLMClient("openai/gpt-4o-mini", api_key="test", max_retries=0)
+    with cassette(tmp_path / "httpx", mode="none", speed=0):
+        assert stream(client, "Say hello").text == "Hello"
+        with pytest.raises(RateLimitError) as caught:
+            client.chat("again")
+    assert caught.value.retry_after == 7.0 and "Rate limit reached" in caught.value.message
+
+
+def _brotli_cassette(tmp_path: Path, encoding: str = "br") -> Path:
+    text = (VCR / "openai_stream.yaml").read_text()
+    interactions = text.split("- request:")
+    assert "text/event-stream" in interactions[1]
+    yaml_file = tmp_path / "br.yaml"
+    yaml_file.write_text(text.replace("      Content-Type:\n      - text/event-stream",
+                                      f"      Content-Encoding:\n      - {encoding}\n      Content-Type:\n"
+                                      "      - text/event-stream", 1))
+    return yaml_file
+
+
+def test_a_brotli_body_is_decoded_with_brotli_or_refused_clearly(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    yaml_file = _brotli_cassette(tmp_path)
+    monkeypatch.setitem(sys.modules, "brotli", None)  # not installed
+    monkeypatch.setitem(sys.modules, "brotlicffi", None)
+    with pytest.raises(CassetteError, match=r"interaction 001: its body is brotli-compressed .* pip install brotli"):
+        import_vcr(yaml_file, tmp_path / "refused")
+    assert not (tmp_path / "refused").exists()
+    decoded = []
+    fake = types.ModuleType("brotli")
+    fake.decompress = lambda data: decoded.append(data) or data  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "brotli", fake)
+    report = import_vcr(yaml_file, tmp_path / "decoded")
+    assert report.interactions == 2 and len(decoded) == 1
+    with pytest.raises(CassetteError, match=r"Content-Encoding 'zstd', which the import cannot decode"):
+        import_vcr(_brotli_cassette(tmp_path, "zstd"), tmp_path / "zstd")

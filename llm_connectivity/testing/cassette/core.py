@@ -11,6 +11,8 @@ One cassette at a time: entering a second one (nested, or in another thread) rai
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 import os
 import threading
 from pathlib import Path
@@ -25,7 +27,7 @@ from .matching import DEFAULT_MATCH_ON, MatchOn, closest_difference, describe, m
 from .recorder import record_send
 from .redaction import request_secrets
 from .replayer import replay_send
-from .storage import Interaction, load_cassette, write_cassette
+from .storage import Interaction, check_replaceable, load_cassette, write_cassette
 
 __all__ = ["MODES", "Cassette", "cassette"]
 
@@ -55,8 +57,9 @@ class Cassette(contextlib.ContextDecorator):
                  speed: float = 1.0) -> None:
         if mode not in MODES:
             raise CassetteError(f"unknown cassette mode {mode!r}; choose one of {', '.join(MODES)}")
-        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or speed < 0:
-            raise CassetteError(f"speed must be a number >= 0 (1.0 = recorded pace, 0 = no waiting), not {speed!r}")
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0 <= speed < math.inf:
+            raise CassetteError(f"speed must be a finite number >= 0 (1.0 = recorded pace, 0 = no waiting), "
+                                f"not {speed!r}")
         self.path = Path(path)
         self.mode = mode
         self.match_on = match_on
@@ -83,25 +86,36 @@ class Cassette(contextlib.ContextDecorator):
 
     # -- activation -------------------------------------------------------------------------
     def __enter__(self) -> Cassette:
+        active = get_interceptor()
+        if active is not None:  # checked first too, so that re-entering an active cassette keeps its state
+            raise self._nested(active)
         stored = [] if self.mode == "all" else load_cassette(self.path)
         exists = self.path.is_dir()
+        records = self.mode in ("all", "new_episodes") or (self.mode == "once" and not exists)
+        if records:
+            check_replaceable(self.path)  # before anything is recorded, not when it is written
         with self._lock:
             self._stored, self._used, self._secrets = stored, set(), set()
             self.recorded, self.replayed = [], []
-            self._records = self.mode in ("all", "new_episodes") or (self.mode == "once" and not exists)
+            self._records = records
         previous = set_interceptor(self)
         if previous is not None:
             set_interceptor(previous)
-            raise CassetteError(f"cannot use cassette {self.path}: {previous!r} is already active (one cassette "
-                                "at a time per process; cassettes do not nest)")
+            raise self._nested(previous)
         return self
+
+    def _nested(self, active: object) -> CassetteError:
+        return CassetteError(f"cannot use cassette {self.path}: {active!r} is already active (one cassette "
+                             "at a time per process; cassettes do not nest)")
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         if get_interceptor() is self:
             set_interceptor(None)
         with self._lock:
-            new = [item for item in self.recorded if item.status is not None or item.error is not None]
+            # a snapshot: a response still being read in another thread appends to its item
+            new = [dataclasses.replace(item, pieces=list(item.pieces)) for item in self.recorded
+                   if item.status is not None or item.error is not None]
             keep = self._stored if self.mode == "new_episodes" else []
             secrets = sorted(self._secrets, key=len, reverse=True)
         if self._records and new:
@@ -132,7 +146,8 @@ class Cassette(contextlib.ContextDecorator):
         candidates = [(item.name, item.request) for item in self._stored]
         name, closest, difference = closest_difference(request, candidates)
         used = ""
-        if name is not None and any(item.name == name for i, item in enumerate(self._stored) if i in self._used):
+        if closest is not None and self._matches(request, closest) and any(
+                item.name == name for i, item in enumerate(self._stored) if i in self._used):
             used = " (already replayed: each recording answers one request; repeated requests need one each)"
         fields = "a custom function" if callable(self.match_on) else ", ".join(self.match_on)
         closest_text = f"closest recorded: {name} {describe(closest)}{used}\n{difference}" if closest else difference
@@ -160,8 +175,14 @@ class Cassette(contextlib.ContextDecorator):
             return replay_send(match, request, speed=self.speed, deadline=deadline, connect_timeout=connect_timeout,
                                provider=provider, cancel=cancel)
         assert item is not None
-        return record_send(transport, request, item, sorted(self._secrets, key=len, reverse=True),
-                           deadline=deadline, connect_timeout=connect_timeout, provider=provider, cancel=cancel)
+        try:
+            return record_send(transport, request, item, sorted(self._secrets, key=len, reverse=True),
+                               deadline=deadline, connect_timeout=connect_timeout, provider=provider, cancel=cancel)
+        except BaseException:
+            if item.error is None:  # nothing the server did (a configuration error, a cancel): not recorded
+                with self._lock:
+                    self.recorded.remove(item)
+            raise
 
 
 def cassette(path: str | os.PathLike[str], *, mode: str = "once", match_on: MatchOn = DEFAULT_MATCH_ON,

@@ -5,6 +5,11 @@ wraps the response's reads (``iter_bytes``, ``read_body``, ``drain``) and append
 piece with its arrival time (seconds after the request was sent) to the
 :class:`~.storage.Interaction`, and the error, if one is raised, at its point. The bytes a
 drain reads after the terminal event are recorded too, so the stored body is complete.
+
+Only what the server and the network did is recorded: an error that the caller caused (the
+stream closed or cancelled from another thread) marks the body unfinished instead, and a
+:class:`~llm_connectivity.errors.ConfigurationError` raised before any I/O leaves nothing
+to record (a cassette must not keep replaying a mistake the user has since fixed).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 
 from ...deadline import Deadline
-from ...errors import LLMError
+from ...errors import ConfigurationError, LLMError
 from ...request import HTTPRequest
 from ...transport import Cancellation, Response, Transport
 from .redaction import response_headers, scrub
@@ -44,8 +49,11 @@ def _recorded_error(exc: LLMError, after_piece: int | None, at: float, secrets: 
 class RecordingResponse:
     """A :class:`~llm_connectivity.transport.Response` that records what it reads."""
 
-    def __init__(self, inner: Response, item: Interaction, started: float, secrets: list[str]) -> None:
+    def __init__(self, inner: Response, item: Interaction, started: float, secrets: list[str],
+                 cancel: Cancellation | None = None) -> None:
         self._inner = inner
+        self._cancel = cancel
+        self._aborted = False
         self.status_code: int = inner.status_code
         self.headers: Mapping[str, str] = inner.headers
         self._item = item
@@ -73,6 +81,9 @@ class RecordingResponse:
             self._finish(complete=True)
             return None
         except LLMError as exc:
+            if self._caller_stopped():  # the caller's doing, not the server's: the body is unfinished
+                self._finish(complete=False)
+                raise
             with self._lock:
                 self._item.error = _recorded_error(exc, len(self._item.pieces), time.monotonic() - self._started,
                                                    self._secrets)
@@ -81,6 +92,9 @@ class RecordingResponse:
         with self._lock:
             self._item.pieces.append(Piece(piece, time.monotonic() - self._started))
         return piece
+
+    def _caller_stopped(self) -> bool:
+        return self._aborted or (self._cancel is not None and self._cancel.cancelled)
 
     def iter_bytes(self, deadline: Deadline) -> Iterator[bytes]:
         """The inner response's pieces, each recorded as it passes."""
@@ -121,6 +135,7 @@ class RecordingResponse:
 
     def abort(self) -> None:
         """Unblock a read in progress (forwarded to the real response)."""
+        self._aborted = True
         self._inner.abort()
 
     def close(self) -> None:
@@ -145,10 +160,12 @@ def record_send(transport: Transport, request: HTTPRequest, item: Interaction, s
         inner = transport.send(request, deadline=deadline, connect_timeout=connect_timeout, provider=provider,
                                cancel=cancel)
     except LLMError as exc:
-        item.status = None
-        item.error = _recorded_error(exc, None, time.monotonic() - started, secrets)
+        item.status = None  # with no error either, the interaction is not written
+        if not isinstance(exc, ConfigurationError) and not (cancel is not None and cancel.cancelled):
+            item.error = _recorded_error(exc, None, time.monotonic() - started, secrets)
         raise
     item.headers_at = time.monotonic() - started
+    item.complete = False  # until the body has been read to its end (a cassette may end first)
     item.status = inner.status_code
     item.headers = response_headers(inner.headers)
-    return RecordingResponse(inner, item, started, secrets)
+    return RecordingResponse(inner, item, started, secrets, cancel)

@@ -4,13 +4,14 @@ A recording keeps only allow-listed request headers, and stores URLs through
 :func:`llm_connectivity.security.redact_url` (userinfo and ``key=``-style query values
 masked). The values of the credential headers (``Authorization``, ``x-api-key``,
 ``x-goog-api-key``, ``api-key``, cookies, and any other header whose name says key, token,
-secret or auth), of the query parameters ``redact_url`` masks and of URL userinfo are
-collected as the request's *secrets*. Before a cassette is written every
-file is scanned for those values (:func:`check_files`); one still present stops the write.
+secret or auth), of the query parameters ``redact_url`` masks and of URL userinfo (also as
+the Basic credentials made of it) are collected as the request's *secrets*. Before a
+cassette is written every file is scanned for those values (:func:`check_files`); one still present stops the write.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -58,6 +59,9 @@ def request_secrets(headers: Mapping[str, str], url: str) -> list[str]:
         found.update((parts.password, unquote(parts.password)))
     if parts.username and parts.password is None:
         found.add(unquote(parts.username))
+    if "@" in parts.netloc:  # and the Basic credentials the transport makes of it (a server may echo them)
+        user, _, password = parts.netloc.rpartition("@")[0].partition(":")
+        found.add(base64.b64encode(f"{unquote(user)}:{unquote(password)}".encode()).decode("ascii"))
     return sorted((s for s in found if len(s) >= MIN_SECRET_LENGTH), key=len, reverse=True)
 
 

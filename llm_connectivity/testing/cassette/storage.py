@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 from .errors import CassetteError
 from .redaction import check_files
 
-__all__ = ["Interaction", "Piece", "RecordedError", "load_cassette", "wire_format", "write_cassette"]
+__all__ = ["Interaction", "Piece", "RecordedError", "check_replaceable", "load_cassette", "wire_format",
+           "write_cassette"]
 
 TIMINGS_FILE = "timings.json"
 _PROMPT_FIELDS = ("messages", "input", "contents", "system", "system_instruction", "systemInstruction",
@@ -163,17 +164,51 @@ def render_files(items: list[Interaction]) -> dict[str, bytes]:
     return files
 
 
+def _foreign_entries(path: Path) -> list[str]:
+    """The entries of the directory ``path`` that no cassette wrote (hidden files aside)."""
+    own = {TIMINGS_FILE}
+    for sidecar_file in path.glob("*.json"):
+        try:
+            sidecar = json.loads(sidecar_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(sidecar, dict) and isinstance(sidecar.get("body_file"), str):
+            name = str(sidecar.get("name") or sidecar_file.stem)
+            own |= {sidecar_file.name, sidecar["body_file"], f"{name}.request.json"}
+    return sorted(entry.name for entry in path.iterdir()
+                  if entry.name not in own and not (entry.name.startswith(".") and entry.is_file()))
+
+
+def check_replaceable(path: Path) -> None:
+    """Raise :class:`CassetteError` if writing a cassette at ``path`` would delete files that
+    are not part of a cassette (writing replaces the whole directory)."""
+    if path.exists() and not path.is_dir():
+        raise CassetteError(f"{path} is a file, not a cassette directory; give the cassette a directory of its own")
+    foreign = _foreign_entries(path) if path.is_dir() else []
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise CassetteError(f"{path} is not a cassette directory: it holds {shown}, which recording would delete "
+                            "(a cassette is written by replacing its whole directory). Give the cassette a "
+                            "directory of its own: a new or empty path.")
+
+
 def write_cassette(path: Path, items: list[Interaction], secrets: list[str]) -> None:
     """Write ``items`` as the cassette at ``path``, atomically: the files go to a temporary
-    directory next to it, which is renamed into place (replacing an older version).
-    Raises :class:`CassetteSecretError` (writing nothing) if a file contains a secret."""
+    directory next to it, which is renamed into place (replacing an older version; hidden
+    files such as ``.gitkeep`` are carried over). Raises :class:`CassetteSecretError` if a
+    file contains a secret, and :class:`CassetteError` if ``path`` holds files that are not
+    part of a cassette; either way nothing is written."""
     files = render_files(items)
     check_files(files, secrets, str(path))
+    check_replaceable(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         for name, data in files.items():
             (tmp / name).write_bytes(data)
+        for hidden in path.glob(".*") if path.is_dir() else ():
+            if hidden.is_file() and not (tmp / hidden.name).exists():
+                shutil.copy2(hidden, tmp / hidden.name)
         old = None
         if path.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
@@ -200,15 +235,20 @@ def _error(data: Any, at: float | None) -> RecordedError | None:
                          data.get("after_piece"), float(at or 0.0), data.get("seconds"))
 
 
-def _pieces(body: bytes, timing: dict[str, Any] | None, headers_at: float) -> list[Piece]:
+def _pieces(body: bytes, timing: dict[str, Any] | None, headers_at: float, where: str) -> list[Piece]:
     if not timing or not timing.get("pieces"):
         return [Piece(body, headers_at)] if body else []
     pieces, offset = [], 0
-    for at, size in timing["pieces"]:
-        pieces.append(Piece(body[offset:offset + int(size)], float(at)))
-        offset += int(size)
+    try:
+        for at, size in timing["pieces"]:
+            pieces.append(Piece(body[offset:offset + int(size)], float(at)))
+            offset += int(size)
+    except (TypeError, ValueError) as exc:
+        raise CassetteError(f"{where}: its timings.json pieces are not [seconds, bytes] pairs ({exc})") from exc
     if offset != len(body):
-        raise CassetteError(f"timings.json pieces cover {offset} bytes but the body has {len(body)}")
+        raise CassetteError(
+            f"{where}: its timings.json pieces cover {offset} bytes but the body file has {len(body)} (was it "
+            "edited?). Re-record it, or delete its entry from timings.json to replay the body as one piece.")
     return pieces
 
 
@@ -221,7 +261,11 @@ def _interaction(folder: Path, sidecar: dict[str, Any], timings: dict[str, Any])
     else:  # a project fixture: only the request parameters were kept
         request = {"method": recording.get("method") or "POST", "url": recording.get("uri") or "",
                    "headers": {}, "body": recording.get("request")}
-    body = (folder / sidecar["body_file"]).read_bytes()
+    where = f"cassette {folder}, interaction {name}"
+    try:
+        body = (folder / str(sidecar["body_file"])).read_bytes()
+    except OSError as exc:
+        raise CassetteError(f"{where}: cannot read its body file {sidecar['body_file']!r}: {exc.strerror}") from exc
     timing = timings.get(name)
     headers_at = float(timing.get("headers_at") or 0.0) if timing else 0.0
     headers = {str(k).lower(): str(v) for k, v in (recording.get("headers") or {}).items()}
@@ -231,10 +275,16 @@ def _interaction(folder: Path, sidecar: dict[str, Any], timings: dict[str, Any])
              "error", "wire_format"}
     return Interaction(
         name=name, request=request, provider=sidecar.get("provider"), status=recording.get("status", 200),
-        headers=headers, pieces=_pieces(body, timing, headers_at), headers_at=headers_at,
+        headers=headers, pieces=_pieces(body, timing, headers_at, where), headers_at=headers_at,
         error=_error(sidecar.get("error"), timing.get("error_at") if timing else None),
         complete=bool(sidecar.get("complete", True)), merged=bool(sidecar.get("merged", False)),
         extra={k: v for k, v in sidecar.items() if k not in known})
+
+
+def _recorded_order(sidecar_file: Path) -> tuple[int, str]:
+    """Numbered interactions in number order (``999`` before ``1000``), then named ones."""
+    stem = sidecar_file.name.split(".", 1)[0]
+    return (int(stem), "") if stem.isdigit() else (1 << 62, sidecar_file.name)
 
 
 def load_cassette(path: Path) -> list[Interaction]:
@@ -244,7 +294,7 @@ def load_cassette(path: Path) -> list[Interaction]:
     timings_file = path / TIMINGS_FILE
     timings = _read_json(timings_file).get("interactions", {}) if timings_file.exists() else {}
     items = []
-    for sidecar_file in sorted(path.glob("*.json")):
+    for sidecar_file in sorted(path.glob("*.json"), key=_recorded_order):
         if sidecar_file.name == TIMINGS_FILE or sidecar_file.name.endswith(".request.json"):
             continue
         sidecar = _read_json(sidecar_file)

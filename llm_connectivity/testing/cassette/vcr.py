@@ -2,8 +2,11 @@
 
 vcrpy stores each interaction as YAML: ``request`` (``method``, ``uri``, ``body``, ``headers``
 as lists of values) and ``response`` (``status: {code, message}``, ``headers``, ``body:
-{string: ...}``; some serializers store JSON as ``parsed_body``). Bodies are YAML strings, or ``!!binary`` base64 when they are not UTF-8
-(gzip-encoded bodies are stored still compressed, with their ``Content-Encoding``). vcrpy
+{string: ...}``; some serializers store JSON as ``parsed_body``; cassettes recorded through
+httpx, as the OpenAI and Anthropic SDKs use it, have ``status_code`` and ``content``, the
+body httpx had already decompressed). Bodies are YAML strings, or ``!!binary`` base64 when
+they are not UTF-8 (gzip-encoded bodies are stored still compressed, with their
+``Content-Encoding``). vcrpy
 keeps a streamed body as one blob with no timing: the import splits it into its events
 (one body piece per server-sent event) and flags the interaction ``merged: true`` with a
 warning, since neither the real piece boundaries nor the gaps are known (replay delivers the
@@ -100,16 +103,42 @@ def _decode(body: bytes, encoding: str, where: str, report: ImportReport) -> byt
     encoding = encoding.strip().lower()
     if not body or encoding in ("", "identity"):
         return body
+    if encoding not in ("gzip", "deflate", "br"):
+        raise CassetteError(f"{where}: its body has Content-Encoding {encoding!r}, which the import cannot decode; "
+                            "nothing was written. Record the vcrpy cassette with decode_compressed_response=True.")
     try:
         if encoding == "gzip":
             return gzip.decompress(body)
         if encoding == "deflate":
             return zlib.decompress(body)
-    except (OSError, zlib.error):
+        return _brotli(where).decompress(body)  # type: ignore[no-any-return]
+    except CassetteError:
+        raise
+    except Exception:  # zlib.error, OSError, brotli.error: the body was stored decoded already
         report.warnings.append(f"{where}: Content-Encoding says {encoding} but the stored body is not; kept as is")
         return body
-    report.warnings.append(f"{where}: Content-Encoding {encoding} is not decoded; body kept as stored")
-    return body
+
+
+def _brotli(where: str) -> Any:
+    """The ``brotli`` (or ``brotlicffi``) module, imported lazily."""
+    for name in ("brotli", "brotlicffi"):
+        try:
+            return __import__(name)
+        except ImportError:
+            continue
+    raise CassetteError(f"{where}: its body is brotli-compressed (Content-Encoding: br); decoding it needs the "
+                        "brotli package: pip install brotli. Nothing was written.")
+
+
+def _response_body(resp: dict[str, Any], encoding: str, where: str, report: ImportReport) -> bytes:
+    """The response body: ``body``/``parsed_body`` (decoded per Content-Encoding), or the
+    ``content`` of vcrpy's httpx format, which httpx had already decoded."""
+    if "body" in resp or "parsed_body" in resp:
+        return _decode(_bytes(resp), encoding, where, report)
+    if "content" in resp:
+        return _bytes({"body": resp["content"]})
+    report.warnings.append(f"{where}: the response stores no body (no body, content or parsed_body key)")
+    return b""
 
 
 def _provider(url: str) -> str | None:
@@ -126,8 +155,8 @@ def _interaction(index: int, entry: dict[str, Any], report: ImportReport, secret
     request = stored_request(HTTPRequest(str(req.get("method") or "POST"), url, req_headers, _bytes(req)))
     headers = _headers(resp.get("headers"))
     lowered = {k.lower(): v for k, v in headers.items()}
-    body = _decode(_bytes(resp), lowered.get("content-encoding", ""), f"interaction {name}", report)
-    status = resp.get("status") or {}
+    body = _response_body(resp, lowered.get("content-encoding", ""), f"interaction {name}", report)
+    status = resp.get("status", resp.get("status_code")) or {}  # status_code: vcrpy's httpx format
     item = Interaction(name=name, request=request, provider=_provider(url),
                        status=int(status.get("code", 200) if isinstance(status, dict) else status),
                        headers=response_headers(headers))
