@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -18,7 +18,7 @@ from .deadline import SYSTEM_CLOCK, Clock, Deadline
 from .engine import CLOSED, Call, Engine, StreamHandle, Target
 from .errors import ConfigurationError, InvalidRequestError, MissingAPIKeyError
 from .models import ChatResponse
-from .options import UNSET, StreamingOptions, Unset
+from .options import UNSET, StreamingOptions, Unset, resolve_options
 from .pipeline import Observer, Stage
 from .providers.base import ProviderDriver
 from .registry import known_providers, resolve_driver, split_model
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     import requests
 
     from .batch import BatchResult, BatchResults
+    from .budget import Budget
+    from .pricing import Pricing
+    from .streaming_response import StreamingResponse
     from .transport import Transport
 
 __all__ = ["LLMClient"]
@@ -72,6 +75,10 @@ class LLMClient:
             usage, error, complete).
         clock: where timeouts read the time and backoffs sleep (``monotonic()`` and
             ``sleep()``); tests pass ``llm_connectivity.testing.FakeClock``.
+        budget_usd: a USD budget every call of this client draws on, from every thread;
+            calls are refused once it is spent (``BudgetExceededError``).
+        pricing: your prices, ``{"provider/model": {"input": 0.3, "output": 1.2}}`` in USD
+            per million tokens, over the ``genai-prices`` tables.
         **default_params: generation parameters sent on every call (``max_tokens``...).
     """
 
@@ -91,6 +98,8 @@ class LLMClient:
         stages: Iterable[Stage] | None = (),
         observers: Iterable[Observer] | None = (),
         clock: Clock = SYSTEM_CLOCK,
+        budget_usd: float | None = None,
+        pricing: Mapping[str, Any] | None = None,
         **default_params: Any,
     ) -> None:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
@@ -100,9 +109,9 @@ class LLMClient:
                      default_params=default_params)
         self.stages = _checked_stages(stages)
         self.observers = _checked_observers(observers)
-        options = streaming_options or StreamingOptions()
-        if not isinstance(options, StreamingOptions):
+        if streaming_options is not None and not isinstance(streaming_options, StreamingOptions):
             raise ConfigurationError("streaming_options must be a StreamingOptions")
+        options = resolve_options(streaming_options, StreamingOptions.from_env())  # client > environment
         self.options = options if isinstance(timeout, Unset) else StreamingOptions.from_value(timeout, options)
         self.retry_policy = RetryPolicy.from_value(max_retries)
         self._api_key = api_key
@@ -126,6 +135,20 @@ class LLMClient:
         self._transport: Transport = transport
         self._engine = Engine(transport, clock)
         self.clock = clock
+        self.pricing: Pricing | None = None  # None: the genai-prices tables alone
+        self.budget: Budget | None = None
+        if pricing is not None:
+            from .pricing import Pricing
+
+            self.pricing = Pricing(pricing)
+        if budget_usd is not None:
+            from .budget import Budget
+
+            self.budget = Budget(budget_usd)
+        from .accounting import client_observers, client_stages
+
+        self.stages = client_stages(self.options, self.pricing, self.budget, model) + self.stages
+        self.observers = client_observers(self.options, self.pricing, self.budget) + self.observers
 
     # -- public API ---------------------------------------------------------------------------
     @staticmethod
@@ -164,6 +187,20 @@ class LLMClient:
         """Yield the answer as plain text pieces, as they arrive (takes what
         :meth:`chat_stream` takes; bad input raises here, not at the first ``next()``)."""
         return _text_pieces(self.chat_stream(messages, **kwargs))
+
+    def stream_with_usage(self, messages: Any, *, on_start: Callable[..., Any] | None = None,
+                          on_delta: Callable[..., Any] | None = None, on_usage: Callable[..., Any] | None = None,
+                          on_complete: Callable[..., Any] | None = None, on_error: Callable[..., Any] | None = None,
+                          on_retry: Callable[..., Any] | None = None,
+                          streaming_options: StreamingOptions | None = None, **kwargs: Any) -> StreamingResponse:
+        """Stream ``messages`` to the end with typed events, usage, cost, budget and JSON
+        handling; return a :class:`~llm_connectivity.streaming_response.StreamingResponse`
+        (see ``docs/events.md``). ``streaming_options`` overrides the client's per field."""
+        from .streaming_response import stream_with_usage  # asyncio and the events: paid on first use
+
+        callbacks = {"on_start": on_start, "on_delta": on_delta, "on_usage": on_usage,
+                     "on_complete": on_complete, "on_error": on_error, "on_retry": on_retry}
+        return stream_with_usage(self, messages, callbacks, streaming_options, kwargs)
 
     def batch_chat(self, requests: Any, **options: Any) -> BatchResults:
         """Run many chats on a thread pool; results in input order with a ``.summary``.

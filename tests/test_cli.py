@@ -61,7 +61,7 @@ def test_chat_subcommand_with_options_and_usage(server: FakeLLMServer, capsys: p
     body = server.requests[0].json
     assert body["messages"] == [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "How are you?"}]
     assert (body["temperature"], body["max_completion_tokens"]) == (0.5, 20)
-    assert err == "usage: 5 prompt + 2 completion = 7 tokens; cost unknown\n"
+    assert err == "usage: 5 prompt + 2 completion = 7 tokens; cost $0.000002\n"  # gpt-4o-mini: $0.15 / $0.60 per 1M
 
 
 def test_chat_json_prints_one_object(server: FakeLLMServer, capsys: pytest.CaptureFixture[str],

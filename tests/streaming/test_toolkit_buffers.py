@@ -16,6 +16,7 @@ from toolkit_support import (
     FINAL_USAGE,
     Boom,
     ClosableSource,
+    QuarterCounter,
     contents,
     joined,
     split_every,
@@ -230,10 +231,10 @@ def test_character_buffer_holds_only_the_last_cluster() -> None:
 
 def test_token_groups_are_about_n_tokens() -> None:
     text = "".join(f"w{i:03d} " for i in range(60))  # 5 chars: ~1.75 estimated tokens each
-    pieces = contents(buffer_tokens(text_chunks(split_every(text, 5)), n=8))
+    pieces = contents(buffer_tokens(text_chunks(split_every(text, 5)), n=8, counter=QuarterCounter()))
     assert "".join(pieces) == text
     assert [len(p) for p in pieces[:-1]] == [30] * (len(pieces) - 1)  # 6 words = 8 estimated tokens
-    groups = TokenBuffer(4)
+    groups = TokenBuffer(4, counter=QuarterCounter())
     assert groups.feed("x" * 64) == ["x" * 16] * 4  # a big chunk is cut into groups
 
 

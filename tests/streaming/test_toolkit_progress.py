@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from toolkit_support import Boom, ClosableSource, FakeClock, text_chunks
+from toolkit_support import Boom, ClosableSource, FakeClock, QuarterCounter, text_chunks
 
 from llm_connectivity.errors import ConfigurationError
 from llm_connectivity.models import StreamChunk, Usage
@@ -25,7 +25,7 @@ from llm_connectivity.streaming.progress_bar import format_progress
 
 def test_tracker_snapshot_values() -> None:
     clock = FakeClock(0.0)
-    tracker = ProgressTracker(100, clock=clock)
+    tracker = ProgressTracker(100, clock=clock, counter=QuarterCounter())
     tracker.start()
     clock.advance(2.0)
     tracker.update(StreamChunk(content="x" * 80))  # 20 estimated tokens
