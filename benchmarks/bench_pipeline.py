@@ -1,6 +1,6 @@
 """Per-chunk cost of the stream pipeline, as a ratio against the bare loop it replaced.
 
-    .venv/bin/python benchmarks/bench_pipeline.py [--events N] [--repeat R]
+    .venv/bin/python benchmarks/bench_pipeline.py [--events N] [--repeat R] [--quick]
 
 Both contenders decode the same in-memory OpenAI stream (one body piece per SSE event,
 the realistic framing) through the same driver; no sockets, so only the loop differs:
@@ -8,11 +8,8 @@ the realistic framing) through the same driver; no sockets, so only the loop dif
 - ``bare loop``: the engine loop before the pipeline (abort check, content-idle mark,
   ``acc.add``, yield), measured in this same run as the floor;
 - ``pipeline``: ``Engine._chunks`` as it is now, with the built-in stages (token counting,
-  accumulator) and no user stages or observers;
-- ``pipeline, driver not counting``: the same, with the driver's own token estimate
-  replaced by a C builtin, as it will be once the drivers stop computing ``token_count``
-  (the pipeline's counting stage is then the only place it is computed): the real
-  before/after of the change is this line against the bare loop;
+  which the drivers used to do and the bare loop no longer pays for, and the accumulator)
+  and no user stages or observers;
 - ``pipeline + 1 stage + 1 observer``: for information, what attaching one costs.
 
 Prints CPU microseconds per chunk (this process only, so other processes on a loaded
@@ -35,7 +32,6 @@ from llm_connectivity.engine import Call, Engine, StreamHandle, Target
 from llm_connectivity.models import StreamChunk
 from llm_connectivity.options import StreamingOptions
 from llm_connectivity.pipeline import CallRun, Notice, Stage, StreamContext
-from llm_connectivity.providers import openai as openai_module
 from llm_connectivity.providers.openai import OpenAIDriver
 from llm_connectivity.request import RequestSpec
 from llm_connectivity.retry import RetryPolicy
@@ -119,16 +115,6 @@ def pipeline(pieces: list[bytes], stages: tuple[Stage, ...] = (), observers: tup
     return sum(1 for _ in chunks)
 
 
-def pipeline_without_driver_counting(pieces: list[bytes]) -> int:
-    """:func:`pipeline` with the driver's token estimate made (nearly) free."""
-    original = openai_module.estimate_tokens
-    openai_module.estimate_tokens = bool  # type: ignore[assignment]  # a C call: the estimate's cost removed
-    try:
-        return pipeline(pieces)
-    finally:
-        openai_module.estimate_tokens = original
-
-
 def measure(fn: Callable[[], int]) -> tuple[float, int]:
     """CPU seconds of one run, and the chunk count."""
     started = time.process_time()
@@ -140,12 +126,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--quick", action="store_true", help="2,000 events, 3 runs")
     args = parser.parse_args()
+    if args.quick:
+        args.events, args.repeat = 2000, 3
     pieces = make_body(args.events)
     contenders: dict[str, Callable[[], int]] = {
         "bare loop (floor)": lambda: bare_loop(pieces),
         "pipeline": lambda: pipeline(pieces),
-        "pipeline, driver not counting": lambda: pipeline_without_driver_counting(pieces),
         "pipeline + 1 stage + 1 observer": lambda: pipeline(pieces, (_Upper(),), (_observer,)),
     }
     results: dict[str, list[float]] = {name: [] for name in contenders}

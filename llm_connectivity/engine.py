@@ -375,6 +375,8 @@ class Engine:
         acc.final = final
         acc.complete = True
         metadata: dict[str, Any] = {} if acc.terminal_event else {"terminal_event": False}
+        if final.cost_usd is not None:
+            metadata["cost_usd"] = final.cost_usd
         chunk = StreamChunk(usage=final.usage, index=acc.chunk_count, is_complete=True, metadata=metadata)
         chunk = run.apply(chunk, run.user)
         run.notify("complete", chunk_count=acc.chunk_count, duration=run.elapsed(), usage=final.usage,
