@@ -166,3 +166,15 @@ def test_providers_stay_pure_translators() -> None:
 def test_leaf_modules_import_nothing_from_the_package(leaf: str) -> None:
     inside = [name for name, _ in _imports(PACKAGE_DIR / f"{leaf}.py") if _imports_module(name, PACKAGE)]
     assert inside == []
+
+
+def test_every_top_level_name_resolves_and_the_lazy_ones_load_on_first_use() -> None:
+    code = ("import sys, llm_connectivity as l\n"
+            "assert 'llm_connectivity.budget' not in sys.modules and 'requests' not in sys.modules\n"
+            "missing = [n for n in l.__all__ if getattr(l, n, None) is None]\n"
+            "assert not missing, missing\n"
+            "assert issubclass(l.BudgetExceededError, l.LLMError) and issubclass(l.JSONStreamError, l.LLMError)\n")
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", code], check=True)
