@@ -18,8 +18,8 @@ already hold ``parts`` pass unchanged. ``max_tokens`` / ``max_completion_tokens`
 ``top_k``, ``presence_penalty``, ``frequency_penalty`` and ``n`` are renamed into
 ``generationConfig`` beside its native keys (``temperature``, ``seed``, ``thinkingConfig``...);
 ``stop`` becomes ``stopSequences``; a ``json_object`` / ``json_schema`` ``response_format``
-sets ``responseMimeType`` (and ``responseSchema``); a native ``generationConfig`` wins over
-all of these. OpenAI function tools are gathered into one ``functionDeclarations`` entry
+sets ``responseMimeType`` (and ``responseJsonSchema``, which takes JSON Schema as
+OpenAI-style callers write it); a native ``generationConfig`` wins over all of these. OpenAI function tools are gathered into one ``functionDeclarations`` entry
 (native tools pass through); ``tool_choice`` becomes ``toolConfig.functionCallingConfig``,
 merged into a native ``toolConfig``. Extra ``contents`` are appended; other unknown
 parameters (``safetySettings``, ``cachedContent``...) pass through as top-level keys.
@@ -205,7 +205,7 @@ def _generation_config(params: dict[str, Any]) -> dict[str, Any]:
         config["responseMimeType"] = "application/json"
         schema = (fmt.get("json_schema") or {}).get("schema")
         if schema is not None:
-            config["responseSchema"] = schema
+            config["responseJsonSchema"] = schema  # full JSON Schema (responseSchema takes an OpenAPI subset)
     config.update(params.get("generationConfig") or {})
     return config
 

@@ -231,7 +231,7 @@ def test_json_mode() -> None:
     assert got["generationConfig"] == {"responseMimeType": "application/json"}
     schema = {"type": "object", "properties": {"x": {"type": "integer"}}}
     got = body(params={"response_format": {"type": "json_schema", "json_schema": {"name": "s", "schema": schema}}})
-    assert got["generationConfig"] == {"responseMimeType": "application/json", "responseSchema": schema}
+    assert got["generationConfig"] == {"responseMimeType": "application/json", "responseJsonSchema": schema}
     assert "generationConfig" not in body(params={"response_format": {"type": "text"}})
 
 
