@@ -148,3 +148,16 @@ def client_stages(options: StreamingOptions, pricing: Pricing | None, budget: Bu
 def client_observers(options: StreamingOptions, pricing: Pricing | None, budget: Budget | None) -> tuple[Any, ...]:
     """The observers a client adds: the guard when a limit applies."""
     return (BudgetGuard(pricing, budget),) if _limited(options, budget) else ()
+
+
+def stages_for_call(stages: tuple[Stage, ...], options: StreamingOptions, client_options: StreamingOptions,
+                    pricing: Pricing | None, budget: Budget | None) -> tuple[Stage, ...]:
+    """The client's ``stages`` for a call whose own options (``timeout=StreamingOptions(...)``)
+    set another ``max_cost_usd`` than the client's: its budget stage follows the call's."""
+    if options.max_cost_usd == client_options.max_cost_usd:
+        return stages
+    kept = tuple(stage for stage in stages if not isinstance(stage, BudgetStage))
+    if not _limited(options, budget):
+        return kept
+    at = next((i + 1 for i, stage in enumerate(kept) if isinstance(stage, CostStage)), 0)
+    return kept[:at] + (BudgetStage(options=options, pricing=pricing, budget=budget),) + kept[at:]

@@ -310,7 +310,12 @@ class LLMClient:
                            target.api_key, target.base_url, self.api)
         options = self.options if isinstance(timeout, Unset) else StreamingOptions.from_value(timeout, self.options)
         retry = self.retry_policy if isinstance(max_retries, Unset) else RetryPolicy.from_value(max_retries)
-        return Call(target, spec, options, retry, self.stages + _checked_stages(stages),
+        own = self.stages
+        if options is not self.options:  # a per-call max_cost_usd needs its own budget stage
+            from .accounting import stages_for_call
+
+            own = stages_for_call(own, options, self.options, self.pricing, self.budget)
+        return Call(target, spec, options, retry, own + _checked_stages(stages),
                     self.observers + _checked_observers(observers))
 
     # -- sending ------------------------------------------------------------------------------

@@ -114,6 +114,18 @@ def test_budget_stop_closes_the_connection_and_keeps_the_partial_answer(server: 
     assert [r.connection for r in server.requests] == [1, 2]  # the stopped stream's connection was not reused
 
 
+@pytest.mark.parametrize("client_limit", [None, 10.0])
+def test_a_per_call_max_cost_stops_chat_stream(server: FakeLLMServer, make_client: Any,
+                                               client_limit: float | None) -> None:
+    server.add_reply(Reply(" ".join(f"w{i}" for i in range(3000)), usage=False))
+    client = make_client(pricing={"openai/gpt-4o-mini": {"input": 0.0, "output": 1000.0}},  # $0.001 a token
+                         streaming_options=StreamingOptions(max_cost_usd=client_limit))
+    with pytest.raises(BudgetExceededError) as info:
+        for _ in client.chat_stream("Count", timeout=StreamingOptions(max_cost_usd=0.05)):
+            pass
+    assert 40 <= info.value.partial_response.usage.completion_tokens <= 60
+
+
 def test_budget_needs_a_price_before_any_io(server: FakeLLMServer, make_client: Any) -> None:
     client = make_client("openai/unknown-model-zz")
     with pytest.raises(ConfigurationError, match="no known price"):
