@@ -350,3 +350,14 @@ def test_ctrl_c_in_a_terminal_prints_what_was_received_and_exits_130() -> None:
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 130, text
     assert "Traceback" not in text and "KeyboardInterrupt" not in text
     assert "interrupted" in text and "word399" not in text
+
+
+# -- review regressions -------------------------------------------------------------------------
+def test_batch_refuses_to_write_its_results_over_its_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "prompts.jsonl"
+    source.write_text('"a"\n"b"\n')
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", str(source), str(tmp_path / "." / "prompts.jsonl"), "--local"])
+    assert exc.value.code == 2
+    assert "is also the input" in capsys.readouterr().err
+    assert source.read_text() == '"a"\n"b"\n'  # the prompts are still there

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from typing import IO, Any
 
@@ -67,6 +68,15 @@ def _load(path: str) -> list[Any]:
         return read_items(handle, path)
 
 
+def _same_file(first: str, second: str) -> bool:
+    if first == "-":
+        return False
+    try:
+        return os.path.samefile(first, second)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(first) == os.path.realpath(second)
+
+
 def run(argv: list[str]) -> int:
     """Run ``batch`` with ``argv``; return the exit status (1 if any item failed)."""
     p = parser()
@@ -74,6 +84,9 @@ def run(argv: list[str]) -> int:
     check_connection_options(p, args)
     if args.workers < 1:
         p.error(f"--workers must be at least 1, got {args.workers}")
+    if _same_file(args.input, args.output):
+        p.error(f"{args.output} is also the input: the results (the checkpoint) would overwrite the prompts; "
+                "give another output file")
     try:
         items = _load(args.input)
     except (OSError, ValueError) as exc:
