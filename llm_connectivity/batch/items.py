@@ -76,8 +76,12 @@ def _split(index: int, raw: Any) -> tuple[str | None, Any, dict[str, Any]]:
         "or a dict with 'messages' (and optional 'id', 'model', 'max_tokens'...)")
 
 
-def normalize_items(items: Iterable[Any], default_model: str) -> list[BatchItem]:
-    """Normalise every item (before any I/O); ids must be unique."""
+def normalize_items(items: Iterable[Any], default_model: str,
+                    default_params: Mapping[str, Any] | None = None) -> list[BatchItem]:
+    """Normalise every item (before any I/O); ids must be unique. The hash covers the
+    client's ``default_params`` too (an item's own value wins), so a re-run with another
+    default ``max_tokens`` or ``temperature`` redoes the items it changes."""
+    defaults = dict(default_params or {})
     if isinstance(items, (str, bytes, Mapping)):
         raise InvalidRequestError("batch requests must be a list of items (prompts, messages lists or dicts), "
                                   f"got one {type(items).__name__}")
@@ -91,7 +95,8 @@ def normalize_items(items: Iterable[Any], default_model: str) -> list[BatchItem]
                                       "ids must be unique (they key the checkpoint)")
         seen[item_id] = index
         model = str(params.get("model") or default_model)
-        result.append(BatchItem(index, item_id, messages, params, request_hash(model, messages, params)))
+        sent = {**defaults, **params} if defaults else params
+        result.append(BatchItem(index, item_id, messages, params, request_hash(model, messages, sent)))
     return result
 
 

@@ -88,7 +88,7 @@ def prepare(client: Any, requests: Iterable[Any], *, max_workers: int = 8,
         raise ConfigurationError("pass either limits= or requests_per_minute=/tokens_per_minute=, not both")
     if limits is None:
         limits = BatchLimits(requests_per_minute, tokens_per_minute)
-    items = normalize_items(requests, str(client.model))
+    items = normalize_items(requests, str(client.model), getattr(client, "default_params", None))
     store = checkpoint if isinstance(checkpoint, Checkpoint) or checkpoint is None else Checkpoint(checkpoint)
     records = store.load() if store is not None else {}
     todo: list[BatchItem] = []

@@ -117,6 +117,19 @@ def test_checkpoint_resume_skips_finished_and_redoes_changed(server: FakeLLMServ
     assert "sk-test" not in path.read_text()
 
 
+def test_a_changed_client_default_redoes_the_items_it_changes(server: FakeLLMServer, tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    items = ["a", {"messages": "b", "max_tokens": 7}]
+    with _client(server, max_tokens=5) as short:
+        short.batch_chat(items, checkpoint=path, progress=False)
+    with _client(server, max_tokens=5) as same:
+        assert [r.from_checkpoint for r in same.batch_chat(items, checkpoint=path, progress=False)] == [True, True]
+    with _client(server, max_tokens=500) as longer:  # what `batch --max-tokens 500` does on a re-run
+        again = longer.batch_chat(items, checkpoint=path, progress=False)
+    assert [r.from_checkpoint for r in again] == [False, True]  # the item's own max_tokens still wins
+    assert sorted(r.json["max_completion_tokens"] for r in server.requests) == [5, 7, 500]
+
+
 def test_failed_items_are_redone_unless_retry_failed_is_false(server: FakeLLMServer, tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
     server.add_reply(Reply(status=400))
