@@ -361,3 +361,21 @@ def test_batch_refuses_to_write_its_results_over_its_input(tmp_path: Path, capsy
     assert exc.value.code == 2
     assert "is also the input" in capsys.readouterr().err
     assert source.read_text() == '"a"\n"b"\n'  # the prompts are still there
+
+
+def test_local_batch_answers_every_provider_locally(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('"a"\n{"messages": "b", "model": "anthropic/claude-haiku-4-5"}\n'
+                      '{"messages": "c", "model": "gemini/gemini-2.5-flash"}\n')
+    out = tmp_path / "out.jsonl"
+    with FakeLLMServer() as elsewhere:  # stands in for the vendors: --local must never reach it
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", elsewhere.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-real-key")
+        monkeypatch.setenv("GEMINI_BASE_URL", elsewhere.url)
+        assert main(["batch", str(source), str(out), "--local", "--no-progress"]) == 0
+        assert elsewhere.requests == []
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["status"], r["response"]["provider"]) for r in records] == [
+        ("ok", "openai"), ("ok", "anthropic"), ("ok", "gemini")]
+    assert "3 ok, 0 failed" in capsys.readouterr().err

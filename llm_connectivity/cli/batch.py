@@ -16,6 +16,7 @@ import os
 import sys
 from typing import IO, Any
 
+from ..batch import run_batch
 from ..errors import LLMError
 from .common import (
     EXIT_INTERRUPTED,
@@ -97,10 +98,10 @@ def run(argv: list[str]) -> int:
         try:
             client = open_client(stack, args, max_tokens=args.max_tokens, temperature=args.temperature,
                                  max_concurrency=max(16, args.workers))
-            results = client.batch_chat(items, max_workers=args.workers, requests_per_minute=args.rpm,
-                                        tokens_per_minute=args.tpm, budget_usd=args.budget,
-                                        checkpoint=args.output, progress=not args.no_progress,
-                                        retry_failed=not args.keep_failed)
+            results = run_batch(client, items, max_workers=args.workers, requests_per_minute=args.rpm,
+                                tokens_per_minute=args.tpm, budget_usd=args.budget,
+                                checkpoint=args.output, progress=not args.no_progress,
+                                retry_failed=not args.keep_failed)
         except LLMError as exc:
             return fail(describe(exc))
         except (KeyboardInterrupt, SystemExit) as exc:
