@@ -379,3 +379,57 @@ def test_local_batch_answers_every_provider_locally(tmp_path: Path, capsys: pyte
     assert [(r["status"], r["response"]["provider"]) for r in records] == [
         ("ok", "openai"), ("ok", "anthropic"), ("ok", "gemini")]
     assert "3 ok, 0 failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["providers", "--json"], ["providers"], ["--help"], ["chat", "--help"]])
+def test_a_reader_that_went_away_gets_no_traceback_from_any_command(args: list[str]) -> None:
+    proc = subprocess.Popen(_cli(*args), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # like `| head -n 0`: gone before the command wrote anything
+    _, err = proc.communicate(timeout=60)
+    assert err.decode() == ""
+    # argparse swallows the failed write of a long --help itself, and exits 0
+    assert proc.returncode == 141 or (args[-1] == "--help" and proc.returncode == 0)
+
+
+class _InterruptedFlush:
+    """stdout whose first flush after the answer was written raises KeyboardInterrupt: a
+    Ctrl-C that lands while the final output is being printed."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.fired = False
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        if self.text and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_ctrl_c_while_the_answer_is_printed_does_not_print_it_twice(
+        server: FakeLLMServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    server.add_reply("Hi!")
+    out = _InterruptedFlush()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["chat", "--json", "--base-url", server.base_url, "hello"]) == 130
+    assert out.text.count('"content"') == 1
+    assert json.loads(out.text)["content"] == "Hi!"
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_ctrl_c_before_the_answer_starts_says_interrupted(capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("llm_connectivity.cli.chat.open_client", interrupted)
+    assert main(["chat", "--local", "hello"]) == 130
+    assert capsys.readouterr() == ("", "interrupted\n")

@@ -45,8 +45,27 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``llm-connectivity`` command; returns the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Entry point of the ``llm-connectivity`` command; returns the exit status.
+
+    Whatever the subcommand: a reader of stdout that went away (``| head``) ends it quietly
+    with 141, and Ctrl-C with ``interrupted`` on stderr and 130, never a traceback. stdout
+    is flushed here, so nothing is left for the interpreter's own flush at exit to fail on.
+    """
+    from .common import EXIT_INTERRUPTED, quiet_broken_pipe
+
+    try:
+        try:
+            return _dispatch(list(sys.argv[1:] if argv is None else argv))
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+
+
+def _dispatch(args: list[str]) -> int:
     if not args:
         print(_usage(), file=sys.stderr)
         return 2
