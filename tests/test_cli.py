@@ -433,3 +433,16 @@ def test_ctrl_c_before_the_answer_starts_says_interrupted(capsys: pytest.Capture
     monkeypatch.setattr("llm_connectivity.cli.chat.open_client", interrupted)
     assert main(["chat", "--local", "hello"]) == 130
     assert capsys.readouterr() == ("", "interrupted\n")
+
+
+def test_providers_never_shows_a_password_or_key_in_a_base_url(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://bob:hunter2pw@127.0.0.1:8080/v1")
+    monkeypatch.setenv("GEMINI_BASE_URL", "https://gw.example/gemini?key=AIzaSECRET")
+    assert main(["providers"]) == 0
+    table = capsys.readouterr().out
+    assert main(["providers", "--json"]) == 0
+    rows = {row["provider"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert "hunter2pw" not in table and "AIzaSECRET" not in table
+    assert rows["openai"]["base_url"] == "http://bob:***@127.0.0.1:8080/v1"
+    assert rows["gemini"]["base_url"] == "https://gw.example/gemini?key=***"
