@@ -446,3 +446,24 @@ def test_providers_never_shows_a_password_or_key_in_a_base_url(capsys: pytest.Ca
     assert "hunter2pw" not in table and "AIzaSECRET" not in table
     assert rows["openai"]["base_url"] == "http://bob:***@127.0.0.1:8080/v1"
     assert rows["gemini"]["base_url"] == "https://gw.example/gemini?key=***"
+
+
+def test_batch_output_that_cannot_be_written_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('"a"\n')
+    assert main(["batch", str(source), str(source / "out.jsonl"), "--local"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("llm-connectivity: error: ConfigurationError: checkpoint") and err.count("\n") == 1
+
+
+def test_batch_disk_full_mid_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(self: object, record: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("llm_connectivity.batch.checkpoint.Checkpoint.append", full)
+    source = tmp_path / "in.jsonl"
+    source.write_text('"a"\n')
+    assert main(["batch", str(source), str(tmp_path / "out.jsonl"), "--local", "--no-progress"]) == 1
+    assert capsys.readouterr().err == (f"llm-connectivity: error: cannot write {tmp_path / 'out.jsonl'}: "
+                                       "No space left on device\n")

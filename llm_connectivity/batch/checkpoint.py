@@ -53,6 +53,8 @@ class Checkpoint:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return records
+        except OSError as exc:
+            raise self._unusable("read", exc) from None
         complete = data.rfind(b"\n") + 1
         if complete < len(data):
             self.ignored_lines += 1
@@ -68,6 +70,19 @@ class Checkpoint:
                 continue
             records[str(record["id"])] = record
         return records
+
+    def open(self) -> None:
+        """Create the file (and its directory) for appending now, so that a path that
+        cannot be written fails before any request is spent, not at the first answer."""
+        with self._lock:
+            try:
+                self._open()
+            except OSError as exc:
+                raise self._unusable("written", exc) from None
+
+    def _unusable(self, verb: str, exc: OSError) -> ConfigurationError:
+        return ConfigurationError(f"checkpoint {str(self.path)!r} cannot be {verb} ({exc.strerror or exc}); "
+                                  "give a file path in a directory you can write to")
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as a line and flush it (fsync at the configured cadence)."""

@@ -91,6 +91,8 @@ def prepare(client: Any, requests: Iterable[Any], *, max_workers: int = 8,
     items = normalize_items(requests, str(client.model), getattr(client, "default_params", None))
     store = checkpoint if isinstance(checkpoint, Checkpoint) or checkpoint is None else Checkpoint(checkpoint)
     records = store.load() if store is not None else {}
+    if store is not None:
+        store.open()
     todo: list[BatchItem] = []
     restored: list[BatchResult] = []
     for item in items:

@@ -104,6 +104,8 @@ def run(argv: list[str]) -> int:
                                 retry_failed=not args.keep_failed)
         except LLMError as exc:
             return fail(describe(exc))
+        except OSError as exc:  # the checkpoint: disk full, removed directory...
+            return fail(f"cannot write {args.output}: {exc.strerror or exc}")
         except (KeyboardInterrupt, SystemExit) as exc:
             code = exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else EXIT_INTERRUPTED
             print(f"interrupted: finished items are in {args.output}; run the same command again to do the rest",

@@ -95,6 +95,15 @@ def test_checkpoint_last_record_per_id_wins_and_rewrite_orders(tmp_path: Path) -
     assert [json.loads(line)["id"] for line in lines] == ["a", "b"]
 
 
+def test_an_unwritable_checkpoint_fails_before_any_request(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    client = ScriptedClient()
+    with pytest.raises(ConfigurationError, match=r"checkpoint '.*a-file/out.jsonl' cannot be (read|written) \(Not a directory\)"):
+        run_batch(client, ["a", "b"], checkpoint=blocker / "out.jsonl", progress=False)
+    assert client.calls == []  # nothing was spent on answers that could not be kept
+
+
 def test_checkpoint_refuses_a_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="is a directory"):
         Checkpoint(tmp_path)
