@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import InvalidRequestError
 
-__all__ = ["BatchItem", "normalize_items", "prompt_text", "request_hash"]
+__all__ = ["BatchItem", "normalize_items", "prompt_text", "request_hash", "split_item"]
 
 # Per-item keys that configure the batch, not the request: refused with a clear message.
 _REFUSED = {"stream": "pass stream=True to batch_chat for the whole batch",
@@ -51,7 +51,7 @@ def request_hash(model: str, messages: Any, params: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-def _split(index: int, raw: Any) -> tuple[str | None, Any, dict[str, Any]]:
+def split_item(index: int, raw: Any) -> tuple[str | None, Any, dict[str, Any]]:
     """(own id, messages, params) of one raw item; raises InvalidRequestError naming it."""
     if isinstance(raw, str):
         if not raw:
@@ -88,7 +88,7 @@ def normalize_items(items: Iterable[Any], default_model: str,
     result: list[BatchItem] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(items):
-        own, messages, params = _split(index, raw)
+        own, messages, params = split_item(index, raw)
         item_id = own if own is not None else str(index)
         if item_id in seen:
             raise InvalidRequestError(f"batch items {seen[item_id]} and {index} share the id {item_id!r}; "
