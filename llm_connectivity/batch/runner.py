@@ -16,6 +16,7 @@ import queue
 import signal
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -56,6 +57,7 @@ class BatchRun:
         self._crash: BaseException | None = None
         self._started = time.monotonic()
         self._bar: BatchProgressBar | None = None
+        self._budget_warned = False  # warned that budget_usd cannot count unpriced answers
 
     # -- the consumer side --------------------------------------------------------------------
     def results(self) -> Iterator[BatchResult]:
@@ -245,6 +247,13 @@ class BatchRun:
             if checkpoint is not None and not result.from_checkpoint:
                 checkpoint.append(_record_of(result, self.setup.items[result.index]))
             self.summary.add(result)
+            if self.setup.budget_usd is not None and result.response is not None \
+                    and result.response.cost_usd is None and not self._budget_warned:
+                self._budget_warned = True
+                model = result.request.get("model") or self.client.model
+                warnings.warn(f"budget_usd={self.setup.budget_usd:g} cannot stop this batch: the cost of {model} "
+                              "answers is unknown (no price for the model), so nothing is counted against "
+                              "the budget", UserWarning, stacklevel=2)
             if self._bar is not None and not result.from_checkpoint:  # those are its starting count
                 self._bar.update(self.summary)
             if self.setup.on_result is not None:

@@ -256,6 +256,16 @@ def test_budget_stops_submitting() -> None:
     assert (results.summary.stopped, results.summary.skipped, len(client.calls)) == ("budget", 15, 5)
 
 
+def test_a_budget_that_cannot_be_enforced_warns_once() -> None:
+    client = ScriptedClient(cost=None)  # no price known for the model: cost_usd stays None
+    with pytest.warns(UserWarning) as caught:
+        results = run_batch(client, [f"p{i}" for i in range(6)], max_workers=2, budget_usd=0.05, progress=False)
+    assert [str(w.message) for w in caught] == [
+        "budget_usd=0.05 cannot stop this batch: the cost of fake/model answers is unknown (no price for the "
+        "model), so nothing is counted against the budget"]
+    assert (results.summary.stopped, results.summary.cost_unknown, len(client.calls)) == (None, 6, 6)
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"max_workers": 0}, "max_workers must be a positive int"),
     ({"budget_usd": -1}, "budget_usd must be a positive number"),
