@@ -134,13 +134,17 @@ def test_output_wrappers(option: str, name: str, capsys: pytest.CaptureFixture[s
 
 
 # -- help, version, dispatch --------------------------------------------------------------------
-def test_version_and_top_level_help(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_and_top_level_help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"llm-connectivity {__version__}\n"
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in ("chat", "batch", "providers", "serve-fake", "cassette"))
-    assert main([]) == 2
+    with open(os.devnull) as tty:
+        monkeypatch.setattr(sys, "stdin", tty)
+        monkeypatch.setattr(tty, "isatty", lambda: True)
+        assert main([]) == 2
+    assert "usage: llm-connectivity" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["chat", "batch", "providers", "serve-fake"])
@@ -467,3 +471,11 @@ def test_batch_disk_full_mid_run_is_one_line(tmp_path: Path, capsys: pytest.Capt
     assert main(["batch", str(source), str(tmp_path / "out.jsonl"), "--local", "--no-progress"]) == 1
     assert capsys.readouterr().err == (f"llm-connectivity: error: cannot write {tmp_path / 'out.jsonl'}: "
                                        "No space left on device\n")
+
+
+def test_no_arguments_with_a_pipe_on_stdin_chats_with_it(server: FakeLLMServer) -> None:
+    server.add_reply("piped")
+    result = subprocess.run(_cli(), input="a question\n", capture_output=True, text=True, timeout=60,
+                            env=_env(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=server.base_url))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "piped\n", "")
+    assert server.requests[0].json["messages"][-1]["content"] == "a question"

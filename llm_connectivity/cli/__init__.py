@@ -38,6 +38,13 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _interactive() -> bool:
+    try:
+        return sys.stdin is None or sys.stdin.isatty()
+    except ValueError:  # closed
+        return True
+
+
 def _version() -> str:
     from .. import __version__
 
@@ -66,16 +73,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: list[str]) -> int:
-    if not args:
+    if not args and _interactive():  # with a pipe on stdin, no arguments is `chat -`
         print(_usage(), file=sys.stderr)
         return 2
-    if args[0] in ("-h", "--help"):
+    if args[:1] in (["-h"], ["--help"]):
         print(_usage())
         return 0
-    if args[0] == "--version":
+    if args[:1] == ["--version"]:
         print(_version())
         return 0
-    name, rest = (args[0], args[1:]) if args[0] in COMMANDS else ("chat", args)
+    name, rest = (args[0], args[1:]) if args and args[0] in COMMANDS else ("chat", args)
     module = import_module(f".{COMMANDS[name][0]}", __name__)
     run: Callable[[list[str]], int] = module.run
     return run(rest)
