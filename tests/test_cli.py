@@ -479,3 +479,15 @@ def test_no_arguments_with_a_pipe_on_stdin_chats_with_it(server: FakeLLMServer) 
                             env=_env(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=server.base_url))
     assert (result.returncode, result.stdout, result.stderr) == (0, "piped\n", "")
     assert server.requests[0].json["messages"][-1]["content"] == "a question"
+
+
+@pytest.mark.filterwarnings("default")
+def test_warnings_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('"a"\n')
+    assert main(["batch", str(source), str(tmp_path / "out.jsonl"), "--local", "--budget", "1", "--no-progress"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("llm-connectivity: warning: UserWarning: budget_usd=1 cannot stop this batch: the cost of "
+                      "openai/gpt-4o-mini answers is unknown (no price for the model), so nothing is counted "
+                      "against the budget")
+    assert err[1].startswith("1 ok, 0 failed") and len(err) == 2

@@ -14,8 +14,10 @@ Exit status: 0 on success, 1 on an error (one line on stderr), 2 on usage errors
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from importlib import import_module
+from typing import Any
 
 __all__ = ["COMMANDS", "main"]
 
@@ -62,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         try:
-            return _dispatch(list(sys.argv[1:] if argv is None else argv))
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return _dispatch(list(sys.argv[1:] if argv is None else argv))
         finally:
             sys.stdout.flush()
     except BrokenPipeError:
@@ -70,6 +74,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Warnings as one line on stderr (not Python's file:line and source)."""
+    print(f"llm-connectivity: warning: {category.__name__}: {' '.join(str(message).split())}", file=sys.stderr,
+          flush=True)
 
 
 def _dispatch(args: list[str]) -> int:
