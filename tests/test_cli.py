@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import os
 import pty
+import queue
 import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -270,13 +273,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _read_lines(stream: Any, count: int, seconds: float) -> list[str]:
+    """``count`` lines from a child's text pipe, failing (not hanging) after ``seconds``."""
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(stream.readline()) for _ in range(count)], daemon=True)
+    reader.start()
+    got: list[str] = []
+    deadline = time.monotonic() + seconds
+    while len(got) < count:
+        try:
+            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"only {len(got)} of {count} lines after {seconds}s: {got}") from None
+        assert line, f"the command ended after {len(got)} lines: {got}"
+        got.append(line)
+    return got
+
+
 def test_serve_fake_answers_a_streamed_chat_and_stops_on_sigterm() -> None:
     port = _free_port()
     proc = subprocess.Popen(_cli("serve-fake", "--port", str(port), "--delay", "0"), env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(7)]
+        lines = _read_lines(proc.stdout, 8, 30)
         assert lines[0].startswith(f"FakeLLMServer listening on http://127.0.0.1:{port}")
         exports = dict(line.strip().removeprefix("export ").split("=", 1) for line in lines[1:])
         assert exports["OPENAI_BASE_URL"] == f"http://127.0.0.1:{port}/v1"
@@ -286,6 +306,12 @@ def test_serve_fake_answers_a_streamed_chat_and_stops_on_sigterm() -> None:
         with client, client.chat_stream("ping") as stream:
             pieces = [chunk.content for chunk in stream]
         assert len([p for p in pieces if p]) > 5 and 'You said: "ping"' in "".join(pieces)
+        for model in ("openai/gpt-4o-mini", "anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash",
+                      "openai-compatible/my-model"):  # the exported variables are all a program needs
+            used = subprocess.run(_cli("-m", model, "hi"), env=_env(**exports), capture_output=True, text=True,
+                                  timeout=60)
+            assert (used.returncode, used.stderr) == (0, ""), model
+            assert 'You said: "hi"' in used.stdout
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0

@@ -46,7 +46,9 @@ def run(argv: list[str]) -> int:
         if threading.current_thread() is threading.main_thread() else None
     try:
         print(f"FakeLLMServer listening on {server.url} (Ctrl-C to stop). Point clients at it with:")
-        for name, value in server.env().items():
+        # server.env() covers the vendors' variables; `openai-compatible/<model>` reads its own
+        env = {**server.env(), "OPENAI_COMPATIBLE_BASE_URL": server.base_url}
+        for name, value in env.items():
             print(f"export {name}={value}")
         sys.stdout.flush()
         while not stop.wait(0.5):
