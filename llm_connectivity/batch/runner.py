@@ -212,6 +212,12 @@ class BatchRun:
         if isinstance(exc, RateLimitError):
             with self._lock:
                 self.summary.rate_limited += 1
+                if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
+                    # longer than the policy ever waits (a quota used up): pausing every worker
+                    # that long would stall the run; stop starting items, a re-run does the rest
+                    self.summary.stopped = self.summary.stopped or "rate_limited"
+                    self._stop.set()
+                    return "error"
             limits.rate_limited(exc.retry_after)
         if self._cancelling.is_set():
             return "cancelled"  # closed by the interruption: not finished

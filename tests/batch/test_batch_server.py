@@ -10,14 +10,16 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from llm_connectivity import LLMClient
-from llm_connectivity.errors import BadRequestError, InvalidRequestError
+from llm_connectivity.errors import BadRequestError, InvalidRequestError, RateLimitError
 from llm_connectivity.models import StreamChunk
 from llm_connectivity.testing import FakeLLMServer, Reply
 
@@ -78,6 +80,25 @@ def test_a_429_pauses_the_whole_batch_for_retry_after(server: FakeLLMServer) -> 
     assert not [t for t in times if t429 + 0.5 < t < t429 + 0.95]  # nobody sent during the pause
     assert sum(1 for t in times if t >= t429 + 0.95) >= 13 - 8  # at most two rounds went before it
     assert sum(1 for r in results if r.attempts == 2) == 1
+
+
+def test_a_retry_after_beyond_the_cap_stops_the_batch_instead_of_stalling_it(server: FakeLLMServer) -> None:
+    server.add_reply(Reply(status=429, headers={"Retry-After": "3600"}))  # e.g. a daily quota used up
+    finished = threading.Event()
+    outcome: list[Any] = []
+
+    def run() -> None:
+        with _client(server) as client:
+            outcome.append(client.batch_chat([f"p{i}" for i in range(5)], max_workers=1, progress=False))
+        finished.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert finished.wait(20), "the batch waited for the hour the server asked for"
+    (results,) = outcome
+    assert [r.status for r in results] == ["error", "skipped", "skipped", "skipped", "skipped"]
+    assert isinstance(results[0].error, RateLimitError)
+    assert (results.summary.stopped, len(server.requests)) == ("rate_limited", 1)
+    assert "stopped: rate_limited" in results.summary.line()
 
 
 def test_stream_items_with_on_chunk(server: FakeLLMServer) -> None:
