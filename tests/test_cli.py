@@ -517,3 +517,19 @@ def test_warnings_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
                       "openai/gpt-4o-mini answers is unknown (no price for the model), so nothing is counted "
                       "against the budget")
     assert err[1].startswith("1 ok, 0 failed") and len(err) == 2
+
+
+def test_batch_stopped_by_a_long_retry_after_says_what_to_do(server: FakeLLMServer, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    server.add_reply(Reply(status=429, headers={"Retry-After": "7200"}))
+    source = tmp_path / "in.jsonl"
+    source.write_text('"a"\n"b"\n')
+    out = tmp_path / "out.jsonl"
+    assert main(["batch", str(source), str(out), "--base-url", server.base_url, "--workers", "1",
+                 "--no-progress"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("0 ok, 1 failed, 1 skipped of 2") and err[0].endswith("stopped: rate_limited")
+    assert err[-1] == (f"stopped: the provider asked to wait 7200s (Retry-After); run the same command again "
+                       f"later to do the rest (finished items are in {out})")

@@ -17,7 +17,7 @@ import sys
 from typing import IO, Any
 
 from ..batch import run_batch
-from ..errors import LLMError
+from ..errors import LLMError, RateLimitError
 from .common import (
     EXIT_INTERRUPTED,
     add_connection_options,
@@ -115,4 +115,9 @@ def run(argv: list[str]) -> int:
     print(summary.line(), file=sys.stderr, flush=True)
     for result in results.errors[:5]:
         print(f"  item {result.id}: {describe(result.error) if result.error else 'failed'}", file=sys.stderr)
+    waits = [r.error.retry_after for r in results.errors if isinstance(r.error, RateLimitError)]
+    if summary.stopped == "rate_limited":
+        wait = max((w for w in waits if w is not None), default=0.0)
+        print(f"stopped: the provider asked to wait {wait:.0f}s (Retry-After); run the same command again later "
+              f"to do the rest (finished items are in {args.output})", file=sys.stderr)
     return 0 if summary.failed == summary.skipped == 0 else 1
