@@ -533,3 +533,26 @@ def test_batch_stopped_by_a_long_retry_after_says_what_to_do(server: FakeLLMServ
     assert err[0].startswith("0 ok, 1 failed, 1 skipped of 2") and err[0].endswith("stopped: rate_limited")
     assert err[-1] == (f"stopped: the provider asked to wait 7200s (Retry-After); run the same command again "
                        f"later to do the rest (finished items are in {out})")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("5", "in.jsonl line 3: batch item 1 is a int;"),
+    ('""', "in.jsonl line 3: batch item 1 is an empty string;"),
+    ('{"prompt": "x"}', "in.jsonl line 3: batch item 1 is a dict without 'messages';"),
+])
+def test_batch_item_that_is_not_a_prompt_names_its_line(line: str, message: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(f'"a"\n\n{line}\n')
+    assert main(["batch", str(source), str(tmp_path / "o.jsonl"), "--local"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"llm-connectivity: error: {tmp_path / message}") and err.count("\n") == 1
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+@pytest.mark.parametrize("option", ["--rpm", "--tpm", "--budget"])
+def test_batch_limits_must_be_positive(option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", str(tmp_path / "in.jsonl"), str(tmp_path / "o.jsonl"), "--local", option, "0"])
+    assert exc.value.code == 2
+    assert f"{option} must be a positive number, got 0" in capsys.readouterr().err

@@ -17,7 +17,8 @@ import sys
 from typing import IO, Any
 
 from ..batch import run_batch
-from ..errors import LLMError, RateLimitError
+from ..batch.items import split_item
+from ..errors import InvalidRequestError, LLMError, RateLimitError
 from .common import (
     EXIT_INTERRUPTED,
     add_connection_options,
@@ -50,15 +51,21 @@ def parser() -> argparse.ArgumentParser:
 
 
 def read_items(handle: IO[str], name: str) -> list[Any]:
-    """The items of a JSONL input (blank lines skipped); ValueError names the bad line."""
-    items = []
+    """The items of a JSONL input (blank lines skipped); ValueError names the bad line
+    (not JSON, or not a prompt, a messages list or an object with ``messages``)."""
+    items: list[Any] = []
     for number, line in enumerate(handle, 1):
         if not line.strip():
             continue
         try:
-            items.append(json.loads(line))
+            item = json.loads(line)
         except ValueError as exc:
             raise ValueError(f"{name} line {number} is not JSON ({exc.args[0]})") from None
+        try:
+            split_item(len(items), item)
+        except InvalidRequestError as exc:
+            raise ValueError(f"{name} line {number}: {exc}") from None
+        items.append(item)
     return items
 
 
@@ -85,6 +92,9 @@ def run(argv: list[str]) -> int:
     check_connection_options(p, args)
     if args.workers < 1:
         p.error(f"--workers must be at least 1, got {args.workers}")
+    for option, value in (("--rpm", args.rpm), ("--tpm", args.tpm), ("--budget", args.budget)):
+        if value is not None and not value > 0:  # also refuses nan
+            p.error(f"{option} must be a positive number, got {value:g}")
     if _same_file(args.input, args.output):
         p.error(f"{args.output} is also the input: the results (the checkpoint) would overwrite the prompts; "
                 "give another output file")
