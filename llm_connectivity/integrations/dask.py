@@ -23,6 +23,7 @@ Dask is an optional extra (``pip install 'llm_connectivity[dask]'``); it is impo
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 import uuid
 from collections.abc import Mapping
@@ -38,7 +39,7 @@ from ..errors import ConfigurationError, InvalidRequestError
 __all__ = ["ClientConfig", "map_chat", "result_row"]
 
 _cache_lock = threading.Lock()
-_clients: dict[ClientConfig, LLMClient] = {}
+_clients: dict[str, LLMClient] = {}  # ClientConfig.cache_key() -> the worker's client
 _limits: dict[tuple[str, str], BatchLimits] = {}
 _semaphores: dict[tuple[str, str], Any] = {}
 
@@ -62,6 +63,12 @@ class ClientConfig:
     def __post_init__(self) -> None:
         if isinstance(self.params, dict):  # stored as a tuple so the config stays hashable
             object.__setattr__(self, "params", tuple(sorted(self.params.items())))
+
+    def cache_key(self) -> str:
+        """A key equal for equal configurations, even with list or dict ``params``
+        (``stop=[...]``, ``response_format={...}``), which make the config unhashable."""
+        fields = [self.model, self.base_url, self.api_key, self.max_retries, self.timeout, list(self.params)]
+        return json.dumps(fields, sort_keys=True, default=repr)
 
     def build(self) -> LLMClient:
         """A new client for this configuration."""
@@ -120,10 +127,11 @@ def _semaphore_here(name: str, max_leases: int) -> Any:
 
 
 def _client_for(config: ClientConfig) -> LLMClient:
+    key = config.cache_key()
     with _cache_lock:
-        client = _clients.get(config)
+        client = _clients.get(key)
         if client is None:
-            client = _clients[config] = config.build()
+            client = _clients[key] = config.build()
         return client
 
 

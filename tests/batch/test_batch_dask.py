@@ -71,6 +71,16 @@ def test_a_row_that_is_not_a_prompt_is_an_error_row_not_a_failed_partition(clust
     assert [r["status"] for r in again] == [r["status"] for r in rows]
 
 
+def test_list_and_dict_params_in_the_config(cluster: Any) -> None:
+    with FakeLLMServer() as server:
+        config = ClientConfig("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test",
+                              params={"stop": ["\n\n"], "response_format": {"type": "json_object"}})
+        rows = map_chat(db.from_sequence(["a", "b"], npartitions=2), config).compute()
+        assert [r["status"] for r in rows] == ["ok", "ok"]
+        assert [(r.json["stop"], r.json["response_format"]) for r in server.requests] == [
+            (["\n\n"], {"type": "json_object"})] * 2
+
+
 def test_cluster_wide_concurrency_cap(cluster: Any) -> None:
     service = 0.25
     with FakeLLMServer(default_reply=Reply(text="ok", first_delay=service)) as server:
