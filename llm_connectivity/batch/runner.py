@@ -37,6 +37,7 @@ __all__ = ["BatchRun"]
 
 _GRACE = 30.0  # seconds in-flight items get to finish after an interruption
 _POLL = 0.5
+_CLOSE_WAIT = 2.0  # seconds, for all workers together, after open streams were closed
 
 
 class BatchRun:
@@ -117,8 +118,9 @@ class BatchRun:
             streams = list(self._streams)
         for stream in streams:
             stream.close()
-        for worker in self._workers:
-            worker.join(2.0)
+        deadline = time.monotonic() + _CLOSE_WAIT  # one wait for all: a non-streamed call cannot be
+        for worker in self._workers:              # closed, and its worker is a daemon thread
+            worker.join(max(0.0, deadline - time.monotonic()))
 
     def _finish(self) -> None:
         self.summary.duration = time.monotonic() - self._started
