@@ -244,31 +244,52 @@ _STREAMING_CHILD = textwrap.dedent("""
 """)
 
 
+def _interrupt_twice(cmd: list[str], server: FakeLLMServer, in_flight: int, signum: int) -> tuple[int, str, float]:
+    """Run ``cmd``; once ``in_flight`` requests arrived signal it twice (0.3 s apart); return
+    its exit status, stderr and the seconds from the first signal to its end."""
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test"},
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(server.requests) < in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(server.requests) == in_flight
+        started = time.monotonic()
+        proc.send_signal(signum)  # first: stop starting items, wait for those in flight
+        time.sleep(0.3)
+        proc.send_signal(signum)  # second: stop waiting, close the streams
+        _, err = proc.communicate(timeout=60)
+        return proc.returncode, err, time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+
+
 def test_a_second_ctrl_c_closes_open_streams_at_once(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
     slow = Reply(text=" ".join(["word"] * 200), delay=0.1)  # 20 s an item
     with FakeLLMServer(default_reply=slow) as server:
-        proc = subprocess.Popen([sys.executable, "-c", _STREAMING_CHILD, server.base_url, str(path)],
-                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 30
-            while len(server.requests) < 4 and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert len(server.requests) == 4
-            started = time.monotonic()
-            proc.send_signal(signal.SIGINT)  # first: stop starting items, wait for those in flight
-            time.sleep(0.3)
-            proc.send_signal(signal.SIGINT)  # second: stop waiting, close the streams
-            _, err = proc.communicate(timeout=30)
-            elapsed = time.monotonic() - started
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=10)
-        assert proc.returncode == 130, err
+        code, err, elapsed = _interrupt_twice([sys.executable, "-c", _STREAMING_CHILD, server.base_url, str(path)],
+                                              server, 4, signal.SIGINT)
+        assert code == 130, err
         assert elapsed < 10  # not the 20 s the streams needed, nor the 30 s grace
         assert len(server.requests) == 4
     assert not path.exists() or path.read_text() == ""  # nothing finished, nothing written
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_second_signal_ends_the_cli_at_once_with_many_calls_in_flight(signum: int, status: int,
+                                                                        tmp_path: Path) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(f"item {i}") + "\n" for i in range(20)))
+    with FakeLLMServer(default_reply=Reply(text="slow", first_delay=60)) as server:  # never answers in time
+        cmd = [sys.executable, "-m", "llm_connectivity", "batch", str(source), str(out), "--base-url",
+               server.base_url, "--workers", "8", "--no-progress"]
+        code, err, elapsed = _interrupt_twice(cmd, server, 8, signum)
+    assert code == status and "Traceback" not in err, err
+    assert elapsed < 6  # not 2 s for each of the 8 workers in turn (non-streamed calls cannot be closed)
+    assert out.read_text() == ""  # nothing finished, nothing written
 
 
 def test_tqdm_bar_on_a_terminal(server: FakeLLMServer, tmp_path: Path) -> None:
