@@ -170,11 +170,16 @@ class BatchRun:
             else self.client.retry_policy
         model = str(params.get("model") or self.client.model)
         max_tokens = params.get("max_tokens") or getattr(self.client, "default_params", {}).get("max_tokens") or 0
-        return params, policy, count_tokens(prompt_text(item.messages), model) + int(max_tokens)
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+            max_tokens = 0  # not a count: the client refuses the item with a clear error
+        return params, policy, count_tokens(prompt_text(item.messages), model) + max_tokens
 
     def _run_item(self, item: BatchItem) -> BatchResult | None:
         """Send one item (and its retries); None if the run stopped before it finished."""
-        params, policy, estimate = self._plan(item)
+        try:
+            params, policy, estimate = self._plan(item)
+        except ConfigurationError as exc:  # the item's own max_retries is refused: that item fails, unsent
+            return BatchResult(item.index, item.id, item.request, error=exc, status="error")
         limits = self.setup.limits
         started = time.monotonic()
         attempts = 0

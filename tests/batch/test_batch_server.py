@@ -69,6 +69,15 @@ def test_a_failing_item_leaves_the_others_intact(server: FakeLLMServer) -> None:
     assert _prompts_sent(server) == [f"p{i}" for i in range(6)]  # the invalid one never left
 
 
+def test_a_max_tokens_that_is_not_a_number_fails_that_item_only(server: FakeLLMServer) -> None:
+    with _client(server) as client:
+        results = client.batch_chat([{"messages": "a", "max_tokens": "abc"}, "b"], tokens_per_minute=60_000,
+                                    progress=False)
+    assert [r.status for r in results] == ["error", "ok"]
+    assert isinstance(results[0].error, InvalidRequestError) and "max_tokens" in str(results[0].error)
+    assert _prompts_sent(server) == ["b"]
+
+
 def test_a_429_pauses_the_whole_batch_for_retry_after(server: FakeLLMServer) -> None:
     server.add_reply(Reply(status=429, headers={"Retry-After": "1"}))
     with _client(server) as client:

@@ -249,6 +249,16 @@ def test_per_item_max_retries_overrides_the_policy() -> None:
     assert (results[0].status, results[0].attempts) == ("error", 1)
 
 
+@pytest.mark.parametrize("bad", ["two", -1])
+def test_a_bad_per_item_max_retries_fails_that_item_only(bad: object) -> None:
+    client = ScriptedClient()
+    results = run_batch(client, [{"messages": "a", "max_retries": bad}, "b"], max_workers=1, progress=False)
+    assert [(r.status, r.attempts) for r in results] == [("error", 0), ("ok", 1)]
+    assert isinstance(results[0].error, ConfigurationError) and "max_retries" in str(results[0].error)
+    assert [call[0] for call in client.calls] == ["b"]
+    assert results.summary.requests_sent == 1
+
+
 def test_budget_stops_submitting() -> None:
     client = ScriptedClient(cost=0.01)
     results = run_batch(client, [f"p{i}" for i in range(20)], max_workers=1, budget_usd=0.05, progress=False)
