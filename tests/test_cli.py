@@ -556,3 +556,13 @@ def test_batch_limits_must_be_positive(option: str, tmp_path: Path, capsys: pyte
         main(["batch", str(tmp_path / "in.jsonl"), str(tmp_path / "o.jsonl"), "--local", option, "0"])
     assert exc.value.code == 2
     assert f"{option} must be a positive number, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["providers"], ["--local", "hi"]])
+def test_a_full_disk_on_stdout_is_one_line(args: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(_cli(*args), env=_env(), stdout=full, stderr=subprocess.PIPE, text=True,
+                                timeout=60)
+    assert (result.returncode, result.stderr) == (
+        1, "llm-connectivity: error: OSError: [Errno 28] No space left on device\n")

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     with 141, and Ctrl-C with ``interrupted`` on stderr and 130, never a traceback. stdout
     is flushed here, so nothing is left for the interpreter's own flush at exit to fail on.
     """
-    from .common import EXIT_INTERRUPTED, quiet_broken_pipe
+    from .common import EXIT_INTERRUPTED, describe, fail, quiet_broken_pipe, silence_stdout
 
     try:
         try:
@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()
     except BrokenPipeError:
         return quiet_broken_pipe()
+    except OSError as exc:  # e.g. stdout on a full disk: one line, and nothing left to flush at exit
+        silence_stdout()
+        return fail(describe(exc))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr, flush=True)
         return EXIT_INTERRUPTED

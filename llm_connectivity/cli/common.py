@@ -10,8 +10,8 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["DEFAULT_MODEL", "EXIT_INTERRUPTED", "EXIT_PIPE", "LOCAL_KEY", "LocalClients", "add_connection_options", "check_connection_options",
-           "describe", "fail", "open_client", "quiet_broken_pipe"]
+__all__ = ["DEFAULT_MODEL", "EXIT_INTERRUPTED", "EXIT_PIPE", "LOCAL_KEY", "LocalClients", "add_connection_options",
+           "check_connection_options", "describe", "fail", "open_client", "quiet_broken_pipe", "silence_stdout"]
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 EXIT_INTERRUPTED = 130
@@ -98,11 +98,16 @@ def open_client(stack: contextlib.ExitStack, args: argparse.Namespace, *, delay:
     return stack.enter_context(LLMClient(args.model, base_url=args.base_url, **defaults))
 
 
-def quiet_broken_pipe() -> int:
-    """stdout's reader went away (``| head``): point stdout at /dev/null so the interpreter's
-    final flush raises nothing, and return the exit status."""
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush of what could not be
+    written raises nothing."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+def quiet_broken_pipe() -> int:
+    """stdout's reader went away (``| head``): silence stdout and return the exit status."""
+    silence_stdout()
     return EXIT_PIPE
 
