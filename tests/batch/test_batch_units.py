@@ -99,7 +99,8 @@ def test_an_unwritable_checkpoint_fails_before_any_request(tmp_path: Path) -> No
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     client = ScriptedClient()
-    with pytest.raises(ConfigurationError, match=r"checkpoint '.*a-file/out.jsonl' cannot be (read|written) \(Not a directory\)"):
+    unusable = r"checkpoint '.*a-file/out.jsonl' cannot be (read|written) \(Not a directory\)"
+    with pytest.raises(ConfigurationError, match=unusable):
         run_batch(client, ["a", "b"], checkpoint=blocker / "out.jsonl", progress=False)
     assert client.calls == []  # nothing was spent on answers that could not be kept
 
