@@ -566,3 +566,14 @@ def test_a_full_disk_on_stdout_is_one_line(args: list[str]) -> None:
                                 timeout=60)
     assert (result.returncode, result.stderr) == (
         1, "llm-connectivity: error: OSError: [Errno 28] No space left on device\n")
+
+
+def test_batch_output_cannot_be_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text('"a"\n')
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", "in.jsonl", "-", "--local"])
+    assert exc.value.code == 2
+    assert "OUT.jsonl is the checkpoint: give a file, not '-'" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()

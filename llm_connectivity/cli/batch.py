@@ -95,6 +95,8 @@ def run(argv: list[str]) -> int:
     for option, value in (("--rpm", args.rpm), ("--tpm", args.tpm), ("--budget", args.budget)):
         if value is not None and not value > 0:  # also refuses nan
             p.error(f"{option} must be a positive number, got {value:g}")
+    if args.output == "-":
+        p.error("OUT.jsonl is the checkpoint: give a file, not '-' (read it as it grows with `tail -f`)")
     if _same_file(args.input, args.output):
         p.error(f"{args.output} is also the input: the results (the checkpoint) would overwrite the prompts; "
                 "give another output file")
