@@ -56,13 +56,15 @@ class Checkpoint:
         except OSError as exc:
             raise self._unusable("read", exc) from None
         complete = data.rfind(b"\n") + 1
+        lines = data[:complete].splitlines()
+        parsed = [_parse(line) for line in lines]
+        self._refuse_foreign(lines, parsed, data[complete:])
         if complete < len(data):
             self.ignored_lines += 1
             logger.warning("checkpoint %s: ignoring a torn last line (%d bytes)", self.path, len(data) - complete)
             with open(self.path, "r+b") as handle:
                 handle.truncate(complete)
-        for number, line in enumerate(data[:complete].splitlines(), 1):
-            record = _parse(line)
+        for number, (line, record) in enumerate(zip(lines, parsed), 1):
             if record is None:
                 if line.strip():
                     self.ignored_lines += 1
@@ -70,6 +72,16 @@ class Checkpoint:
                 continue
             records[str(record["id"])] = record
         return records
+
+    def _refuse_foreign(self, lines: list[bytes], parsed: list[dict[str, Any] | None], tail: bytes) -> None:
+        """A file with text but no checkpoint record is someone else's (a mistyped path):
+        refuse it rather than cut its last line and replace it with results later."""
+        if any(record is not None for record in parsed):
+            return
+        foreign = sum(1 for line in lines if line.strip()) + (1 if tail.strip()[:1] not in (b"", b"{") else 0)
+        if foreign:
+            raise ConfigurationError(f"checkpoint {str(self.path)!r} holds {foreign} lines and none is a "
+                                     "checkpoint record: it is another file; give a new path (or remove it)")
 
     def open(self) -> None:
         """Create the file (and its directory) for appending now, so that a path that

@@ -105,6 +105,17 @@ def test_an_unwritable_checkpoint_fails_before_any_request(tmp_path: Path) -> No
     assert client.calls == []  # nothing was spent on answers that could not be kept
 
 
+def test_checkpoint_refuses_a_file_that_is_not_a_checkpoint(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\nline two\n")
+    with pytest.raises(ConfigurationError, match="holds 2 lines and none is a checkpoint record"):
+        run_batch(ScriptedClient(), ["a"], checkpoint=notes, progress=False)
+    assert notes.read_text() == "my notes\nline two\n"  # not replaced by the results
+    torn = tmp_path / "torn.jsonl"
+    torn.write_bytes(b'{"id":"0","sta')  # killed while writing its first line: still a checkpoint
+    assert [r.status for r in run_batch(ScriptedClient(), ["a"], checkpoint=torn, progress=False)] == ["ok"]
+
+
 def test_checkpoint_refuses_a_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="is a directory"):
         Checkpoint(tmp_path)
