@@ -577,3 +577,17 @@ def test_batch_output_cannot_be_stdout(tmp_path: Path, capsys: pytest.CaptureFix
     assert exc.value.code == 2
     assert "OUT.jsonl is the checkpoint: give a file, not '-'" in capsys.readouterr().err
     assert not (tmp_path / "-").exists()
+
+
+def test_answers_from_local_are_not_taken_for_real_ones(server: FakeLLMServer, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text('"a"\n"b"\n')
+    assert main(["batch", str(source), str(out), "--local", "--no-progress"]) == 0  # a dry run first
+    assert main(["batch", str(source), str(out), "--local", "--no-progress"]) == 0
+    assert "2 from checkpoint" in capsys.readouterr().err  # --local runs resume each other
+    assert main(["batch", str(source), str(out), "--base-url", server.base_url, "--no-progress"]) == 0
+    assert len(server.requests) == 2  # the real endpoint answers every item
+    assert "(0 from checkpoint)" in capsys.readouterr().err

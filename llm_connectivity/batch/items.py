@@ -44,10 +44,13 @@ class BatchItem:
         return {"messages": self.messages, **self.params}
 
 
-def request_hash(model: str, messages: Any, params: Mapping[str, Any]) -> str:
-    """A stable 16-hex-digit hash of one request (model, messages, parameters)."""
-    payload = json.dumps({"model": model, "messages": messages, "params": dict(params)},
-                         sort_keys=True, ensure_ascii=False, default=repr, separators=(",", ":"))
+def request_hash(model: str, messages: Any, params: Mapping[str, Any], endpoint: str | None = None) -> str:
+    """A stable 16-hex-digit hash of one request (model, messages, parameters and, when
+    given, the endpoint it goes to)."""
+    fields = {"model": model, "messages": messages, "params": dict(params)}
+    if endpoint is not None:
+        fields["endpoint"] = endpoint
+    payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=repr, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
@@ -76,11 +79,12 @@ def split_item(index: int, raw: Any) -> tuple[str | None, Any, dict[str, Any]]:
         "or a dict with 'messages' (and optional 'id', 'model', 'max_tokens'...)")
 
 
-def normalize_items(items: Iterable[Any], default_model: str,
-                    default_params: Mapping[str, Any] | None = None) -> list[BatchItem]:
+def normalize_items(items: Iterable[Any], default_model: str, default_params: Mapping[str, Any] | None = None,
+                    endpoint: str | None = None) -> list[BatchItem]:
     """Normalise every item (before any I/O); ids must be unique. The hash covers the
     client's ``default_params`` too (an item's own value wins), so a re-run with another
-    default ``max_tokens`` or ``temperature`` redoes the items it changes."""
+    default ``max_tokens`` or ``temperature`` redoes the items it changes, and the client's
+    ``endpoint``, so answers from a test server are never taken for a real provider's."""
     defaults = dict(default_params or {})
     if isinstance(items, (str, bytes, Mapping)):
         raise InvalidRequestError("batch requests must be a list of items (prompts, messages lists or dicts), "
@@ -96,7 +100,7 @@ def normalize_items(items: Iterable[Any], default_model: str,
         seen[item_id] = index
         model = str(params.get("model") or default_model)
         sent = {**defaults, **params} if defaults else params
-        result.append(BatchItem(index, item_id, messages, params, request_hash(model, messages, sent)))
+        result.append(BatchItem(index, item_id, messages, params, request_hash(model, messages, sent, endpoint)))
     return result
 
 

@@ -59,6 +59,7 @@ class LocalClients:
         self._lock = threading.Lock()
         first = self.client_for(model)
         self.model, self.retry_policy, self.default_params = model, first.retry_policy, first.default_params
+        self.endpoint = "local"  # the batch checkpoint's mark: the port changes from run to run
 
     def client_for(self, model: str) -> Any:
         """The client for ``model``'s provider (made on first use)."""

@@ -88,6 +88,7 @@ class _LeasedClient:
         self.model = client.model
         self.retry_policy = client.retry_policy
         self.default_params = client.default_params
+        self.target = client.target  # where requests go: part of the checkpoint's request hash
 
     def chat(self, messages: Any, **params: Any) -> Any:
         """``client.chat`` under a lease."""
