@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..models import StreamChunk
+from ..security import redact_url
 from .checkpoint import Checkpoint
 from .items import BatchItem, normalize_items
 from .pacing import BatchLimits
@@ -73,7 +74,7 @@ def _endpoint(client: Any) -> str | None:
     endpoint = getattr(client, "endpoint", None)
     if endpoint is None:
         endpoint = getattr(getattr(client, "target", None), "base_url", None)
-    return None if endpoint is None else str(endpoint)
+    return None if endpoint is None else redact_url(str(endpoint))  # no password in what is hashed
 
 
 def check_option_names(options: dict[str, Any]) -> None:
