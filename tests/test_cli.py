@@ -591,3 +591,11 @@ def test_answers_from_local_are_not_taken_for_real_ones(server: FakeLLMServer, t
     assert main(["batch", str(source), str(out), "--base-url", server.base_url, "--no-progress"]) == 0
     assert len(server.requests) == 2  # the real endpoint answers every item
     assert "(0 from checkpoint)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("delay", ["nan", "inf", "-1"])
+def test_serve_fake_delay_must_be_a_finite_number(delay: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["serve-fake", "--delay", delay])
+    assert exc.value.code == 2
+    assert f"--delay must be a finite number of seconds >= 0, got {delay}" in capsys.readouterr().err
