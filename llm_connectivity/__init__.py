@@ -53,6 +53,6 @@ __all__ = [
     "register_provider",
 ]
 
-__version__ = "0.1.0"
+from ._version import __version__ as __version__  # one place for the version
 
 logging.getLogger("llm_connectivity").addHandler(logging.NullHandler())

@@ -6,43 +6,29 @@ kept as a list of pieces joined once, tool-call fragments per call.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
-from .models import ChatResponse, StreamChunk, ToolCall, Usage, estimate_tokens
+from .models import ChatResponse, StreamChunk, ToolCall, Usage
 from .request import RequestSpec
+from .usage import estimate_usage as usage_estimate
+from .tokens import count_tokens
+from .usage import prompt_tokens, settle_usage
 
 __all__ = ["ResponseAccumulator", "estimate_usage", "prompt_estimate"]
 
 
 def estimate_usage(prompt_tokens: int, content: str, reasoning: str = "",
-                   tool_calls: Sequence[ToolCall] = ()) -> Usage:
-    """Usage estimated from text lengths, flagged ``is_estimated`` (used when the provider
-    reported none). Tool-call names and arguments count as output."""
-    completion = estimate_tokens(content) + estimate_tokens(reasoning)
-    completion += sum(estimate_tokens(call.name + call.arguments) for call in tool_calls)
-    return Usage(prompt_tokens=prompt_tokens, completion_tokens=completion,
-                 total_tokens=prompt_tokens + completion, is_estimated=True, confidence=0.5)
+                   tool_calls: Sequence[ToolCall] = (), *, model: str | None = None) -> Usage:
+    """Usage estimated from the texts, flagged ``is_estimated`` (used when the provider
+    reported none); see :func:`llm_connectivity.usage.estimate_usage`."""
+    return usage_estimate(prompt_tokens, content, reasoning, tool_calls, model=model)
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(p.get("text") or "") for p in content if isinstance(p, dict))
-    return ""
-
-
-def prompt_estimate(spec: RequestSpec) -> int:
-    """Estimated input tokens: message text (string or text parts), tool calls and tool schemas."""
-    total = 0
-    for message in spec.messages:
-        total += estimate_tokens(_text_of(message.get("content")))
-        for call in message.get("tool_calls") or ():
-            total += estimate_tokens(json.dumps(call, default=str))
-    tools = spec.params.get("tools")
-    return total + (estimate_tokens(json.dumps(tools, default=str)) if tools else 0)
+def prompt_estimate(spec: RequestSpec, provider: str | None = None) -> int:
+    """Estimated input tokens: messages, tool calls, tool schemas and images; see
+    :func:`llm_connectivity.usage.prompt_tokens`."""
+    return prompt_tokens(spec.messages, spec.params.get("tools"), model=spec.model, provider=provider)
 
 
 def _add_usage(a: Usage, b: Usage) -> Usage:
@@ -172,10 +158,10 @@ class ResponseAccumulator:
         ]
 
     def _segment_usage(self) -> Usage:
-        if self.usage is not None:
-            return self.usage
         text = self.content[self._segment_start:] if self._banked is not None else self.content
-        return estimate_usage(self.prompt_estimate, text, self._reasoning.text(), self.tool_calls())
+        return settle_usage(self.usage, finished=self.finish_reason is not None, prompt=self.prompt_estimate,
+                            content=text, reasoning=self._reasoning.text(), tool_calls=self.tool_calls(),
+                            model=f"{self.provider}/{self.model}")
 
     def _segment_is_empty(self) -> bool:
         """A continuation attempt that produced nothing and reported nothing (e.g. refused)."""
@@ -195,11 +181,11 @@ class ResponseAccumulator:
         larger of what was reported and an estimate of the text it produced."""
         if self._segment_is_empty():
             return
-        produced = estimate_tokens(self.content[self._segment_start:])
+        text, model = self.content[self._segment_start:], f"{self.provider}/{self.model}"
         if self.usage is None:
-            usage = estimate_usage(self.prompt_estimate, self.content[self._segment_start:])
+            usage = estimate_usage(self.prompt_estimate, text, model=model)
         else:
-            completion = max(self.usage.completion_tokens, produced)
+            completion = max(self.usage.completion_tokens, count_tokens(text, model))
             usage = self.usage.replace(completion_tokens=completion, is_estimated=True, confidence=0.5,
                                        total_tokens=self.usage.prompt_tokens + completion)
         self._banked = usage if self._banked is None else _add_usage(self._banked, usage)

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .aggregate import ResponseAccumulator, prompt_estimate
 from .deadline import SYSTEM_CLOCK, Clock, Deadline
-from .engine import Call, Engine, StreamHandle, Target
+from .engine import CLOSED, Call, Engine, StreamHandle, Target
 from .errors import ConfigurationError, InvalidRequestError, MissingAPIKeyError
 from .models import ChatResponse
-from .options import UNSET, StreamingOptions, Unset
+from .options import UNSET, StreamingOptions, Unset, resolve_options
 from .pipeline import Observer, Stage
 from .providers.base import ProviderDriver
 from .registry import known_providers, resolve_driver, split_model
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     import requests
 
     from .batch import BatchResult, BatchResults
+    from .budget import Budget
+    from .pricing import Pricing
+    from .streaming_response import StreamingResponse
     from .transport import Transport
 
 __all__ = ["LLMClient"]
@@ -60,7 +63,8 @@ class LLMClient:
         max_retries: retries before any content arrived (an int or a RetryPolicy).
         streaming_options: a StreamingOptions (timeouts, reconnects); ``timeout`` wins.
         session: your own ``requests.Session`` (proxies, CA bundle, ``responses`` mocks).
-        max_concurrency: connection pool size per host (threads that may stream at once).
+        max_concurrency: how many connections per host the pool keeps for reuse (default 64):
+            threads beyond it still stream, each on a connection opened and closed for it.
         transport: any :class:`~llm_connectivity.transport.Transport` (e.g.
             ``llm_connectivity.testing.MemoryTransport``); default a pooled requests
             transport. A transport you pass is yours: ``close()`` leaves it open.
@@ -71,6 +75,10 @@ class LLMClient:
             usage, error, complete).
         clock: where timeouts read the time and backoffs sleep (``monotonic()`` and
             ``sleep()``); tests pass ``llm_connectivity.testing.FakeClock``.
+        budget_usd: a USD budget every call of this client draws on, from every thread;
+            calls are refused once it is spent (``BudgetExceededError``).
+        pricing: your prices, ``{"provider/model": {"input": 0.3, "output": 1.2}}`` in USD
+            per million tokens, over the ``genai-prices`` tables.
         **default_params: generation parameters sent on every call (``max_tokens``...).
     """
 
@@ -85,21 +93,25 @@ class LLMClient:
         max_retries: int | RetryPolicy | None = 2,
         streaming_options: StreamingOptions | None = None,
         session: requests.Session | None = None,
-        max_concurrency: int = 16,
+        max_concurrency: int = 64,
         transport: Transport | None = None,
-        stages: Iterable[Stage] = (),
-        observers: Iterable[Observer] = (),
+        stages: Iterable[Stage] | None = (),
+        observers: Iterable[Observer] | None = (),
         clock: Clock = SYSTEM_CLOCK,
+        budget_usd: float | None = None,
+        pricing: Mapping[str, Any] | None = None,
         **default_params: Any,
     ) -> None:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency must be a positive int (connections per host), "
                                      f"got {max_concurrency!r}")
+        _check_types(api_key=api_key, base_url=base_url, transport=transport, session=session, clock=clock,
+                     default_params=default_params)
         self.stages = _checked_stages(stages)
         self.observers = _checked_observers(observers)
-        options = streaming_options or StreamingOptions()
-        if not isinstance(options, StreamingOptions):
+        if streaming_options is not None and not isinstance(streaming_options, StreamingOptions):
             raise ConfigurationError("streaming_options must be a StreamingOptions")
+        options = resolve_options(streaming_options, StreamingOptions.from_env())  # client > environment
         self.options = options if isinstance(timeout, Unset) else StreamingOptions.from_value(timeout, options)
         self.retry_policy = RetryPolicy.from_value(max_retries)
         self._api_key = api_key
@@ -123,6 +135,20 @@ class LLMClient:
         self._transport: Transport = transport
         self._engine = Engine(transport, clock)
         self.clock = clock
+        self.pricing: Pricing | None = None  # None: the genai-prices tables alone
+        self.budget: Budget | None = None
+        if pricing is not None:
+            from .pricing import Pricing
+
+            self.pricing = Pricing(pricing)
+        if budget_usd is not None:
+            from .budget import Budget
+
+            self.budget = Budget(budget_usd)
+        from .accounting import client_observers, client_stages
+
+        self.stages = client_stages(self.options, self.pricing, self.budget, model) + self.stages
+        self.observers = client_observers(self.options, self.pricing, self.budget) + self.observers
 
     # -- public API ---------------------------------------------------------------------------
     @staticmethod
@@ -131,8 +157,8 @@ class LLMClient:
         return known_providers()
 
     def chat(self, messages: Any, *, model: str | Unset = UNSET, timeout: Any = UNSET,
-             max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] = (),
-             observers: Iterable[Observer] = (), **params: Any) -> ChatResponse:
+             max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] | None = (),
+             observers: Iterable[Observer] | None = (), **params: Any) -> ChatResponse:
         """Send ``messages`` and return the whole :class:`ChatResponse` (non-streaming).
 
         ``stages`` / ``observers`` are added after the client's for this call only.
@@ -142,8 +168,8 @@ class LLMClient:
         return self._engine.chat(call, self._deadline(call))
 
     def chat_stream(self, messages: Any, *, model: str | Unset = UNSET, timeout: Any = UNSET,
-                    max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] = (),
-                    observers: Iterable[Observer] = (), **params: Any) -> ChatStream:
+                    max_retries: int | RetryPolicy | None | Unset = UNSET, stages: Iterable[Stage] | None = (),
+                    observers: Iterable[Observer] | None = (), **params: Any) -> ChatStream:
         """Start a streamed chat; iterate the returned :class:`ChatStream` for StreamChunks.
 
         Nothing is sent until the first ``next()``; validation errors raise here.
@@ -162,6 +188,20 @@ class LLMClient:
         :meth:`chat_stream` takes; bad input raises here, not at the first ``next()``)."""
         return _text_pieces(self.chat_stream(messages, **kwargs))
 
+    def stream_with_usage(self, messages: Any, *, on_start: Callable[..., Any] | None = None,
+                          on_delta: Callable[..., Any] | None = None, on_usage: Callable[..., Any] | None = None,
+                          on_complete: Callable[..., Any] | None = None, on_error: Callable[..., Any] | None = None,
+                          on_retry: Callable[..., Any] | None = None,
+                          streaming_options: StreamingOptions | None = None, **kwargs: Any) -> StreamingResponse:
+        """Stream ``messages`` to the end with typed events, usage, cost, budget and JSON
+        handling; return a :class:`~llm_connectivity.streaming_response.StreamingResponse`
+        (see ``docs/events.md``). ``streaming_options`` overrides the client's per field."""
+        from .streaming_response import stream_with_usage  # asyncio and the events: paid on first use
+
+        callbacks = {"on_start": on_start, "on_delta": on_delta, "on_usage": on_usage,
+                     "on_complete": on_complete, "on_error": on_error, "on_retry": on_retry}
+        return stream_with_usage(self, messages, callbacks, streaming_options, kwargs)
+
     def batch_chat(self, requests: Any, **options: Any) -> BatchResults:
         """Run many chats on a thread pool; results in input order with a ``.summary``.
         See :func:`llm_connectivity.batch.run_batch` for the options (``max_workers``,
@@ -177,7 +217,9 @@ class LLMClient:
         return iter_batch(self, requests, **options)
 
     def close(self) -> None:
-        """Close the connection pool (if the client created its transport)."""
+        """Close the connection pool (if the client created its transport). Streams already
+        reading finish; new calls raise ConfigurationError."""
+        self._engine.closed = True
         if self._own_transport:
             self._transport.close()
 
@@ -232,14 +274,25 @@ class LLMClient:
                 f"provider {driver.name!r} needs a base_url, e.g. base_url='http://localhost:8000/v1'{hint}",
                 provider=driver.name,
             )
-        if urlsplit(url).scheme not in ("http", "https"):
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+        except ValueError as exc:
+            raise ConfigurationError(f"base_url {redact_url(url)!r} is not a valid URL: {exc}",
+                                     provider=driver.name) from None
+        if parts.scheme not in ("http", "https"):
             raise ConfigurationError(f"base_url {redact_url(url)!r} must start with http:// or https://",
                                      provider=driver.name)
+        if not host:
+            raise ConfigurationError(f"base_url {redact_url(url)!r} has no host; give e.g. "
+                                     "'https://api.example.com/v1'", provider=driver.name)
         return url
 
     def _call(self, messages: Any, model: str | Unset, timeout: Any, max_retries: Any,
-              params: dict[str, Any], *, stream: bool, stages: Iterable[Stage] = (),
-              observers: Iterable[Observer] = ()) -> Call:
+              params: dict[str, Any], *, stream: bool, stages: Iterable[Stage] | None = (),
+              observers: Iterable[Observer] | None = ()) -> Call:
+        if self._engine.closed:
+            raise ConfigurationError(CLOSED)
         if "stream" in params:
             raise InvalidRequestError(_STREAM_KEYWORD[stream])
         target = self.target if isinstance(model, Unset) else self._resolve(model)
@@ -268,6 +321,33 @@ class LLMClient:
                         provider=call.target.provider, clock=self.clock)
 
 
+_NOT_DEFAULTS = {
+    "stream": "chat() returns a whole response and chat_stream() streams; choose the method instead",
+    "messages": "pass the messages to each call (client.chat(messages))",
+}
+
+
+def _check_types(*, api_key: Any, base_url: Any, transport: Any, session: Any, clock: Any,
+                 default_params: dict[str, Any]) -> None:
+    """Refuse wrongly typed constructor arguments with a ConfigurationError (never an
+    AttributeError at the first call)."""
+    for name, value in (("api_key", api_key), ("base_url", base_url)):
+        if value is not None and not isinstance(value, str):
+            raise ConfigurationError(f"{name} must be a string, got {type(value).__name__}")
+    if transport is not None and not (callable(getattr(transport, "send", None))
+                                      and callable(getattr(transport, "close", None))):
+        raise ConfigurationError(f"transport must have send(request, ...) and close() (a Transport such as "
+                                 f"llm_connectivity.testing.MemoryTransport), got {type(transport).__name__}")
+    if session is not None and not (callable(getattr(session, "request", None)) and hasattr(session, "mount")):
+        raise ConfigurationError(f"session must be a requests.Session, got {type(session).__name__}")
+    if not (callable(getattr(clock, "monotonic", None)) and callable(getattr(clock, "sleep", None))):
+        raise ConfigurationError(f"clock must have monotonic() and sleep(seconds) (e.g. "
+                                 f"llm_connectivity.testing.FakeClock), got {type(clock).__name__}")
+    for name, fix in _NOT_DEFAULTS.items():
+        if name in default_params:
+            raise InvalidRequestError(f"{name} is not a default parameter of LLMClient(...): {fix}")
+
+
 def _text_pieces(stream: ChatStream) -> Iterator[str]:
     with stream:
         for chunk in stream:
@@ -275,8 +355,17 @@ def _text_pieces(stream: ChatStream) -> Iterator[str]:
                 yield chunk.content
 
 
-def _checked_stages(stages: Iterable[Stage]) -> tuple[Stage, ...]:
-    result = tuple(stages)
+def _items(value: Any, name: str, wanted: str) -> tuple[Any, ...]:
+    """``value`` (an iterable, or None for none) as a tuple; a ConfigurationError otherwise."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise ConfigurationError(f"{name} must be an iterable of {wanted}, got {type(value).__name__}")
+    return tuple(value)
+
+
+def _checked_stages(stages: Iterable[Stage] | None) -> tuple[Stage, ...]:
+    result = _items(stages, "stages", "llm_connectivity.pipeline.Stage instances")
     for stage in result:
         if not isinstance(stage, Stage):
             raise ConfigurationError(f"stages must be llm_connectivity.pipeline.Stage instances, got {stage!r}; "
@@ -284,8 +373,8 @@ def _checked_stages(stages: Iterable[Stage]) -> tuple[Stage, ...]:
     return result
 
 
-def _checked_observers(observers: Iterable[Observer]) -> tuple[Observer, ...]:
-    result = tuple(observers)
+def _checked_observers(observers: Iterable[Observer] | None) -> tuple[Observer, ...]:
+    result = _items(observers, "observers", "callables taking a Notice")
     for observer in result:
         if not callable(observer):
             raise ConfigurationError(f"observers must be callables taking a Notice, got {observer!r}")

@@ -76,6 +76,6 @@ def finish_response(response: ChatResponse, spec: RequestSpec, provider: str) ->
     ``is_estimated``) when the provider reported none."""
     changes: dict[str, Any] = {"provider": provider}
     if response.usage.is_estimated:
-        changes["usage"] = estimate_usage(prompt_estimate(spec), response.content, response.reasoning,
-                                          response.tool_calls)
+        changes["usage"] = estimate_usage(prompt_estimate(spec, provider), response.content, response.reasoning,
+                                          response.tool_calls, model=f"{provider}/{spec.model}")
     return dataclasses.replace(response, **changes)

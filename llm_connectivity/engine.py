@@ -23,6 +23,7 @@ from .continuation import continuation_call, finish_response, mark_continuation,
 from .deadline import SYSTEM_CLOCK, Clock, Deadline, SystemClock
 from .errors import (
     APIStatusError,
+    ConfigurationError,
     LLMError,
     NetworkError,
     StreamInterruptedError,
@@ -35,7 +36,7 @@ from .pipeline import CallRun, Observer, Stage
 from .providers.base import ProviderDriver, decode_json
 from .request import RequestSpec
 from .retry import RetryPolicy
-from .security import redact_url, scrub_error, url_password
+from .security import redact_url, scrub_error, url_secrets
 from .transport import Cancellation, get_interceptor
 
 if TYPE_CHECKING:
@@ -46,7 +47,9 @@ __all__ = ["Call", "Engine", "StreamHandle", "Target"]
 
 logger = logging.getLogger("llm_connectivity")
 
+CLOSED = "this LLMClient is closed; create a new one (close it only when you are done with it)"
 _MAX_ERROR_BODY = 64 * 1024
+_MISSING = object()
 _MAX_JSON_BODY = 64 * 1024 * 1024
 
 
@@ -116,6 +119,7 @@ class Engine:
         self.clock = clock
         self._lock = threading.Lock()
         self._recovered: dict[str, dict[str, Any]] = {}
+        self.closed = False  # set by LLMClient.close(): no new request is sent
 
     def remembered_params(self, base_url: str) -> dict[str, Any]:
         """Parameter overrides ``base_url`` asked for on an earlier call (e.g.
@@ -125,6 +129,8 @@ class Engine:
     # -- one exchange -------------------------------------------------------------------------
     def send(self, call: Call, deadline: Deadline, handle: StreamHandle | None = None) -> HTTPResponse:
         """Send once; return a 2xx response or raise the typed error for the status."""
+        if self.closed:
+            raise ConfigurationError(CLOSED, provider=call.target.provider)
         request = call.target.driver.build_request(call.spec)
         started = deadline.now()
         interceptor = get_interceptor()
@@ -164,8 +170,9 @@ class Engine:
             return False
         logger.info("retrying %s request (attempt %d of %d) in %.2fs: %s", call.target.provider,
                     attempt + 1, call.retry.max_retries + 1, decision.delay, decision.reason)
-        if run is not None:
-            run.notify("retry", attempt=attempt, delay=decision.delay, reason=decision.reason, error=exc)
+        if run is not None:  # observers see the error as the caller would: scrubbed
+            run.notify("retry", attempt=attempt, delay=decision.delay, reason=decision.reason,
+                       error=_scrubbed(exc, call))
         return not self.pause(decision.delay, handle)
 
     def pause(self, seconds: float, handle: Cancellation | None) -> bool:
@@ -190,8 +197,6 @@ class Engine:
         base_url = call.target.base_url
         with self._lock:  # copy on write: readers never see a dict being changed
             self._recovered = {**self._recovered, base_url: {**self._recovered.get(base_url, {}), **overrides}}
-        logger.info("%s rejected the request as sent; retrying at once with %s", call.target.provider,
-                    ", ".join(f"{k}={v!r}" for k, v in overrides.items()))
         return dataclasses.replace(call, spec=dataclasses.replace(call.spec, params=params))
 
     def _again(self, call: Call, exc: LLMError, attempt: int, recovered: bool, deadline: Deadline,
@@ -201,6 +206,11 @@ class Engine:
         wait), or None to give up."""
         retry_call = None if recovered else self.recover(call, exc)
         if retry_call is not None:
+            changes = ", ".join(f"{k}={v!r}" for k, v in retry_call.spec.params.items()
+                                if call.spec.params.get(k, _MISSING) != v)
+            reason = f"the server refused the request as sent; sending it again with {changes}"
+            logger.info("%s: %s", call.target.provider, reason)
+            run.notify("retry", attempt=attempt, delay=0.0, reason=reason, error=_scrubbed(exc, call))
             return retry_call, attempt - 1, True
         if self.may_retry(call, exc, attempt, deadline, handle, run):
             return call, attempt, recovered
@@ -234,9 +244,12 @@ class Engine:
                 if again is not None:
                     call, attempt, recovered = again
                     continue
-                error = scrub_error(exc, call.target.api_key, url_password(call.target.base_url))
+                error = _scrubbed(exc, call)
                 run.notify_error(error)
                 raise error from exc.__cause__
+            except Exception as exc:  # a bug, or a stage / observer raising a foreign error
+                run.notify_error(exc)
+                raise
 
     # -- streaming ----------------------------------------------------------------------------
     def stream(self, call: Call, acc: ResponseAccumulator, make_deadline: Callable[[], Deadline],
@@ -287,6 +300,11 @@ class Engine:
                     raise error from exc.__cause__
             except Exception as exc:  # a bug, or a stage / observer raising a foreign error
                 run.notify_error(exc)
+                raise
+            except GeneratorExit:  # the caller stopped early (break, close()): say so, as a close
+                if not acc.complete:  # from another thread does, so that no observer waits forever
+                    closed = StreamInterruptedError("the stream was closed by the caller", provider=provider)
+                    run.notify_error(self._final_error(closed, call, acc, response))
                 raise
             finally:
                 if response is not None:
@@ -370,4 +388,9 @@ class Engine:
             exc.request_id = request_id_from(response.headers)
         if (response is not None or acc.chunk_count) and call.options.preserve_partial_response:
             exc.partial_response = acc.build()
-        return scrub_error(exc, call.target.api_key, url_password(call.target.base_url))
+        return _scrubbed(exc, call)
+
+
+def _scrubbed(error: LLMError, call: Call) -> LLMError:
+    """``error`` with the call's key and base-URL password removed (in place)."""
+    return scrub_error(error, call.target.api_key, *url_secrets(call.target.base_url))

@@ -74,8 +74,9 @@ class Notice:
       first body bytes are in: ``request_id``, ``duration`` (seconds since start).
     - ``chunk``: a chunk is about to reach the caller: ``chunk``.
     - ``usage``: the provider reported usage: ``usage`` (and ``chunk`` when streaming).
-    - ``error``: the call failed for good: ``error``, ``is_retryable`` (the error's own
-      verdict; the policy's retries are already spent).
+    - ``error``: the call failed for good, or the caller stopped the stream before its
+      end (``StreamInterruptedError("the stream was closed by the caller")``): ``error``,
+      ``is_retryable`` (the error's own verdict; the policy's retries are already spent).
     - ``complete``: the call succeeded: ``chunk_count``, ``duration``, ``usage`` (final),
       ``response`` (after the stages' ``on_response``), ``request_id``.
     """
@@ -240,6 +241,8 @@ class CallRun:
         try:
             for fn in fns:
                 chunk = fn(chunk, context)
+                if chunk.__class__ is not StreamChunk and not isinstance(chunk, StreamChunk):
+                    raise _returned(fn, chunk, "chunk")
         except BaseException:
             self.failed = True
             raise
@@ -251,7 +254,18 @@ class CallRun:
         try:
             for stage in self.stages:
                 response = stage.on_response(response, context)
+                if not isinstance(response, ChatResponse):
+                    raise _returned(stage.on_response, response, "response")
         except BaseException:
             self.failed = True
             raise
         return response
+
+
+def _returned(method: Callable[..., Any], value: Any, what: str) -> TypeError:
+    """The error for a stage method that returned something other than ``what``."""
+    owner = getattr(method, "__self__", None)
+    name = (f"{type(owner).__name__}.{getattr(method, '__name__', '?')}" if owner is not None
+            else getattr(method, "__qualname__", repr(method)))
+    return TypeError(f"{name} returned {type(value).__name__ if value is not None else 'None'}; return the "
+                     f"{what} (the one it was given, or a changed copy made with dataclasses.replace)")

@@ -35,6 +35,8 @@ def register_provider(name: str, factory: DriverFactory | ProviderDriver, *, rep
 
     Raises ConfigurationError if ``name`` is taken, unless ``replace=True``.
     """
+    if not isinstance(name, str):
+        raise ConfigurationError(f"provider name must be a string, got {type(name).__name__}")
     if not name or "/" in name:
         raise ConfigurationError(f"provider name {name!r} must be non-empty and contain no '/'")
     name = name.lower()  # model strings are matched case-insensitively
@@ -106,5 +108,9 @@ def resolve_driver(provider: str) -> ProviderDriver:
                 "Use 'openai-compatible/<model>' with base_url=... for any other OpenAI-compatible "
                 "server, or register one with llm_connectivity.register_provider()"
             )
-        driver = _drivers[provider] = factory()
+        driver = factory()
+        if not isinstance(driver, ProviderDriver):
+            raise ConfigurationError(f"the factory registered for provider {provider!r} returned "
+                                     f"{type(driver).__name__}, not a ProviderDriver", provider=provider)
+        _drivers[provider] = driver
         return driver

@@ -35,6 +35,10 @@ class RequestSpec:
     base_url: str = ""
     api: str | None = None
 
+    def __repr__(self) -> str:
+        return (f"RequestSpec(model={self.model!r}, messages={self.messages!r}, params={self.params!r}, "
+                f"stream={self.stream!r}, base_url={redact_url(self.base_url)!r}, api={self.api!r})")
+
 
 @dataclass(frozen=True, slots=True)
 class HTTPRequest:

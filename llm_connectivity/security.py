@@ -34,6 +34,7 @@ __all__ = [
     "scrub_error",
     "scrub_text",
     "url_password",
+    "url_secrets",
     "warn_if_insecure",
 ]
 
@@ -108,9 +109,27 @@ def url_password(url: str) -> str | None:
         return None
 
 
+def url_secrets(url: str) -> tuple[str, ...]:
+    """Every secret ``url`` carries: the userinfo password (or a lone user name, often a
+    token) and the values of ``key=`` / ``api_key=`` / ``token=``... query parameters."""
+    try:
+        parts = urlsplit(url)
+        found = [parts.password or ("" if parts.password is not None else (parts.username or ""))]
+    except ValueError:
+        return ()
+    found += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() in _SECRET_QUERY]
+    return tuple(v for v in found if v)
+
+
+#: Shorter values are not scrubbed from text: a 1-4 character "key" (``api_key="x"`` in a
+#: test) would otherwise be masked inside every word that contains it.
+MIN_SECRET_LENGTH = 6
+
+
 def scrub_text(text: str, secret: str | None) -> str:
-    """Replace every occurrence of ``secret`` in ``text`` by its redacted form."""
-    if not secret or secret not in text:
+    """Replace every occurrence of ``secret`` in ``text`` by its redacted form (secrets
+    shorter than :data:`MIN_SECRET_LENGTH` are left alone)."""
+    if not secret or len(secret) < MIN_SECRET_LENGTH or secret not in text:
         return text
     return text.replace(secret, redact(secret))
 
@@ -125,7 +144,7 @@ def _scrub_value(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, (bytes, bytearray)):
         for secret in secrets:
             raw = secret.encode("utf-8")
-            if raw in value:
+            if len(secret) >= MIN_SECRET_LENGTH and raw in value:
                 value = value.replace(raw, redact(secret).encode("ascii"))
         return _hide_userinfo(value.decode("latin-1")).encode("latin-1") if b"://" in value else value
     if isinstance(value, dict):

@@ -53,7 +53,27 @@ def _check_message(position: int, message: Any) -> Message:
             f"{where} content must be a string or a list of content parts, got {type(content).__name__}"
         )
     check_json(message, where)
+    if isinstance(content, list):
+        _check_items(content, f"{where}.content", Mapping, _PART)
+    calls = message.get("tool_calls")
+    if calls is not None:
+        if not isinstance(calls, (list, tuple)):
+            raise InvalidRequestError(f"{where}.tool_calls must be a list of tool-call dicts, "
+                                      f"got {type(calls).__name__}")
+        _check_items(calls, f"{where}.tool_calls", Mapping, _TOOL_CALL)
     return dict(message)
+
+
+_TOOL_CALL = "a dict like {'id': ..., 'type': 'function', 'function': {'name': ..., 'arguments': '{...}'}}"
+_PART = "a content-part dict like {'type': 'text', 'text': ...}"
+_TOOL = "a dict like {'type': 'function', 'function': {'name': ..., 'parameters': {...}}}"
+
+
+def _check_items(items: Any, where: str, kind: type | tuple[type, ...], wanted: str) -> None:
+    """Every item of the list ``items`` is a ``kind``: the drivers translate each one."""
+    for i, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise InvalidRequestError(f"{where}[{i}] must be {wanted}, got {type(item).__name__}")
 
 
 def normalize_messages(messages: Any) -> list[Message]:
@@ -88,6 +108,11 @@ def validate_params(params: Mapping[str, Any]) -> None:
         raise InvalidRequestError(f"max_tokens must be a positive integer, got {max_tokens}")
     for name, value in params.items():
         check_json(value, name)
+    tools, stop = params.get("tools"), params.get("stop")
+    if isinstance(tools, (list, tuple)):
+        _check_items(tools, "tools", Mapping, _TOOL)
+    if isinstance(stop, (list, tuple)):
+        _check_items(stop, "stop", str, "a string")
 
 
 _MAX_DEPTH = 200  # deeper than any real schema: a circular reference, most likely

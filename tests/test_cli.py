@@ -64,7 +64,7 @@ def test_chat_subcommand_with_options_and_usage(server: FakeLLMServer, capsys: p
     body = server.requests[0].json
     assert body["messages"] == [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "How are you?"}]
     assert (body["temperature"], body["max_completion_tokens"]) == (0.5, 20)
-    assert err == "usage: 5 prompt + 2 completion = 7 tokens; cost unknown\n"
+    assert err == "usage: 5 prompt + 2 completion = 7 tokens; cost $0.000002\n"  # gpt-4o-mini: $0.15 / $0.60 per 1M
 
 
 def test_chat_json_prints_one_object(server: FakeLLMServer, capsys: pytest.CaptureFixture[str],
@@ -511,11 +511,12 @@ def test_no_arguments_with_a_pipe_on_stdin_chats_with_it(server: FakeLLMServer) 
 def test_warnings_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text('"a"\n')
-    assert main(["batch", str(source), str(tmp_path / "out.jsonl"), "--local", "--budget", "1", "--no-progress"]) == 0
+    assert main(["batch", str(source), str(tmp_path / "out.jsonl"), "--local", "-m", "openai-compatible/my-model",
+                 "--budget", "1", "--no-progress"]) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[0] == ("llm-connectivity: warning: UserWarning: budget_usd=1 cannot stop this batch: the cost of "
-                      "openai/gpt-4o-mini answers is unknown (no price for the model), so nothing is counted "
-                      "against the budget")
+                      "openai-compatible/my-model answers is unknown (no price for the model), so nothing is "
+                      "counted against the budget")
     assert err[1].startswith("1 ok, 0 failed") and len(err) == 2
 
 

@@ -13,10 +13,15 @@ knows nothing about chunks or generators, so it can be driven from a callback to
   has been flushed; if it also carries text, that text is fed first and the chunk passes
   on with ``content=""``. Chunks with nothing at all (e.g. a role-only event) pass through
   as they are, without flushing;
-* ``max_delay``: on each incoming chunk, text held for ``max_delay`` seconds or more is
-  released (a generator can only act when its source yields, so with a silent source the
-  release happens when the next chunk arrives; see ``to_sse(keepalive=...)`` for a timer
-  thread);
+* except usage that rides on a text chunk (Gemini, and vLLM's continuous usage, report a
+  running total with every chunk): that is not a reason to release held text. The latest
+  such report travels with the next piece released (a chunk passed on as is keeps its
+  own), so the usage still arrives, in order, without defeating the buffer;
+* ``max_delay``: text held for ``max_delay`` seconds is released, also while the source
+  is silent. A generator can only act when its source yields, and a blocking source (a
+  ChatStream waiting for the model) yields only when data comes, so with ``max_delay`` the
+  source is read in a helper thread (:mod:`~.ticker`) that wakes the buffer when held text
+  is due; closing the wrapper stops it. Without ``max_delay`` no thread is involved;
 * at the end of the stream, and before an exception from the source propagates, held
   text is flushed;
 * closing the wrapper closes the source (``finally``), freeing a ChatStream's connection.
@@ -26,13 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Protocol
 
 from ..errors import ConfigurationError
-from ..models import StreamChunk, make_chunk
+from ..models import StreamChunk, Usage, make_chunk
 from ..tokens import TokenCounter, get_counter
 from .chain import close_source, link
+from .ticker import with_ticks
 
 __all__ = ["Segmenter", "TextHolder", "check_positive", "run_segmenter", "wrap"]
 
@@ -94,13 +100,21 @@ class _Emitter:
     def __init__(self, counter: TokenCounter | None) -> None:
         self.count = (counter or get_counter()).count
 
-    def chunks(self, pieces: list[str], at: StreamChunk, solo: StreamChunk | None) -> Iterator[StreamChunk]:
-        for piece in pieces:
+    def chunks(self, pieces: list[str], at: StreamChunk, solo: StreamChunk | None,
+               usage: Usage | None) -> Generator[StreamChunk, None, Usage | None]:
+        """Yield the chunks for ``pieces``; the last new one carries ``usage`` (a usage
+        report not yet passed on). Return the report if it is still not passed on."""
+        last = len(pieces) - 1
+        for i, piece in enumerate(pieces):
             if solo is not None and piece is solo.content:
+                if usage is not None and usage is solo.usage:
+                    usage = None
                 yield solo
             elif piece:
-                yield make_chunk(piece, None, None, None, at.index, None, (), "", self.count(piece), {})
+                carried, usage = (usage, None) if i == last else (None, usage)
+                yield make_chunk(piece, None, None, None, at.index, carried, (), "", self.count(piece), {})
             solo = None
+        return usage
 
 
 def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: float | None = None,
@@ -111,20 +125,36 @@ def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: f
     feed = seg.feed
     held_since: float | None = None
     solo: StreamChunk | None = None  # the chunk whose whole text is the held text
+    usage: Usage | None = None  # a usage report that came with text and is not passed on yet
     chunk: StreamChunk = StreamChunk()
+    source: Iterable[StreamChunk | None] = chunks
+    if max_delay is not None:
+        def until_due() -> float | None:
+            return None if held_since is None else max(0.0, held_since + max_delay - clock())
+        source = with_ticks(chunks, until_due)
     try:
         try:
-            for chunk in chunks:
+            for item in source:
+                if item is None:  # the source is silent and held text may be due
+                    if held_since is not None and clock() - held_since >= max_delay:  # type: ignore[operator]
+                        usage = yield from emit(seg.flush(), chunk, solo, usage)
+                        held_since = solo = None
+                    continue
+                chunk = item
                 text = chunk.content
-                signal = (chunk.finish_reason is not None or chunk.usage is not None or chunk.tool_calls
-                          or chunk.reasoning or chunk.is_complete or chunk.raw_finish_reason is not None)
+                signal = (chunk.finish_reason is not None or chunk.tool_calls or chunk.reasoning
+                          or chunk.is_complete or chunk.raw_finish_reason is not None)
                 if text:
+                    if chunk.usage is not None and not signal:
+                        usage = chunk.usage  # rides with the text (see the module docstring)
                     pieces = feed(text)
                     if pieces:
                         if solo is not None and len(pieces) == 1 and pieces[0] is solo.content:
+                            if usage is not None and usage is solo.usage:
+                                usage = None
                             yield solo  # the common case, without a generator
                         else:
-                            yield from emit(pieces, chunk, solo)
+                            usage = yield from emit(pieces, chunk, solo, usage)
                         held_since = None
                     solo = chunk if not signal and seg.held_text is text else None
                     if max_delay is not None and seg.held:
@@ -132,23 +162,39 @@ def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: f
                         if held_since is None:
                             held_since = now
                         elif now - held_since >= max_delay:
-                            yield from emit(seg.flush(), chunk, solo)
+                            usage = yield from emit(seg.flush(), chunk, solo, usage)
                             held_since = solo = None
+                elif chunk.usage is not None:
+                    signal = True
                 if signal:
-                    yield from emit(seg.flush(), chunk, solo)
+                    usage = yield from emit(seg.flush(), chunk, solo, usage)
                     held_since = solo = None
+                    if usage is not None:
+                        yield _usage_chunk(usage, chunk.index)
+                        usage = None
                     yield dataclasses.replace(chunk, content="", token_count=0) if text else chunk
                 elif not text:
                     if held_since is not None and clock() - held_since >= max_delay:  # type: ignore[operator]
-                        yield from emit(seg.flush(), chunk, solo)
+                        usage = yield from emit(seg.flush(), chunk, solo, usage)
                         held_since = solo = None
                     yield chunk
         except Exception:  # the source failed: deliver what was held, then the error
-            yield from emit(seg.flush(), chunk, solo)
+            usage = yield from emit(seg.flush(), chunk, solo, usage)
+            if usage is not None:
+                yield _usage_chunk(usage, chunk.index)
             raise
-        yield from emit(seg.flush(), chunk, solo)
+        usage = yield from emit(seg.flush(), chunk, solo, usage)
+        if usage is not None:
+            yield _usage_chunk(usage, chunk.index)
     finally:
+        if source is not chunks:
+            close_source(source)
         close_source(chunks)
+
+
+def _usage_chunk(usage: Usage, index: int) -> StreamChunk:
+    """A usage report that could not travel with a piece of text, on its own."""
+    return StreamChunk(usage=usage, index=index)
 
 
 def wrap(chunks: Iterable[StreamChunk], gen: Iterator[StreamChunk]) -> Iterator[StreamChunk]:

@@ -65,9 +65,6 @@ class OpenAIChunkEncoder:
         if chunk.metadata and isinstance(chunk.metadata.get("model"), str) and not self.model:
             self.model = chunk.metadata["model"]
         delta: dict[str, Any] = {}
-        if not self._role_sent and (chunk.content or chunk.reasoning or chunk.tool_calls):
-            delta["role"] = "assistant"
-            self._role_sent = True
         if chunk.content:
             delta["content"] = chunk.content
         if chunk.reasoning:
@@ -80,7 +77,15 @@ class OpenAIChunkEncoder:
             self._finish_sent = True
         if not delta and finish is None:
             return []
-        return [self._frame([{"index": 0, "delta": delta, "finish_reason": finish}])]
+        return [self._frame([{"index": 0, "delta": self._first(delta), "finish_reason": finish}])]
+
+    def _first(self, delta: dict[str, Any]) -> dict[str, Any]:
+        """``delta``, with ``role: "assistant"`` in the first one sent (as OpenAI does, also
+        when the answer is empty)."""
+        if self._role_sent:
+            return delta
+        self._role_sent = True
+        return {"role": "assistant", **(delta or {"content": ""})}
 
     @staticmethod
     def _tool_call(delta: Any) -> dict[str, Any]:
@@ -97,7 +102,7 @@ class OpenAIChunkEncoder:
         """The closing chunks: a finish reason if none was sent, then the usage chunk."""
         frames: list[dict[str, Any]] = []
         if not self._finish_sent:
-            frames.append(self._frame([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
+            frames.append(self._frame([{"index": 0, "delta": self._first({}), "finish_reason": "stop"}]))
             self._finish_sent = True
         if self._usage is not None:
             frame = self._frame([])

@@ -1,8 +1,10 @@
 """Progress of a stream: :class:`ProgressTracker`, :class:`StreamProgress`, :func:`track_progress`.
 
 Tokens are counted through the token-counter seam (content, reasoning and tool-call
-arguments are all output). When the provider reports usage at the end, its
-``completion_tokens`` replaces the running count. The total is the caller's estimate, or
+arguments are all output; a chunk's ``token_count``, set by the pipeline's counting stage
+or a buffer, is used when present). A usage report from the provider (``completion_tokens``,
+at the end, or with every chunk as Gemini sends it) replaces the running estimate of the
+text it covers; the count shown never goes down. The total is the caller's estimate, or
 the request's ``max_tokens`` when the wrapped stream knows it; without either, the
 percentage and ETA are None.
 """
@@ -61,7 +63,8 @@ class ProgressTracker:
         self._lock = threading.Lock()
         self._started: float | None = None
         self._ended = 0.0  # when finish() was called (the clock stops there)
-        self._received = 0
+        self._received = 0  # the count shown: never goes down
+        self._counted = 0  # the last usage report plus the estimate of the text since
         self._finished = False
 
     def start(self) -> None:
@@ -72,22 +75,26 @@ class ProgressTracker:
                 self._started = self._clock()
 
     def update(self, chunk_or_tokens: StreamChunk | int) -> None:
-        """Add a chunk's tokens (or a number of tokens). A chunk with the provider's usage
-        raises the count to its ``completion_tokens`` if that is larger (counts never go down)."""
+        """Add a chunk's tokens (or a number of tokens). The provider's usage on a chunk
+        (not an estimate) replaces the running count with its ``completion_tokens``, which
+        cover the text so far; the count shown never goes down."""
         if self._started is None:
             self.start()
         if isinstance(chunk_or_tokens, int):
-            if chunk_or_tokens > 0:
-                self._received += chunk_or_tokens
-            return
-        tokens = self._chunk_tokens(chunk_or_tokens)
-        usage = chunk_or_tokens.usage
-        reported = usage.completion_tokens if usage is not None and not usage.is_estimated else 0
-        self._received = max(self._received + tokens, reported)
+            counted = self._counted + max(0, chunk_or_tokens)
+        else:
+            usage = chunk_or_tokens.usage
+            if usage is not None and not usage.is_estimated:
+                counted = usage.completion_tokens
+            else:
+                counted = self._counted + self._chunk_tokens(chunk_or_tokens)
+        self._counted = counted
+        if counted > self._received:
+            self._received = counted
 
     def _chunk_tokens(self, chunk: StreamChunk) -> int:
         count = self._count
-        tokens = count(chunk.content) if chunk.content else 0
+        tokens = (chunk.token_count or count(chunk.content)) if chunk.content else 0
         if chunk.reasoning:
             tokens += count(chunk.reasoning)
         for delta in chunk.tool_calls:
@@ -157,10 +164,7 @@ def _track(chunks: Iterable[StreamChunk], tracker: ProgressTracker,
     tracker.start()
     try:
         try:
-            if on_progress is None:
-                yield from _count_only(chunks, tracker)
-            else:
-                yield from _count_and_report(chunks, tracker, on_progress, interval, clock)
+            yield from _counted(chunks, tracker, on_progress, interval, clock)
         except Exception:
             if on_progress is not None:
                 on_progress(tracker.get_progress())
@@ -172,25 +176,24 @@ def _track(chunks: Iterable[StreamChunk], tracker: ProgressTracker,
         close_source(chunks)
 
 
-def _count_only(chunks: Iterable[StreamChunk], tracker: ProgressTracker) -> Iterator[StreamChunk]:
+def _counted(chunks: Iterable[StreamChunk], tracker: ProgressTracker,
+             on_progress: Callable[[StreamProgress], object] | None, interval: float,
+             clock: Callable[[], float]) -> Iterator[StreamChunk]:
+    """Count each chunk into ``tracker`` (the per-chunk path: one count, one store) and
+    call ``on_progress`` at most once per ``interval``."""
     count, update = tracker._count, tracker.update
-    received = tracker._received
+    counted, received = tracker._counted, tracker._received
+    next_call = clock() + interval if on_progress is not None else float("inf")
     for chunk in chunks:
         if chunk.reasoning or chunk.tool_calls or chunk.usage is not None:
+            tracker._counted = counted
             update(chunk)
-            received = tracker._received
-        elif chunk.content:  # the per-chunk path: one count, one store
-            received += count(chunk.content)
-            tracker._received = received
-        yield chunk
-
-
-def _count_and_report(chunks: Iterable[StreamChunk], tracker: ProgressTracker,
-                      on_progress: Callable[[StreamProgress], object], interval: float,
-                      clock: Callable[[], float]) -> Iterator[StreamChunk]:
-    next_call = clock() + interval
-    for chunk in _count_only(chunks, tracker):
-        if clock() >= next_call:
+            counted, received = tracker._counted, tracker._received
+        elif chunk.content:
+            counted += chunk.token_count or count(chunk.content)
+            if counted > received:
+                received = tracker._received = counted
+        if on_progress is not None and clock() >= next_call:
             on_progress(tracker.get_progress())
             next_call = clock() + interval
         yield chunk

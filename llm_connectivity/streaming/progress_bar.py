@@ -73,7 +73,8 @@ class _TqdmRenderer:
         if p.total_tokens is not None and bar.total != p.total_tokens:
             bar.total = p.total_tokens
         bar.update(p.tokens_received - bar.n)
-        if p.finished:
+        if p.finished:  # done is 100%, however good the estimate was
+            bar.total = p.tokens_received
             bar.close()
 
 
@@ -101,21 +102,27 @@ def progress_bar(chunks: Iterable[StreamChunk], *, estimated_tokens: int | None 
             renderer = _TqdmRenderer(stream, desc) if tqdm_wanted else _LineRenderer(stream, tty, desc)
         renderer(p)
 
+    def end_line() -> None:
+        if isinstance(renderer, _TqdmRenderer):
+            renderer.bar.close()
+        elif tty:
+            stream.write("\n")
+            stream.flush()
+
     tracked = track_progress(chunks, estimated_tokens=estimated_tokens, on_progress=show, interval=interval,
                              clock=clock)
-    gen = _end_line_on_error(tracked, stream, tty and not tqdm_wanted)
+    gen = _end_line_on_error(tracked, end_line)
     link(gen, tracked)
     return gen
 
 
-def _end_line_on_error(chunks: Iterator[StreamChunk], stream: IO[str], redrawn: bool) -> Iterator[StreamChunk]:
-    """If the stream fails, end the line being redrawn so the error starts on its own line."""
+def _end_line_on_error(chunks: Iterator[StreamChunk], end_line: Callable[[], None]) -> Iterator[StreamChunk]:
+    """If the stream fails, end the line being redrawn (or close the tqdm bar) so the error
+    starts on its own line."""
     try:
         yield from chunks
     except Exception:
-        if redrawn:
-            stream.write("\n")
-            stream.flush()
+        end_line()
         raise
     finally:
         close_source(chunks)

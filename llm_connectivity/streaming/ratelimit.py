@@ -7,7 +7,7 @@ out), so a big request never blocks forever. ``clock`` and ``sleep`` are injecta
 deterministic tests.
 
 :func:`rate_limit` paces a chunk stream to a number of tokens per second (counted through
-the token-counter seam, like the buffers); a text chunk larger than the burst is split into
+the token-counter seam, like the buffers, or a chunk's ``token_count``); a text chunk larger than the burst is split into
 pieces the bucket can hold, so it is released gradually rather than blocking forever.
 """
 
@@ -52,6 +52,7 @@ class RateLimiter:
             raise ConfigurationError(f"burst must be a positive number, got {burst!r}")
         self.rate = float(rate)
         self.burst = float(burst)
+        self._unlimited = self.rate == float("inf")
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -67,7 +68,7 @@ class RateLimiter:
     @property
     def unlimited(self) -> bool:
         """True when the rate is infinite (nothing ever waits)."""
-        return self.rate == float("inf")
+        return self._unlimited
 
     def _refill(self, now: float) -> None:
         if now > self._stamp:
@@ -77,14 +78,20 @@ class RateLimiter:
     def reserve(self, amount: float = 1.0) -> float:
         """Take ``amount`` now and return how many seconds the caller must wait before
         using it (0 when the bucket held enough). Never blocks."""
-        if self.unlimited or amount <= 0:
+        if self._unlimited or amount <= 0:
             return 0.0
         with self._lock:
-            now = self._clock()
-            self._refill(now)
-            self._level -= amount
-            wait = 0.0 if self._level >= 0 else -self._level / self.rate
-            return max(wait, self._paused_until - now)
+            return self._take(amount)
+
+    def _take(self, amount: float) -> float:
+        """:meth:`reserve` for an ``amount`` > 0, without the lock: the caller holds it, or
+        is the only user of this limiter (the one :func:`rate_limit` makes for itself)."""
+        now = self._clock()
+        self._refill(now)
+        level = self._level = self._level - amount
+        if level >= 0 and now >= self._paused_until:
+            return 0.0
+        return max(0.0 if level >= 0 else -level / self.rate, self._paused_until - now)
 
     def acquire(self, amount: float = 1.0) -> float:
         """Take ``amount``, sleeping as long as needed; return the seconds waited."""
@@ -124,16 +131,22 @@ class RateLimiter:
         return f"RateLimiter(rate={self.rate:g}/s, burst={self.burst:g})"
 
 
-def _limited(chunks: Iterable[StreamChunk], limiter: RateLimiter, count: Callable[[str], int]) -> Iterator[StreamChunk]:
-    acquire, burst = limiter.acquire, limiter.burst
+def _limited(chunks: Iterable[StreamChunk], limiter: RateLimiter, count: Callable[[str], int],
+             private: bool) -> Iterator[StreamChunk]:
+    acquire, sleep, burst = limiter.acquire, limiter._sleep, limiter.burst
+    reserve = limiter._take if private else limiter.reserve  # a private bucket needs no lock
     try:
         for chunk in chunks:
             text = chunk.content
-            tokens = count(text) if text else 0
+            # a chunk's token_count (the pipeline's counting stage, or a buffer) saves a count
+            tokens = (chunk.token_count or count(text)) if text else 0
             if chunk.reasoning:
                 tokens += count(chunk.reasoning)
             if tokens <= burst or not text:
-                acquire(tokens)
+                if tokens:
+                    wait = reserve(tokens)  # acquire(), without one call per chunk
+                    if wait > 0:
+                        sleep(wait)
                 yield chunk
                 continue
             pieces = split_by_tokens(text, burst, count)
@@ -173,12 +186,14 @@ def rate_limit(chunks: Iterable[StreamChunk], *, tokens_per_second: float | None
     """
     if (tokens_per_second is None) == (limiter is None):
         raise ConfigurationError("rate_limit needs tokens_per_second=... or limiter=RateLimiter(...), exactly one")
+    private = limiter is None
     if limiter is None:
         default_burst = max(1.0, tokens_per_second / 10) if isinstance(tokens_per_second, (int, float)) else None
         limiter = RateLimiter(tokens_per_second, burst=burst if burst is not None else default_burst,
                               clock=clock, sleep=sleep)
     elif burst is not None:
         raise ConfigurationError("pass burst= to the RateLimiter you share, not to rate_limit")
-    gen = _unlimited(chunks) if limiter.unlimited else _limited(chunks, limiter, (counter or get_counter(model)).count)
+    gen = _unlimited(chunks) if limiter.unlimited else \
+        _limited(chunks, limiter, (counter or get_counter(model)).count, private)
     link(gen, chunks)
     return gen

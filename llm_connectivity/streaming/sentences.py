@@ -3,7 +3,8 @@
 Boundaries (a piece ends after the stop, any closing quotes or brackets, and the
 whitespace after them):
 
-* ``.``, ``!``, ``?``, ``…`` (and runs like ``?!`` or ``...``) followed by whitespace and a
+* ``.``, ``!``, ``?``, ``…`` (and runs like ``?!`` or ``...``), and the stops of other
+  scripts (``؟`` ``۔`` ``।`` ``॥`` ``։`` ``።`` ``။``), followed by whitespace and a
   character that is not a lowercase letter. So decimals (``3.14``), versions (``1.2.3``),
   URLs and e-mail addresses (no whitespace after their dots) and an ellipsis followed by
   lowercase never split;
@@ -11,9 +12,11 @@ whitespace after them):
   letter or dotted initials (``J.``, ``e.g.``, ``i.e.``, ``U.S.``), or a list number at the start of
   a line (``1.``) is not a boundary (so "... in the U.S. The ..." stays one piece);
 * CJK full stops ``。！？`` (and their closing brackets) end a sentence with or without a space;
-* a paragraph break (a blank line);
-* Markdown code fences (```` ``` ```` or ``~~~`` at the start of a line) are never split
-  inside: the text before the fence is released, the whole block is one piece.
+* a paragraph break (a blank line), and a single line break before a Markdown list item
+  (``- ``, ``* ``, ``+ ``, ``1. ``, ``1) ``) or heading (``# ``), or after a heading;
+* Markdown code fences (```` ``` ```` or ``~~~`` at the start of a line, closed only by a
+  line of the same character at least as long, as in CommonMark) are never split inside:
+  the text before the fence is released, the whole block is one piece.
 
 A sentence with no boundary is released once it holds more than ``max_chars`` characters
 (cut after whitespace where possible), except inside a code fence; ``max_delay`` releases
@@ -33,10 +36,12 @@ from .tokengroups import _cut_near
 
 __all__ = ["SentenceBuffer", "buffer_sentences"]
 
-_CANDIDATE = re.compile(r"[.!?…。！？]+|\n")
+# Latin stops, the CJK full stops, and the stops of other scripts that end a sentence before
+# whitespace: Arabic question mark, Urdu full stop, Devanagari danda and double danda,
+# Armenian, Ethiopic and Myanmar full stops.
+_CANDIDATE = re.compile(r"[.!?…。！？؟۔।॥։።။]+|\n")
 _CLOSERS = "\"')]}»”’」』）〕】》〉"
 _CJK_STOPS = "。！？"
-_FENCE_CLOSE = re.compile(r"\n[ ]{0,3}(?:```|~~~)")
 _INITIALS = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]|[A-Z]")  # e.g, U.S, J (not a lowercase unit: 5 m.)
 ABBREVIATIONS = frozenset(
     "mr mrs ms mx dr prof sr jr st mt ft vs cf al approx dept est fig figs gen gov lt col sgt capt cmdr "
@@ -61,15 +66,76 @@ def _skip_space(text: str, k: int) -> int:
     return k
 
 
-def _fence_at(text: str, p: int) -> bool | None:
-    """Does the line starting at ``p`` open or close a code fence (None: can't tell yet)?"""
-    q = min(_skip(text, p, " "), p + 3)
-    head = text[q:q + 3]
-    if head in ("```", "~~~"):
-        return True
-    if len(head) < 3 and q + len(head) == len(text) and ("```".startswith(head) or "~~~".startswith(head)):
+def _fence_at(text: str, p: int) -> str | None:
+    """The marker (``"```"``, ``"~~~~"``...) if the line starting at ``p`` opens a code fence
+    (CommonMark: up to 3 spaces, 3 or more backticks or tildes, no backtick after backticks),
+    ``""`` if it does not, None if that cannot be told yet."""
+    q = _skip(text, p, " ")
+    if q - p > 3:
+        return ""
+    if q == len(text):
         return None
-    return False
+    ch = text[q]
+    if ch != "`" and ch != "~":
+        return ""
+    r = _skip(text, q, ch)
+    if r == len(text):
+        return None  # the run may go on
+    if r - q < 3:
+        return ""
+    if ch == "`":
+        eol = text.find("\n", r)
+        if "`" in text[r:eol if eol >= 0 else len(text)]:
+            return ""  # ```code``` on one line is inline code
+        if eol < 0:
+            return None
+    return text[q:r]
+
+
+def _heading_at(text: str, p: int) -> bool | None:
+    """Does the line starting at ``p`` begin with a Markdown heading (``#`` to ``######``
+    and a space)? None: cannot tell yet."""
+    q = _skip(text, p, " ")
+    r = _skip(text, q, "#")
+    if r == len(text):
+        return None
+    return 0 < r - q <= 6 and q - p <= 3 and text[r] in " \t"
+
+
+def _item_at(text: str, p: int) -> bool | None:
+    """Does the line starting at ``p`` begin a Markdown list item (``- ``, ``* ``, ``+ ``,
+    ``1. ``, ``1) ``, indented or not) or a heading? None: cannot tell yet."""
+    q = _skip(text, p, " \t")
+    if q == len(text):
+        return None
+    if text[q] in "-*+":
+        r = q + 1
+    elif text[q] == "#":
+        return _heading_at(text, p)
+    else:
+        r = _skip(text, q, "0123456789")
+        if r == q or r - q > 9:
+            return False
+        if r == len(text):
+            return None
+        if text[r] not in ".)":
+            return False
+        r += 1
+    if r == len(text):
+        return None
+    return text[r] in " \t"
+
+
+_CLOSERS_BY_MARKER: dict[str, re.Pattern[str]] = {}
+
+
+def _fence_close(marker: str) -> re.Pattern[str]:
+    """A whole line that closes a fence opened with ``marker`` (same character, at least as many)."""
+    pattern = _CLOSERS_BY_MARKER.get(marker)
+    if pattern is None:
+        pattern = re.compile(rf"\n[ ]{{0,3}}{re.escape(marker[0])}{{{len(marker)},}}[ \t]*\r?\n")
+        _CLOSERS_BY_MARKER[marker] = pattern
+    return pattern
 
 
 class SentenceBuffer(TextHolder):
@@ -80,16 +146,17 @@ class SentenceBuffer(TextHolder):
     (['Dr. Smith paid $3.14. '], [], ['Then he left.'])
     """
 
-    __slots__ = ("max_chars", "_pos", "_fence", "_fence_pos", "_line_start")
+    __slots__ = ("max_chars", "_pos", "_fence", "_fence_pos", "_line_start", "_head")
 
     def __init__(self, *, max_chars: int = 400) -> None:
         check_positive("max_chars", max_chars, allow_none=False, integer=True)
         super().__init__()
         self.max_chars = max_chars
         self._pos = 0  # where to resume looking for a boundary in held_text
-        self._fence = False  # inside a code fence
+        self._fence = ""  # inside a code fence: the marker that opened it
         self._fence_pos = 0  # where to resume looking for the closing fence
         self._line_start = True  # held_text begins at the start of a line
+        self._head = ""  # the start (up to 10 characters) of the line held_text is in, if released
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the sentences now complete."""
@@ -102,7 +169,13 @@ class SentenceBuffer(TextHolder):
         self._pos = self._fence_pos = 0
         if pieces:
             self._line_start = pieces[-1][-1] in "\n\r"
+            self._released(pieces[0])
         return pieces
+
+    def _released(self, text: str) -> None:
+        """Remember how the line that goes on in the held text began (to spot headings)."""
+        nl = text.rfind("\n")
+        self._head = text[nl + 1:nl + 11] if nl >= 0 else (self._head + text)[:10]
 
     # -- scanning -----------------------------------------------------------------------------
     def _scan(self) -> list[str]:
@@ -115,7 +188,7 @@ class SentenceBuffer(TextHolder):
             if opens is None:
                 return []
             if opens:
-                self._fence, self._fence_pos = True, 3
+                self._fence, self._fence_pos = opens, 3
         while True:
             if self._fence:
                 end = self._fence_end(held)
@@ -123,7 +196,7 @@ class SentenceBuffer(TextHolder):
                     break
                 pieces.append(held[start:end])
                 start = pos = end
-                self._fence = False
+                self._fence = ""
                 continue
             match = _CANDIDATE.search(held, pos)
             if match is None:
@@ -148,6 +221,7 @@ class SentenceBuffer(TextHolder):
                 pos = max(pos, start)
         if pieces:
             self._line_start = pieces[-1][-1] in "\n\r"
+            self._released(held[:start])
         self.held_text = held[start:]
         self._pos = pos - start
         self._fence_pos = max(0, self._fence_pos - start)
@@ -155,17 +229,14 @@ class SentenceBuffer(TextHolder):
 
     def _fence_end(self, held: str) -> int:
         """Offset just after the closing fence line and its trailing whitespace, or -1."""
-        match = _FENCE_CLOSE.search(held, self._fence_pos)
+        match = _fence_close(self._fence).search(held, self._fence_pos)
         if match is None:
             last = held.rfind("\n", self._fence_pos)
             if last >= 0:
                 self._fence_pos = last
             return -1
         self._fence_pos = match.start()
-        eol = held.find("\n", match.end())
-        if eol < 0:
-            return -1
-        end = _skip_space(held, eol + 1)
+        end = _skip_space(held, match.end())
         return -1 if end == len(held) else end
 
     def _judge(self, held: str, s: int, e: int, start: int) -> int:
@@ -181,6 +252,14 @@ class SentenceBuffer(TextHolder):
         end = _skip_space(held, k)
         if end == len(held):
             return _WAIT
+        line = max(held.rfind("\n", k, end), held.rfind("\r", k, end)) + 1
+        if line:  # the stop ends a line: a code fence may open on the next one
+            opens = _fence_at(held, line)
+            if opens is None:
+                return _WAIT
+            if opens:
+                self._fence, self._fence_pos = opens, line + 3
+                return line
         if cjk or "\n\n" in held[k:end]:
             return end
         if held[end].islower() or (held[s:e] == "." and self._is_abbreviation(held, s, start)):
@@ -191,21 +270,31 @@ class SentenceBuffer(TextHolder):
         end = _skip(held, s + 1, " \t\r")
         if end == len(held):
             return _WAIT
-        if held[end] != "\n":  # a single line break: a boundary only before a code fence
-            opens = _fence_at(held, s + 1)
+        if held[end] != "\n":  # a single line break: a boundary before a code fence, a list
+            opens = _fence_at(held, s + 1)  # item or a heading, and after a heading
             if opens:
-                self._fence, self._fence_pos = True, s + 4
+                self._fence, self._fence_pos = opens, s + 4
                 return s + 1
-            return _WAIT if opens is None else _NO
+            if opens is None:
+                return _WAIT
+            item = _item_at(held, s + 1)
+            if item is None:
+                return _WAIT
+            return s + 1 if item or self._ends_heading(held, s) else _NO
         end = _skip_space(held, end)
         if end == len(held):
             return _WAIT
         line = held.rfind("\n", 0, end) + 1
         opens = _fence_at(held, line)
         if opens:
-            self._fence, self._fence_pos = True, line + 3
+            self._fence, self._fence_pos = opens, line + 3
             return line
         return _WAIT if opens is None else end
+
+    def _ends_heading(self, held: str, s: int) -> bool:
+        """Is the line that ends at ``s`` (a line break) a Markdown heading?"""
+        begin = held.rfind("\n", 0, s) + 1
+        return bool(_heading_at(held, begin) if begin else _heading_at(self._head + held[:s], 0))
 
     def _is_abbreviation(self, held: str, s: int, start: int) -> bool:
         """Is the word before the period at ``s`` an abbreviation, initials or a list number?"""

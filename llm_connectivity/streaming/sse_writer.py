@@ -3,8 +3,8 @@
 Injection safety: every line ending in the payload (LF, CR or CRLF) starts a new
 ``data:`` line, so model output can never end an event early or add a field; a decoder
 joins the lines back with LF (the event-stream format has no way to carry a CR, so CR and
-CRLF in the text arrive as LF). Event names are checked for line breaks before anything
-is sent.
+CRLF in the text arrive as LF; a CRLF split across two chunks is still one line break).
+Event names are checked for line breaks before anything is sent.
 
 What is written, in order: ``retry:`` (if given) with the first event; one event per
 chunk with text (``id:`` counts up from 1); ``: keep-alive`` comment lines whenever the
@@ -33,7 +33,7 @@ from typing import Any
 
 from ..errors import ConfigurationError, LLMError
 from ..models import StreamChunk, Usage
-from ..security import scrub_error
+from ..security import redact_url, scrub_error
 from .buffering import check_positive
 from .chain import close_source, link
 from .openai_compat import OpenAIChunkEncoder, openai_error
@@ -44,6 +44,7 @@ __all__ = ["encode_event", "error_payload", "sse_headers", "to_sse"]
 logger = logging.getLogger("llm_connectivity")
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"<>]+")
 _FORMATS = ("text", "json", "openai")
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -73,7 +74,17 @@ def encode_event(data: str, *, event: str | None = None, id: int | str | None = 
         body = "".join(f"data: {line}\n" for line in _LINE_END.split(data))
     else:
         body = f"data: {data}\n"
-    return f"{head}{body}\n".encode()
+    return _utf8(f"{head}{body}\n")
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as UTF-8. Surrogates (a JSON ``"\\ud83d"`` escape cut from its pair by an
+    upstream that slices UTF-16) cannot be encoded: pairs are joined back into their
+    character, and a lone half becomes U+FFFD, rather than ending the stream."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").encode()
 
 
 def _check_name(what: str, name: str | None) -> None:
@@ -88,6 +99,9 @@ def error_payload(exc: BaseException, secrets: Sequence[str] = ()) -> dict[str, 
     Errors that are not LLMErrors (bugs in a stage) are reported without their message."""
     if isinstance(exc, LLMError):
         message = str(scrub_error(exc, *secrets))  # keys and URL passwords, as everywhere else
+        # the event goes to a browser: every URL in it as redact_url shows URLs (credential
+        # query values such as ?key= hidden too)
+        message = _URL.sub(lambda m: redact_url(m.group(0)), message)
         retryable = bool(exc.is_retryable)
     else:
         message, retryable = "the stream failed", False
@@ -133,6 +147,7 @@ class _EventEncoder:
         self.next_id = 1
         self.finish: str | None = None
         self.usage: Usage | None = None
+        self.after_cr = False  # the last text ended with CR: a leading LF completes that CRLF
 
     def _event(self, data: str, name: str) -> bytes:
         frame = encode_event(data, event=name, id=self.next_id, retry=self.retry)
@@ -144,7 +159,15 @@ class _EventEncoder:
             self.finish = chunk.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
-        data = _data(chunk, self.format)
+        if self.format == "text":
+            data: str | None = chunk.content
+            if data:
+                if self.after_cr and data[0] == "\n":  # already sent as a line break
+                    data = data[1:]
+                self.after_cr = chunk.content[-1] == "\r"
+            data = data or None
+        else:
+            data = _data(chunk, self.format)
         return () if data is None else (self._event(data, self.event),)
 
     def finish_frames(self) -> tuple[bytes, ...]:
@@ -164,7 +187,7 @@ class _OpenAIEncoder:
 
     @staticmethod
     def _frame(obj: dict[str, Any]) -> bytes:
-        return b"data: " + json.dumps(obj, ensure_ascii=False).encode() + b"\n\n"
+        return b"data: " + _utf8(json.dumps(obj, ensure_ascii=False)) + b"\n\n"
 
     def encode(self, chunk: StreamChunk) -> tuple[bytes, ...]:
         return tuple(self._frame(frame) for frame in self.chunks.encode(chunk))
@@ -198,9 +221,7 @@ def _write(chunks: Iterable[StreamChunk], encoder: _EventEncoder | _OpenAIEncode
 
 
 def _data(chunk: StreamChunk, format: str) -> str | None:
-    """The event data for ``chunk``, or None when it has nothing to show."""
-    if format == "text":
-        return chunk.content or None
+    """The ``format="json"`` event data for ``chunk``, or None when it has nothing to show."""
     if not (chunk.content or chunk.reasoning or chunk.tool_calls):
         return None
     payload: dict[str, Any] = {"content": chunk.content, "index": chunk.index}

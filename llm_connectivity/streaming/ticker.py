@@ -5,6 +5,8 @@ A generator can only run when its consumer asks for the next item, and a blockin
 act while the source is silent (``to_sse`` keep-alive comments), :func:`with_ticks` reads
 the source in a daemon thread into a small queue and yields ``None`` every ``interval``
 seconds without a chunk. Errors from the source are re-raised in the consumer's thread.
+The buffers use it the same way for ``max_delay``, with a wait that runs until the held
+text is due.
 
 Stopping: closing the generator (a WSGI server does it when the browser goes away) sets a
 stop flag, closes the source from the consumer's thread when that is allowed (a
@@ -19,7 +21,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..models import StreamChunk
@@ -58,19 +60,22 @@ def _reader(chunks: Iterable[StreamChunk], out: queue.Queue[tuple[int, Any]], st
                 logger.debug("closing the source in the reader thread failed", exc_info=True)
 
 
-def with_ticks(chunks: Iterable[StreamChunk], interval: float, *,
+def with_ticks(chunks: Iterable[StreamChunk], interval: float | Callable[[], float | None], *,
                join_timeout: float = 2.0) -> Iterator[StreamChunk | None]:
     """Yield the chunks of ``chunks``, and ``None`` after each ``interval`` seconds in
-    which no chunk arrived. The helper thread starts at the first ``next()``."""
+    which no chunk arrived. ``interval`` may be a callable, asked before each wait, that
+    returns the seconds to wait for the next tick (``None``: no tick, wait for a chunk).
+    The helper thread starts at the first ``next()``."""
     out: queue.Queue[tuple[int, Any]] = queue.Queue(maxsize=16)
     stop = threading.Event()
     thread = threading.Thread(target=_reader, args=(chunks, out, stop), name="llm-connectivity-ticker",
                               daemon=True)
     thread.start()
+    wait = interval if callable(interval) else (lambda: interval)
     try:
         while True:
             try:
-                kind, item = out.get(timeout=interval)
+                kind, item = out.get(timeout=wait())
             except queue.Empty:
                 yield None
                 continue

@@ -46,8 +46,8 @@ def split_by_tokens(text: str, n: float, count: Callable[[str], int]) -> list[st
 class TokenBuffer(TextHolder):
     """The ``feed()/flush()`` state of :func:`buffer_tokens`.
 
-    >>> groups = TokenBuffer(2)          # the estimator counts about 4 characters a token
-    >>> groups.feed("one "), groups.feed("two three"), groups.flush()
+    >>> groups = TokenBuffer(2)          # the estimator counts about a token per English word
+    >>> groups.feed("one"), groups.feed(" two three"), groups.flush()
     ([], ['one two three'], [])
     """
 

@@ -99,7 +99,7 @@ def buffer_words(chunks: Iterable[StreamChunk], *, max_chars: int = 32, max_dela
     """Re-chunk a stream into whole words, each with the whitespace before it.
 
     ``max_chars`` bounds the text held without a word boundary; ``max_delay`` (seconds)
-    releases held text that waited that long, checked as each chunk arrives. Non-text
+    releases held text that waited that long, also while the source is silent. Non-text
     chunks pass through in order (see :mod:`~llm_connectivity.streaming.buffering`).
 
     >>> from llm_connectivity.streaming import replay

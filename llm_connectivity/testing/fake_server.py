@@ -9,7 +9,9 @@ the vendor's error shape (see :mod:`~llm_connectivity.testing.routes`). Replies 
 objects (or a default answer), rendered in the format of the path that was called, with
 chunked, connection-close or Content-Length framing, per-event delays and scripted
 faults. Every request is recorded, with the number of the TCP connection it arrived on.
-Binds only to 127.0.0.1 on a free port.
+Binds only to 127.0.0.1 on a free port. What it writes is decided by
+:mod:`~llm_connectivity.testing.wire`, which ``MemoryTransport`` reads back, so a script
+behaves the same with or without sockets.
 
     with FakeLLMServer() as server:
         server.add_reply("Hello there!")
@@ -29,14 +31,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-from .routes import guess_api, resolve_route
-from .scripts import Action, Reply, error_body, render, split_tokens
+from .scripts import Reply
+from .wire import answer, prompt_text, writes
 
 __all__ = ["FakeLLMServer", "RecordedRequest"]
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            408: "Request Timeout", 409: "Conflict", 422: "Unprocessable Entity", 429: "Too Many Requests",
-            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 529: "Overloaded"}
 _MAX_HEADER = 64 * 1024
 _POLL_SECONDS = 0.5  # how often a worker waiting for a request checks for stop()
 
@@ -57,25 +56,6 @@ class RecordedRequest:
     json: Any = None
     received_at: float = field(default_factory=time.monotonic)
     connection: int = 0
-
-
-def _prompt_text(api: str, body: Any) -> str:
-    if not isinstance(body, dict):
-        return ""
-    if api == "gemini":
-        parts = [p.get("text", "") for c in body.get("contents", []) for p in c.get("parts", []) if isinstance(p, dict)]
-        return " ".join(parts)
-    items = body.get("messages") if api != "responses" else body.get("input")
-    if isinstance(items, str):
-        return items
-    texts = []
-    for m in items or []:
-        content = m.get("content") if isinstance(m, dict) else None
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts += [p.get("text", "") for p in content if isinstance(p, dict)]
-    return " ".join(texts)
 
 
 class FakeLLMServer:
@@ -276,71 +256,29 @@ class FakeLLMServer:
                 return self._replies.popleft()
         if self.default_reply is not None:
             return self.default_reply
-        prompt = _prompt_text(api, body).strip() or "nothing"
+        prompt = prompt_text(api, body).strip() or "nothing"
         text = (f"Hello from FakeLLMServer! You said: \"{prompt[:200]}\". This answer is streamed "
                 "over real HTTP from a local server, one token at a time, so you can try "
                 "llm_connectivity without an API key.")
         return Reply(text=text, delay=self.delay)
 
     def _answer(self, conn: socket.socket, request: RecordedRequest) -> bool:
-        """Answer one request; return False if the connection must close."""
+        """Answer one request (see :func:`~llm_connectivity.testing.wire.answer`); return
+        False if the connection must close."""
         with self._lock:
             self.requests.append(request)
-        api, problem = resolve_route(request.method, request.path)
-        if api is None or problem:
-            body = error_body(404, api or guess_api(request.headers), problem)
-            return self._respond(conn, 404, {"Content-Type": "application/json"}, [Action("send", body)], "length")
-        payload = request.json if isinstance(request.json, dict) else {}
-        stream = api == "gemini" and ":streamGenerateContent" in request.path or bool(payload.get("stream"))
-        options = payload.get("stream_options")
-        include_usage = api != "chat" or (isinstance(options, dict) and bool(options.get("include_usage")))
-        model = str(payload.get("model") or request.path.split("/models/")[-1].split(":")[0])
-        prompt_tokens = len(split_tokens(_prompt_text(api, payload)))
-        status, headers, actions, framing = render(self._next_reply(api, payload), api=api, model=model,
-                                                   stream=stream, prompt_tokens=prompt_tokens,
-                                                   include_usage=include_usage)
-        return self._respond(conn, status, headers, actions, framing)
-
-    def _respond(self, conn: socket.socket, status: int, headers: dict[str, str], actions: list[Action],
-                 framing: str) -> bool:
-        if framing == "none":  # no status line at all: refuse / hang before headers
-            for action in actions:
-                if not self._perform(conn, action, framing):
-                    break
-            return False
-        lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]
-        names = {k.lower() for k in headers}
-        if framing == "length":
-            total = sum(len(a.data) for a in actions if a.kind == "send")
-            if "content-length" not in names:
-                lines.append(f"Content-Length: {total}")
-        elif framing == "chunked":
-            lines.append("Transfer-Encoding: chunked")
-        if framing == "close":
-            lines.append("Connection: close")
-        lines += [f"{k}: {v}" for k, v in headers.items()]
-        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
-        for action in actions:
-            if not self._perform(conn, action, framing):
+        steps, keep_alive = writes(*answer(request.method, request.path, request.headers, request.json,
+                                           self._next_reply))
+        for step in steps:
+            if step.kind == "send":
+                conn.sendall(step.data)
+            elif step.kind == "sleep":
+                self._stop.wait(step.seconds)
+            elif step.kind == "hang":
+                self._stop.wait()
+            if step.kind in ("hang", "close") or self._stop.is_set():
                 return False
-        if framing == "chunked":
-            conn.sendall(b"0\r\n\r\n")
-        return framing != "close"
-
-    def _perform(self, conn: socket.socket, action: Action, framing: str) -> bool:
-        if action.kind == "send" and action.data:
-            data = action.data
-            conn.sendall(b"%x\r\n%s\r\n" % (len(data), data) if framing == "chunked" else data)
-        elif action.kind == "raw":
-            conn.sendall(action.data)
-        elif action.kind == "sleep":
-            self._stop.wait(action.seconds)
-        elif action.kind == "hang":
-            self._stop.wait()
-            return False
-        elif action.kind == "close":
-            return False
-        return not self._stop.is_set()
+        return keep_alive
 
 
 def _shutdown(conn: socket.socket) -> None:

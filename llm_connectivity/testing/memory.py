@@ -30,12 +30,12 @@ from typing import Any, Union
 from urllib.parse import urlsplit
 
 from ..deadline import Deadline, SystemClock
-from ..errors import StreamInterruptedError
+from ..errors import LLMError, StreamInterruptedError
 from ..request import HTTPRequest
 from ..transport import Cancellation
-from .fake_server import _prompt_text
-from .routes import resolve_route
-from .scripts import Reply, render, split_tokens
+from ..transport.prepare import USER_AGENT, apply_userinfo, has_header
+from .scripts import Reply
+from .wire import answer, read_http, writes
 
 __all__ = ["FakeClock", "MemoryRequest", "MemoryResponse", "MemoryTransport", "ScriptExhaustedError"]
 
@@ -88,7 +88,7 @@ class MemoryResponse:
     cut connection). ``delays[i]``: seconds before piece ``i`` arrives (missing: 0;
     ``math.inf``: never, so a limit fires). ``headers_delay``: seconds before the status
     line and headers. ``content_type``: default ``text/event-stream`` for a streamed
-    request, else ``application/json``.
+    request, else ``application/json`` (``""``: no Content-Type header at all).
     """
 
     status: int = 200
@@ -172,7 +172,7 @@ class _MemoryHTTPResponse:
                  transport: MemoryTransport) -> None:
         self.status_code = script.status
         headers = dict(script.headers)
-        if not any(k.lower() == "content-type" for k in headers):
+        if content_type and not any(k.lower() == "content-type" for k in headers):
             headers["Content-Type"] = content_type
         self.headers: Mapping[str, str] = _Headers(headers)
         self._pieces = script.pieces()
@@ -194,6 +194,8 @@ class _MemoryHTTPResponse:
             for i, piece in enumerate(self._pieces):
                 _wait(self._delays[i] if i < len(self._delays) else 0.0, deadline, self._wake, self._provider)
                 if isinstance(piece, BaseException):
+                    if isinstance(piece, LLMError) and piece.provider is None:
+                        piece.provider = self._provider
                     raise piece
                 if piece:
                     yield piece
@@ -234,8 +236,10 @@ class MemoryTransport:
     """A :class:`~llm_connectivity.transport.Transport` that answers from a script.
 
     Each request takes the next script item: a :class:`MemoryResponse`, a
-    :class:`~llm_connectivity.testing.Reply` (rendered in the wire format of the
-    request's API, as :class:`~llm_connectivity.testing.FakeLLMServer` renders it), an
+    :class:`~llm_connectivity.testing.Reply` (answered exactly as
+    :class:`~llm_connectivity.testing.FakeLLMServer` answers it: the same bytes, framing,
+    delays and faults, read back as a client reads them off the socket; at a path the
+    vendor would not serve, its 404, the Reply staying queued), an
     exception instance (raised by ``send``, e.g. ``ConnectError(...)``), or a callable
     ``handler(request) -> item``. When the script is used up, ``handler`` answers (if
     given), else :class:`ScriptExhaustedError` is raised. ``requests`` records every
@@ -265,15 +269,38 @@ class MemoryTransport:
         with self._lock:
             self._open.discard(id(response))
 
-    def _next_item(self, request: MemoryRequest) -> Any:
+    def _next_item(self, request: MemoryRequest) -> tuple[Any, bool]:
+        """The next answer, and whether it was taken from the script (not the handler)."""
         with self._lock:
             self.requests.append(request)
-            item: Any = self._script.pop(0) if self._script else self._handler
+            scripted = bool(self._script)
+            item: Any = self._script.pop(0) if scripted else self._handler
         if item is None:
             raise ScriptExhaustedError(f"MemoryTransport: no scripted answer left for {request.method} {request.url}")
         while callable(item) and not isinstance(item, (MemoryResponse, Reply, BaseException)):
             item = item(request)
-        return item
+        return item, scripted
+
+    def _rendered(self, reply: Reply, request: MemoryRequest, scripted: bool) -> MemoryResponse | BaseException:
+        """``reply`` read back from the bytes FakeLLMServer would write for ``request``
+        (its 404 at a path the vendor would not serve, the reply then staying queued)."""
+        taken: list[Reply] = []
+
+        def take(api: str, payload: Any) -> Reply:
+            taken.append(reply)
+            return reply
+
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        steps, keep_alive = writes(*answer(request.method, request.path, headers, request.json, take))
+        if scripted and not taken:
+            with self._lock:
+                self._script.insert(0, reply)
+        try:
+            reading = read_http(steps, keep_alive, head_request=request.method == "HEAD")
+        except LLMError as exc:  # the connection broke before the headers, or they are not HTTP
+            return exc
+        return MemoryResponse(reading.status, reading.pieces, reading.headers, reading.delays,
+                              reading.headers_delay, content_type="")
 
     def send(self, request: HTTPRequest, *, deadline: Deadline, connect_timeout: float | None,
              provider: str | None = None, cancel: Cancellation | None = None) -> _MemoryHTTPResponse:
@@ -282,14 +309,21 @@ class MemoryTransport:
             payload = json.loads(request.body) if request.body else None
         except ValueError:
             payload = None
-        recorded = MemoryRequest(request.method, request.url, dict(request.headers), request.body, payload)
+        # as the socket transport sends it: URL userinfo as Basic auth (or the conflict
+        # with the key refused), and the library's User-Agent
+        url, headers = apply_userinfo(request.url, dict(request.headers), provider)
+        if not has_header(headers, "user-agent"):
+            headers = {**headers, "User-Agent": USER_AGENT}
+        recorded = MemoryRequest(request.method, url, headers, request.body, payload)
         if cancel is not None and cancel.cancelled:
             raise StreamInterruptedError("connection lost before the response arrived (aborted)", provider=provider)
-        item = self._next_item(recorded)
+        item, scripted = self._next_item(recorded)
+        if isinstance(item, Reply):
+            item = self._rendered(item, recorded, scripted)
+        if isinstance(item, LLMError) and item.provider is None:
+            item.provider = provider
         if isinstance(item, BaseException):
             raise item
-        if isinstance(item, Reply):
-            item = _rendered(item, recorded)
         if not isinstance(item, MemoryResponse):
             raise TypeError(f"MemoryTransport script items are MemoryResponse, Reply, exceptions or callables; "
                             f"got {item!r}")
@@ -317,36 +351,3 @@ def _default_type(item: MemoryResponse, request: HTTPRequest) -> str:
     if item.content_type is not None:
         return item.content_type
     return "text/event-stream" if request.stream and 200 <= item.status < 300 else "application/json"
-
-
-def _rendered(reply: Reply, request: MemoryRequest) -> MemoryResponse:
-    """``reply`` in the wire format of ``request``'s API (what FakeLLMServer would send);
-    ``sleep`` steps become delays, ``hang`` an infinite delay, ``close`` the end."""
-    api = resolve_route("POST", request.path)[0] or "chat"
-    payload = request.json if isinstance(request.json, dict) else {}
-    stream = (api == "gemini" and ":streamGenerateContent" in request.path) or bool(payload.get("stream"))
-    options = payload.get("stream_options")
-    include_usage = api != "chat" or (isinstance(options, dict) and bool(options.get("include_usage")))
-    model = str(payload.get("model") or request.path.split("/models/")[-1].split(":")[0])
-    status, headers, actions, _ = render(reply, api=api, model=model, stream=stream,
-                                         prompt_tokens=len(split_tokens(_prompt_text(api, payload))),
-                                         include_usage=include_usage)
-    pieces: list[bytes | str | BaseException] = []
-    delays: list[float] = []
-    pending = 0.0
-    for action in actions:
-        if action.kind == "sleep":
-            pending += action.seconds
-        elif action.kind == "hang":
-            pending = math.inf
-        elif action.kind in ("send", "raw"):
-            pieces.append(action.data)
-            delays.append(pending)
-            pending = 0.0
-            continue
-        if action.kind in ("hang", "close"):
-            break
-    if pending:
-        pieces.append(b"")
-        delays.append(pending)
-    return MemoryResponse(status, pieces, headers, delays)

@@ -1,15 +1,16 @@
-"""HTTP transport: the only module that imports ``requests``.
+"""HTTP transport: the only module that imports ``requests`` and ``urllib3``.
 
 It sends an :class:`~llm_connectivity.request.HTTPRequest` through a pooled
-``requests.Session`` and reads the body with ``raw.read1(65536, decode_content=True)``, so
-each piece is handed on the moment its bytes arrive, on chunked and on connection-close
-bodies alike, with gzip decoded. Every ``requests`` / ``urllib3`` / socket failure is mapped
-to the library's own errors, during ``send`` and during the body read. Time limits are
-enforced per read against :class:`Deadline`: the socket timeout is set to the nearest of
-the read limit, the whole-request deadline and the content-idle deadline. While the status
-line and headers arrive (read by http.client, one recv at a time), a watchdog timer aborts
-the connection when the total deadline passes, so a server that trickles header bytes
-cannot hold a request past ``total_timeout`` either (with our own Session).
+``requests.Session``. With our own Session and no proxy for the origin, urllib3 opens the
+connection and :mod:`.direct` writes the request and parses the answer itself (the cheap
+path); a caller's Session and proxied origins go through requests. Either way the body is
+read piece by piece as its bytes arrive (:mod:`.response`, :mod:`.body`). Every
+``requests`` / ``urllib3`` / socket failure is mapped to the library's own errors, during
+``send`` and during the body read. Time limits are enforced per read against
+:class:`Deadline` on the socket the *response* reads from, and a watchdog bounds the status
+line and headers by the total deadline. Interim ``1xx`` responses are skipped
+(:mod:`.direct`, :mod:`.http11`); a connection is given back to the pool only when its
+response was read to the end, and after ``os.fork()`` the child starts with a fresh pool.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from __future__ import annotations
 import http.client
 import os
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 import requests.adapters
 import requests.utils
+import urllib3.connection
 import urllib3.connectionpool
 import urllib3.exceptions
 
@@ -38,17 +41,24 @@ from ..errors import (
     ProtocolError,
     ReadTimeoutError,
     StreamInterruptedError,
+    TLSCertificateError,
 )
 from ..request import HTTPRequest
 from . import Cancellation
+from .adapted import RequestsExchange
+from .body import BodyError
+from .direct import request_head, start
+from .http11 import FinalResponse, RequestState, Watchdog, checked_out, set_current, shutdown_sockets
+from .prepare import USER_AGENT, apply_userinfo, has_header
+from .response import PooledResponse
 
-__all__ = ["Deadline", "HTTPResponse", "RequestsTransport", "map_exception"]
-
-READ_SIZE = 65536
+__all__ = ["Deadline", "HTTPResponse", "RequestsTransport", "map_exception", "shutdown_connections"]
 
 #: What the network stack may raise; anything else is a bug and propagates unchanged.
 NETWORK_ERRORS = (OSError, requests.exceptions.RequestException, urllib3.exceptions.HTTPError,
                   http.client.HTTPException)
+
+shutdown_connections = shutdown_sockets  # the name this module exported before
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -61,14 +71,53 @@ def _root_cause(exc: BaseException) -> BaseException:
     return exc
 
 
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and its causes, outermost first (bounded)."""
+    for _ in range(10):
+        yield exc
+        nxt = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
+        if not isinstance(nxt, BaseException) or nxt is exc:
+            return
+        exc = nxt
+
+
+def _protocol_problem(exc: BaseException) -> str | None:
+    """Words for a response the server framed wrongly (not a lost connection), or None."""
+    for cause in _chain(exc):
+        if isinstance(cause, http.client.LineTooLong):
+            return f"the server sent a {cause.args[0] if cause.args else 'line'} longer than 65536 bytes"
+        if isinstance(cause, urllib3.exceptions.InvalidChunkLength) and cause.length:
+            return f"the chunked body is malformed: invalid chunk size {cause.length[:40]!r}"
+        if isinstance(cause, ValueError) and "with base 16" in str(cause):  # http.client's chunk-size parse
+            return f"the chunked body is malformed: invalid chunk size {str(cause).rpartition(': ')[2][:40]}"
+        if type(cause) is http.client.HTTPException and cause.args and "more than" in str(cause.args[0]):
+            text = str(cause.args[0]).replace("got more than", "the server sent more than")
+            return f"{text} in one response" if text.endswith("headers") else text
+        if (isinstance(cause, http.client.BadStatusLine) and not isinstance(cause, http.client.RemoteDisconnected)
+                and str(cause.args[0] if cause.args else "").endswith("\n")):  # a whole line, not a cut one
+            return f"the server did not answer with an HTTP/1.x status line ({str(cause)[:60]!r})"
+    return None
+
+
+def _is_connect_timeout(exc: BaseException) -> bool:
+    """requests' or urllib3's connect timeout (urllib3's NewConnectionError, a refusal,
+    subclasses its ConnectTimeoutError)."""
+    return isinstance(exc, requests.exceptions.ConnectTimeout) or (
+        isinstance(exc, urllib3.exceptions.ConnectTimeoutError)
+        and not isinstance(exc, urllib3.exceptions.NewConnectionError))
+
+
 def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, provider: str | None,
-                  during_body: bool) -> LLMError:
+                  during_body: bool, connect_timeout: float | None = None) -> LLMError:
     """Translate a requests / urllib3 / socket exception into the most specific LLMError."""
     if isinstance(exc, LLMError):
         return exc
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return ConnectTimeoutError(f"could not connect within connection_timeout: {_root_cause(exc)}",
-                                   provider=provider, seconds=None)
+    root = _root_cause(exc)
+    if _is_connect_timeout(exc):
+        elapsed = f"{time.monotonic() - deadline.started:.2f}s elapsed" if deadline is not None else "timed out"
+        limit_text = f"{connect_timeout:g}s" if connect_timeout is not None else "the operating system's limit"
+        return ConnectTimeoutError(f"could not connect within connection_timeout ({limit_text}; {elapsed}): {root}",
+                                   provider=provider, seconds=connect_timeout)
     if isinstance(exc, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, socket.timeout)):
         if deadline is not None:
             return deadline.timeout_error(limit)
@@ -80,281 +129,252 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
         return ProtocolError(f"could not decode the response body (Content-Encoding): {exc}", provider=provider)
     if isinstance(exc, requests.exceptions.TooManyRedirects):
         return ProtocolError(f"too many redirects: {exc}", provider=provider)
-    root = _root_cause(exc)
+    if isinstance(root, ssl.SSLCertVerificationError) and not during_body:
+        return TLSCertificateError(f"the server's TLS certificate could not be verified ({root.verify_message}); "
+                                   "if it is signed by your own CA, point SSL_CERT_FILE or REQUESTS_CA_BUNDLE at "
+                                   "that CA's certificate", provider=provider)
+    problem = _protocol_problem(exc)
+    if problem is not None:
+        return ProtocolError(problem, provider=provider)
     if not during_body and isinstance(root, (urllib3.exceptions.NewConnectionError, ConnectionRefusedError,
                                              urllib3.exceptions.NameResolutionError, socket.gaierror,
-                                             requests.exceptions.SSLError, urllib3.exceptions.SSLError,
+                                             requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError,
                                              urllib3.exceptions.ProxyError)):
         return ConnectError(f"could not connect: {root}", provider=provider)
     if isinstance(exc, (requests.exceptions.SSLError, requests.exceptions.ProxyError)) and not during_body:
         return ConnectError(f"could not connect: {root}", provider=provider)
     where = "while reading the response body" if during_body else "before the response arrived"
-    detail = str(root) if isinstance(root, OSError) and str(root) else type(root).__name__
+    if isinstance(root, http.client.IncompleteRead):
+        detail = (f"the body ended {root.expected} bytes early" if root.expected
+                  else "the chunked body ended before its last chunk")
+    else:
+        detail = str(root) if isinstance(root, OSError) and str(root) else type(root).__name__
     return StreamInterruptedError(f"connection lost {where} (the server closed or broke it: {detail})",
                                   provider=provider)
 
 
-class HTTPResponse:
-    """A response whose body is read incrementally. Close it (or exhaust it) to release it."""
+class HTTPResponse(PooledResponse):
+    """A response from :class:`RequestsTransport`, its failures mapped by :func:`map_exception`."""
 
-    __slots__ = ("_response", "status_code", "headers", "provider", "_closed")
+    __slots__ = ()
+    network_errors = NETWORK_ERRORS
 
-    def __init__(self, response: requests.Response, provider: str | None) -> None:
-        self._response = response
-        self.status_code: int = response.status_code
-        self.headers: Mapping[str, str] = response.headers
-        self.provider = provider
-        self._closed = False
-
-    @property
-    def content_type(self) -> str:
-        """The Content-Type header, or ""."""
-        return self.headers.get("content-type", "")
-
-    def _socket(self) -> socket.socket | None:
-        conn = getattr(self._response.raw, "_connection", None)
-        return getattr(conn, "sock", None)
-
-    def iter_bytes(self, deadline: Deadline) -> Iterator[bytes]:
-        """Yield body pieces as they arrive; map every network failure to our errors.
-
-        The response is closed at the end of the body and on errors. When the consumer
-        stops early (``close()``/collection of this generator) the response is left to its
-        owner, which drains it (connection reuse) or closes it.
-        """
-        raw = self._response.raw
-        current: float | None | str = "unset"  # the socket timeout last set
-        while True:
-            timeout, limit = deadline.next_timeout()
-            if timeout != current:
-                sock = self._socket()
-                if sock is not None:
-                    sock.settimeout(timeout)
-                current = timeout
-            try:
-                piece = raw.read1(READ_SIZE, decode_content=True)
-            except NETWORK_ERRORS as exc:
-                self.close()
-                raise map_exception(exc, deadline=deadline, limit=limit, provider=self.provider,
-                                    during_body=True) from exc
-            if not piece:
-                self.close()
-                return
-            yield piece
-
-    def drain(self, deadline: Deadline | None = None, *, max_wait: float = 0.05, max_bytes: int = 65536) -> None:
-        """After the terminal event: read what is left of the body, within ``max_wait``
-        seconds in all (and the total deadline), so the connection goes back to the pool
-        instead of being closed; then close."""
-        end = time.monotonic() + max_wait
-        if deadline is not None and deadline.total_at is not None:
-            end = min(end, deadline.total_at)
-        sock = self._socket()
-        try:
-            left = max_bytes
-            while left > 0:
-                wait = end - time.monotonic()
-                if wait <= 0:
-                    break
-                if sock is not None:
-                    sock.settimeout(wait)
-                piece = self._response.raw.read1(READ_SIZE, decode_content=True)
-                if not piece:
-                    break
-                left -= len(piece)
-        except NETWORK_ERRORS:  # a connection we fail to drain is simply closed
-            pass
-        finally:
-            self.close()
-
-    def abort(self) -> None:
-        """Unblock a read in progress in another thread (shut the socket down), then close."""
-        sock = self._socket()
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def read_body(self, deadline: Deadline, limit: int = 1 << 20) -> bytes:
-        """Read the whole body (capped at ``limit`` bytes) and close the response."""
-        parts: list[bytes] = []
-        size = 0
-        for piece in self.iter_bytes(deadline):
-            parts.append(piece)
-            size += len(piece)
-            if size >= limit:
-                break
-        self.close()
-        return b"".join(parts)
-
-    def close(self) -> None:
-        """Release the connection (returned to the pool only if the body was fully read)."""
-        if not self._closed:
-            self._closed = True
-            self._response.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except Exception:  # noqa: BLE001 - never raise from a finaliser
-            pass
-
-
-_current = threading.local()  # the connections the current thread's request checked out
-
-
-def shutdown_connections(connections: list[Any]) -> None:
-    """Shut down the sockets of urllib3 connections (unblocks a read in another thread)."""
-    for conn in list(connections):
-        sock = getattr(conn, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-
-class _Watchdog:
-    """Shuts down ``connections`` (those the current request checked out) if ``seconds``
-    pass before it is cancelled."""
-
-    def __init__(self, seconds: float, connections: list[Any]) -> None:
-        self.fired = False
-        self._connections = connections
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _fire(self) -> None:
-        self.fired = True
-        shutdown_connections(self._connections)
-
-    def cancel(self) -> None:
-        """The headers arrived (or the request failed): stop watching."""
-        self._timer.cancel()
-
-
-def _track(conn: Any) -> Any:
-    connections = getattr(_current, "connections", None)
-    if connections is not None:
-        connections.append(conn)
-    return conn
+    def _map_error(self, exc: BaseException, deadline: Deadline | None, limit: str) -> LLMError:
+        return map_exception(exc, deadline=deadline, limit=limit, provider=self.provider, during_body=True)
 
 
 class _TrackingHTTPConnectionPool(urllib3.connectionpool.HTTPConnectionPool):
-    """Records the connection a request checks out, so a watchdog can abort it."""
+    """Connections that skip interim 1xx responses; each checkout is recorded (http11)."""
+
+    ConnectionCls = type("HTTPConnection", (urllib3.connection.HTTPConnection,), {"response_class": FinalResponse})
 
     def _get_conn(self, timeout: float | None = None) -> Any:
-        return _track(super()._get_conn(timeout))
+        return checked_out(super()._get_conn(timeout))
 
 
 class _TrackingHTTPSConnectionPool(urllib3.connectionpool.HTTPSConnectionPool):
     """HTTPS twin of :class:`_TrackingHTTPConnectionPool`."""
 
+    ConnectionCls = type("HTTPSConnection", (urllib3.connection.HTTPSConnection,), {"response_class": FinalResponse})
+
     def _get_conn(self, timeout: float | None = None) -> Any:
-        return _track(super()._get_conn(timeout))
+        return checked_out(super()._get_conn(timeout))
+
+
+_POOL_CLASSES = {"http": _TrackingHTTPConnectionPool, "https": _TrackingHTTPSConnectionPool}
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    """Our pools (interim 1xx skipped, checkouts tracked) directly and through proxies."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOL_CLASSES
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = _POOL_CLASSES
+        return manager
+
+
+def _own_session(pool_size: int) -> requests.Session:
+    session = requests.Session()
+    adapter = _Adapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.trust_env = False  # the environment is read once per origin in _settings
+    return session
 
 
 class RequestsTransport:
     """Sends requests through one pooled ``requests.Session`` (thread-safe for this use).
 
     ``session``: a user's own Session (proxies, CA bundle, ``responses`` mocks); it is used
-    as given and never closed by us. Otherwise a Session is created with a connection pool
+    as given (redirects are never followed: they could carry the API key to another
+    origin) and never closed by us. Otherwise a Session is created with a connection pool
     of ``pool_size`` connections per host, and closed by :meth:`close`. Its environment
-    settings (``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``...) are read once per
-    origin and reused: requests would re-read them on every call (about 1 ms each).
+    settings (``HTTPS_PROXY``, ``NO_PROXY``, ``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``) are read once per origin and reused: requests would re-read them
+    on every call (about 1 ms each). After ``os.fork()`` the child process gets a fresh
+    pool of its own (the parent's sockets are left untouched).
     """
 
     def __init__(self, session: requests.Session | None = None, *, pool_size: int = 16) -> None:
         self._own = session is None
         self._env: dict[str, dict[str, Any]] = {}
-        if session is None:
-            session = requests.Session()
-            adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
-            adapter.poolmanager.pool_classes_by_scheme = {
-                "http": _TrackingHTTPConnectionPool, "https": _TrackingHTTPSConnectionPool}
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            session.trust_env = False  # the environment is read once per origin in _settings
-        self.session = session
+        self._pool_size = pool_size
+        self._pid = os.getpid()
+        self._fork_lock = threading.Lock()
+        self._abandoned: list[Any] = []  # sessions and pools inherited through fork(): never touched
+        self._pools: list[Any] = []  # the direct exchange's pools (closed by close())
+        self.session = session if session is not None else _own_session(pool_size)
 
-    def _request(self, request: HTTPRequest, timeout: tuple[float | None, float | None]) -> requests.Response:
-        if not self._own:  # the user's Session: its hooks, auth, cookies and redirects apply
-            return self.session.request(request.method, request.url, headers=request.headers,
-                                        data=request.body, stream=True, timeout=timeout)
-        # Our own Session has no cookies, auth or hooks to merge: prepare and send directly
-        # (LLM endpoints answer POSTs without redirects).
+    def _check_fork(self) -> None:
+        """In a child process after fork(): drop the inherited pool without closing it (its
+        sockets are shared with the parent, which may be using them)."""
+        with self._fork_lock:
+            if self._pid != os.getpid():
+                self._abandoned.append((self.session, self._pools))
+                self.session = _own_session(self._pool_size)
+                self._env, self._pools = {}, []
+                self._pid = os.getpid()
+
+    def _request(self, request: HTTPRequest, url: str, headers: dict[str, str],
+                 timeout: tuple[float | None, float | None], provider: str | None,
+                 state: RequestState) -> HTTPResponse:
+        if not self._own:  # the user's Session: its hooks, auth and cookies apply; redirects never
+            if not has_header(headers, "user-agent") and self.session.headers.get(
+                    "User-Agent") in (None, requests.utils.default_user_agent()):
+                headers = {**headers, "User-Agent": USER_AGENT}
+            response = self.session.request(request.method, url, headers=headers, data=request.body, stream=True,
+                                            timeout=timeout, allow_redirects=False)
+            return self._wrap(response, provider)
+        settings = self._settings(url)
+        if settings["pool"] is not None and not _adapter_patched():  # no proxy, no mock: the direct exchange
+            parts = urlsplit(url)
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            if not target.isascii() or " " in target:  # as requests would: percent-encode what HTTP cannot carry
+                target = quote(target, safe="/:@!$&'()*+,;=-._~%?")
+            head = request_head(request.method, target, parts.netloc, headers, request.body, USER_AGENT)
+            status, response_headers, sock, exchange = start(settings["pool"], request.method, head, request.body,
+                                                             timeout[0], timeout[1], state)
+            return HTTPResponse(status, response_headers, provider, sock=sock, exchange=exchange)
+        # Through a proxy: requests' adapter (our own Session has no cookies, auth or hooks).
         prepared = requests.PreparedRequest()
-        prepared.prepare(method=request.method, url=request.url, headers=request.headers, data=request.body)
-        adapter = self.session.get_adapter(request.url)
-        return adapter.send(prepared, stream=True, timeout=timeout,  # type: ignore[arg-type]  # None = no limit
-                            **self._settings(request.url))
+        prepared.prepare(method=request.method, url=url, headers=headers, data=request.body)
+        if "User-Agent" not in prepared.headers:
+            prepared.headers["User-Agent"] = USER_AGENT
+        adapter = self.session.get_adapter(url)
+        response = adapter.send(prepared, stream=True, timeout=timeout,  # type: ignore[arg-type]  # None = no limit
+                                proxies=settings["proxies"], verify=settings["verify"])
+        return self._wrap(response, provider)
+
+    @staticmethod
+    def _wrap(response: requests.Response, provider: str | None) -> HTTPResponse:
+        exchange = RequestsExchange(response)
+        return HTTPResponse(response.status_code, response.headers, provider, sock=exchange.sock, exchange=exchange)
 
     def _settings(self, url: str) -> dict[str, Any]:
-        """Proxy / CA settings for ``url`` from the environment, read once per origin."""
+        """Proxy / CA settings for ``url`` from the environment, read once per origin, and
+        the connection pool for the direct exchange (None when a proxy applies)."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         settings = self._env.get(origin)
         if settings is None:
-            ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            settings = {"proxies": requests.utils.get_environ_proxies(origin), "verify": ca_bundle or True}
+            ca_bundle = next((os.environ[name] for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
+                              if os.environ.get(name)), None)
+            settings = {"proxies": requests.utils.get_environ_proxies(origin), "verify": ca_bundle or True,
+                        "pool": None}
+            if not settings["proxies"] and parts.scheme in ("http", "https"):
+                stub = requests.PreparedRequest()
+                stub.prepare(method="GET", url=origin + "/")
+                adapter: Any = self.session.get_adapter(origin)  # our own HTTPAdapter
+                settings["pool"] = adapter.get_connection_with_tls_context(stub, settings["verify"])
+                self._pools.append(settings["pool"])
             self._env[origin] = settings
         return settings
 
     def send(self, request: HTTPRequest, *, deadline: Deadline, connect_timeout: float | None,
              provider: str | None = None, cancel: Cancellation | None = None) -> HTTPResponse:
-        """Send ``request``; return as soon as the status line and headers arrived.
+        """Send ``request``; return as soon as the final status line and headers arrived.
 
         The connect limit is ``connect_timeout`` capped by what is left of the total deadline.
         While the headers are awaited, ``cancel`` (our own Session only) can shut down the
-        connection the request checked out, from another thread.
+        connection the request checked out, from another thread. A request that got no
+        byte of answer on a reused keep-alive connection (the server had closed it) is sent
+        once more, at once, on a fresh connection.
         """
+        url, headers = apply_userinfo(request.url, request.headers, provider)
+        if self._own and self._pid != os.getpid():
+            self._check_fork()
+        state = RequestState()
+        while True:
+            try:
+                response = self._send_once(request, url, headers, deadline, connect_timeout, provider, cancel, state)
+            except _Resend:
+                state = RequestState(fresh=True)
+                continue
+            if 100 <= response.status_code < 200:  # a user Session's adapter passed an interim response on
+                response.close()
+                raise ProtocolError(f"the server answered with an interim status {response.status_code} that this "
+                                    "Session's adapter did not skip", provider=provider)
+            return response
+
+    def _send_once(self, request: HTTPRequest, url: str, headers: dict[str, str], deadline: Deadline,
+                   connect_timeout: float | None, provider: str | None, cancel: Cancellation | None,
+                   state: RequestState) -> HTTPResponse:
         read_timeout, limit = deadline.next_timeout()
         connect_limited_by_total = False
         if deadline.total_at is not None:
             left = max(0.001, deadline.total_at - time.monotonic())
             if connect_timeout is None or left < connect_timeout:
                 connect_timeout, connect_limited_by_total = left, True
-        connections: list[Any] = []
+        connections = state.connections
         abort = None
         if cancel is not None:
             def abort() -> None:
-                shutdown_connections(connections)
+                shutdown_sockets(connections)
             cancel.add_callback(abort)
         watchdog = None
         try:
-            _current.connections = connections
+            set_current(state)
             watchdog = self._watchdog(deadline, connections)
-            response = self._request(request, (connect_timeout, read_timeout))
-        except requests.exceptions.ConnectTimeout as exc:
-            if connect_limited_by_total:
-                raise deadline.timeout_error("total_timeout") from exc
-            raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
+            response = self._request(request, url, headers, (connect_timeout, read_timeout), provider, state)
+        except BodyError as exc:
+            raise ProtocolError(str(exc), provider=provider) from exc
         except NETWORK_ERRORS as exc:
+            if _is_connect_timeout(exc):
+                if connect_limited_by_total:
+                    raise deadline.timeout_error("total_timeout") from exc
+                raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False,
+                                    connect_timeout=connect_timeout) from exc
             if watchdog is not None and watchdog.fired:
                 raise deadline.timeout_error("total_timeout") from exc
+            if (state.reused and not state.started and not state.fresh and isinstance(_root_cause(exc), ConnectionError)
+                    and not (cancel is not None and cancel.cancelled)):
+                raise _Resend() from exc
             raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
         finally:
-            _current.connections = None
+            set_current(None)
             if watchdog is not None:
                 watchdog.cancel()
             if cancel is not None and abort is not None:
                 cancel.remove_callback(abort)
-        return HTTPResponse(response, provider)
+        return response
 
-    def _watchdog(self, deadline: Deadline, connections: list[Any]) -> _Watchdog | None:
+    def _watchdog(self, deadline: Deadline, connections: list[Any]) -> Watchdog | None:
         """With a total deadline, a timer that aborts the connection if the status line and
-        headers are still arriving when it passes (a per-read timeout alone would let a
-        server that trickles header bytes run past it). Only for our own Session's pools."""
+        headers are still arriving when it passes. Only for our own Session's pools."""
         if deadline.total_at is None or not self._own:
             return None
-        return _Watchdog(deadline.total_at - time.monotonic(), connections)
+        return Watchdog(deadline.total_at - time.monotonic(), connections)
 
     def close(self) -> None:
         """Close the Session, and every pooled connection, if this transport created it."""
-        if not self._own:
-            return
+        if not self._own or self._pid != os.getpid():
+            return  # a forked child never closes what it shares with its parent
+        for pool in self._pools:
+            pool.close()
         for adapter in self.session.adapters.values():
             manager = getattr(adapter, "poolmanager", None)
             if manager is None:
@@ -366,3 +386,13 @@ class RequestsTransport:
                     pool.close()
             manager.clear()
         self.session.close()
+
+
+def _adapter_patched() -> bool:
+    """True while something (``responses``, a test double) replaced requests' adapter
+    ``send``: then requests must carry the request, or the patch would be bypassed."""
+    return getattr(requests.adapters.HTTPAdapter.send, "__module__", None) != "requests.adapters"
+
+
+class _Resend(Exception):
+    """Internal: the request may be sent once more on a fresh connection."""

@@ -83,3 +83,18 @@ def test_total_timeout_starts_when_the_stream_is_first_read(server: FakeLLMServe
         stream = client.chat_stream("hi")
         time.sleep(0.7)  # created now, read later (a job queue, a web framework): real time passing
         assert stream.text().startswith("Hello from FakeLLMServer")
+
+
+def test_a_closed_client_refuses_new_calls_clearly(server: FakeLLMServer) -> None:
+    """After close() (or its with block), a call raises ConfigurationError at once, never
+    a retried "connection lost (ClosedPoolError)"; a stream already reading goes on."""
+    client = LLMClient("openai/m", base_url=server.base_url, api_key=KEY)
+    reading = client.chat_stream("hi")
+    next(reading)
+    pending = client.chat_stream("hi")
+    client.close()
+    assert reading.text().startswith("Hello from FakeLLMServer")
+    for call in (lambda: client.chat("hi"), lambda: client.chat_stream("hi"), lambda: next(pending)):
+        with pytest.raises(ConfigurationError, match="this LLMClient is closed; create a new one"):
+            call()
+    assert len(server.requests) == 1

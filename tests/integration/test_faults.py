@@ -223,6 +223,9 @@ def test_connect_timeout_with_full_backlog() -> None:
         client.close()
     assert isinstance(exc, ConnectTimeoutError)
     assert 0.5 <= t[0] < 4  # two attempts of 0.3 s
+    assert exc.seconds == 0.3
+    assert "could not connect within connection_timeout (0.3s; " in str(exc)
+    assert "s elapsed)" in str(exc)
 
 
 def test_total_timeout_bounds_the_connect() -> None:

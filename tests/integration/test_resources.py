@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,7 @@ from llm_connectivity.testing import Action, FakeLLMServer, Reply, faults
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd (Linux)")
 
-WATCHDOG_SECONDS = 30.0
+WATCHDOG_SECONDS = 60.0
 LONG_TEXT = " ".join(f"word{i}" for i in range(400))
 
 
@@ -234,3 +235,77 @@ def test_client_close_closes_pooled_connections_while_an_error_is_kept() -> None
         client.close()
         assert wait_for_sockets(idle, within=1.0) == idle, "the pooled connection is still open"
         del kept
+
+
+# -- acceptance load: thousands of abandoned and failed streams leave nothing behind ------------------
+def rss_bytes() -> int:
+    """This process's resident set size (Linux)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+def wait_for_threads(expected: int, within: float) -> int:
+    """Poll until at most ``expected`` threads run (or ``within`` s passed); return the count."""
+    deadline = time.monotonic() + within
+    while threading.active_count() > expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return threading.active_count()
+
+
+def test_2000_early_breaks_and_500_failures_leave_fds_threads_and_rss_flat() -> None:
+    with FakeLLMServer() as server:
+        client = _client(server)
+
+        def load(breaks: int, failures: int) -> None:
+            for i in range(breaks):
+                with client.chat_stream(f"break {i}") as stream:
+                    for _ in stream:
+                        break
+                if i % 100 == 0:
+                    server.requests.clear()  # the server's log is not the client's memory
+            server.default_reply = faults.status(500)
+            for i in range(failures):
+                with pytest.raises(LLMError):
+                    client.chat_stream(f"fail {i}").text()
+            server.default_reply = None
+            server.requests.clear()
+
+        load(100, 25)  # warm-up: imports, pools, allocator arenas
+        gc.collect()
+        fds, threads, rss = socket_fds(), threading.active_count(), rss_bytes()
+        started = time.monotonic()
+        load(2000, 500)
+        elapsed = time.monotonic() - started
+        gc.collect()
+        grown = rss_bytes() - rss
+        fds_after = wait_for_sockets(fds, within=2.0)
+        threads_after = wait_for_threads(threads, within=2.0)
+        client.close()
+    print(f"2500 streams in {elapsed:.1f}s; RSS grew {grown / 1e6:.1f} MB")
+    assert fds_after <= fds, f"{fds_after - fds} more sockets open than before the load"
+    assert threads_after <= threads, f"{threads_after - threads} more threads than before the load"
+    assert grown < 5_000_000, f"RSS grew {grown / 1e6:.1f} MB over 2,500 streams"
+
+
+def test_64_threads_x_50_streams_on_one_client_each_get_their_own_answer() -> None:
+    from test_concurrency import run_threads  # same directory: the suite's thread harness
+
+    with FakeLLMServer() as server:
+        client = _client(server, max_concurrency=64)
+        wrong: list[str] = []
+
+        def work(t: int) -> None:
+            for s in range(50):
+                prompt = f"thread {t} stream {s}"
+                text = client.chat_stream(prompt).text()
+                if f'You said: "{prompt}".' not in text:
+                    wrong.append(f"{prompt} got {text[:80]!r}")
+
+        errors = run_threads(64, work)
+        client.close()
+        assert len(server.requests) == 64 * 50
+    assert errors == []
+    assert wrong == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 import os
+import threading
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator
@@ -15,7 +16,7 @@ from toolkit_support import (
     FINAL_USAGE,
     Boom,
     ClosableSource,
-    FakeClock,
+    QuarterCounter,
     contents,
     joined,
     split_every,
@@ -25,7 +26,7 @@ from toolkit_support import (
 
 import llm_connectivity.streaming as streaming
 from llm_connectivity.errors import ConfigurationError
-from llm_connectivity.models import StreamChunk
+from llm_connectivity.models import StreamChunk, Usage
 from llm_connectivity.streaming import (
     CharacterBuffer,
     SentenceBuffer,
@@ -134,8 +135,28 @@ SENTENCE_CASES = [
     ("Code:\n```py\nx = 1. Y = 2.\n\nz = 3\n```\nAfter. End.",
      ["Code:\n", "```py\nx = 1. Y = 2.\n\nz = 3\n```\n", "After. ", "End."]),
     ("~~~\na. B.\n~~~", ["~~~\na. B.\n~~~"]),
-    ("Steps:\n1. Open it.\n2. Close it.", ["Steps:\n1. Open it.\n", "2. Close it."]),
+    ("Steps:\n1. Open it.\n2. Close it.", ["Steps:\n", "1. Open it.\n", "2. Close it."]),
+    # Markdown list items and headings start a new piece at a single line break
+    ("Tips:\n- drink water\n* sleep well\n  + rest\n1) run\nthe end", [
+        "Tips:\n", "- drink water\n", "* sleep well\n", "  + rest\n", "1) run\nthe end"]),  # a lazy continuation
+    ("## Summary\nIt works well\n### Next\nmore text", ["## Summary\n", "It works well\n", "### Next\n", "more text"]),
+    ("Not lists:\n-5 degrees\n3.5 kg\n#hashtag\n---\nend", ["Not lists:\n-5 degrees\n3.5 kg\n#hashtag\n---\nend"]),
     ("it is 5 m. Then stop.", ["it is 5 m. ", "Then stop."]),
+    # a fence right after a sentence stop and a line break (or a paragraph break) is still a fence
+    ("Before.\n```\ncode. More. \n\nX.\n```\nAfter. Done.",
+     ["Before.\n", "```\ncode. More. \n\nX.\n```\n", "After. ", "Done."]),
+    ("Before!\n\n```py\na. B.\n```\n\nAfter.", ["Before!\n\n", "```py\na. B.\n```\n\n", "After."]),
+    ("Before?\n   ~~~\na. B.\n   ~~~\nAfter.", ["Before?\n", "   ~~~\na. B.\n   ~~~\n", "After."]),
+    ("完了。\n```\na. B.\n```\n", ["完了。\n", "```\na. B.\n```\n"]),
+    # a fence closes only with a line of the same character, at least as long, and nothing else
+    ("Show:\n````md\n```py\nx = 1. Y.\n```\n````\nDone. Next.",
+     ["Show:\n", "````md\n```py\nx = 1. Y.\n```\n````\n", "Done. ", "Next."]),
+    ("```\na. B.\n~~~\n```py\nc. D.\n```\nEnd. Yes.", ["```\na. B.\n~~~\n```py\nc. D.\n```\n", "End. ", "Yes."]),
+    ("```x``` is inline. Next one.", ["```x``` is inline. ", "Next one."]),  # backticks in the "info string"
+    # the sentence stops of other scripts: Arabic question mark, Urdu full stop, Devanagari danda
+    ("كيف حالك؟ أنا بخير. شكرا", ["كيف حالك؟ ", "أنا بخير. ", "شكرا"]),
+    ("یہ اچھا ہے۔ اگلا جملہ", ["یہ اچھا ہے۔ ", "اگلا جملہ"]),
+    ("यह अच्छा है। अगला वाक्य॥ और", ["यह अच्छा है। ", "अगला वाक्य॥ ", "और"]),
 ]
 
 
@@ -177,6 +198,29 @@ def test_characters_keep_clusters_split_across_chunks() -> None:
     assert split_graphemes(text) == out
 
 
+GRAPHEME_CASES = [  # expected clusters as the regex module's \X (Unicode 15.1) gives them
+    ("น้ำใจ", ["น้ำ", "ใ", "จ"]),  # Thai SARA AM is a spacing mark, not a letter
+    ("ນ້ຳ", ["ນ້ຳ"]),  # Lao AM likewise
+    ("क्षत्रिय", ["क्ष", "त्रि", "य"]),  # Devanagari conjuncts: consonant + virama + consonant
+    ("স্বাগতম", ["স্বা", "গ", "ত", "ম"]),
+    ("ગુજરાતી", ["ગુ", "જ", "રા", "તી"]),
+    ("ଓଡ଼ିଆ", ["ଓ", "ଡ଼ି", "ଆ"]),
+    ("తెలుగు", ["తె", "లు", "గు"]),
+    ("മലയാളം", ["മ", "ല", "യാ", "ളം"]),
+    ("שָׁלוֹם עולם", ["שָׁ", "ל", "וֹ", "ם", " ", "ע", "ו", "ל", "ם"]),
+    ("مَرْحَبًا", ["مَ", "رْ", "حَ", "بً", "ا"]),
+    ("a\n\u0301\r\n\u0301", ["a", "\n", "\u0301", "\r\n", "\u0301"]),  # nothing attaches to a line break
+    ("a\ud83d\udc4db", ["a", "\ud83d\udc4d", "b"]),  # 👍 as two JSON surrogate escapes: kept together
+]
+
+
+@pytest.mark.parametrize("text, clusters", GRAPHEME_CASES)
+def test_characters_of_thai_lao_indic_and_rtl_scripts(text: str, clusters: list[str]) -> None:
+    assert split_graphemes(text) == clusters
+    for cut in range(1, len(text)):
+        assert contents(buffer_characters(text_chunks([text[:cut], text[cut:]]))) == clusters
+
+
 def test_character_buffer_holds_only_the_last_cluster() -> None:
     chars = CharacterBuffer()
     assert chars.feed("ab") == ["a"]
@@ -187,10 +231,10 @@ def test_character_buffer_holds_only_the_last_cluster() -> None:
 
 def test_token_groups_are_about_n_tokens() -> None:
     text = "".join(f"w{i:03d} " for i in range(60))  # 5 chars: ~1.75 estimated tokens each
-    pieces = contents(buffer_tokens(text_chunks(split_every(text, 5)), n=8))
+    pieces = contents(buffer_tokens(text_chunks(split_every(text, 5)), n=8, counter=QuarterCounter()))
     assert "".join(pieces) == text
     assert [len(p) for p in pieces[:-1]] == [30] * (len(pieces) - 1)  # 6 words = 8 estimated tokens
-    groups = TokenBuffer(4)
+    groups = TokenBuffer(4, counter=QuarterCounter())
     assert groups.feed("x" * 64) == ["x" * 16] * 4  # a big chunk is cut into groups
 
 
@@ -209,6 +253,19 @@ def test_a_chunk_with_text_and_a_finish_reason_is_split_in_order() -> None:
     chunks = [StreamChunk(content="Hel", index=0), StreamChunk(content="lo you", finish_reason="stop", index=1)]
     out = list(buffer_words(chunks))
     assert [(c.content, c.finish_reason) for c in out] == [("Hello", None), (" you", None), ("", "stop")]
+
+
+def test_usage_that_rides_on_text_chunks_does_not_release_the_text() -> None:
+    # Gemini (and vLLM's continuous usage) send a running usage report with every text chunk
+    u1, u2, u3 = (Usage(prompt_tokens=5, completion_tokens=n, total_tokens=5 + n) for n in (1, 2, 3))
+    chunks = [StreamChunk(content="Hel", usage=u1, index=0), StreamChunk(content="lo. Th", usage=u2, index=1),
+              StreamChunk(content="ere.", usage=u3, finish_reason="stop", index=2)]
+    out = list(buffer_sentences(chunks))
+    assert [(c.content, c.usage, c.finish_reason) for c in out] == [
+        ("Hello. ", u2, None), ("There.", None, None), ("", u3, "stop")]
+    words = list(buffer_words([StreamChunk(content="Hi", usage=u1), StreamChunk(content=" you", usage=u2),
+                               StreamChunk(content="!", usage=u3)]))
+    assert [(c.content, c.usage) for c in words] == [("Hi", u1), (" you!", u3)]
 
 
 def test_role_only_chunks_pass_without_flushing() -> None:
@@ -238,32 +295,51 @@ def test_wrappers_are_lazy_and_closing_closes_the_source(name: str) -> None:
     assert source.closed == 1
 
 
-def test_max_delay_releases_held_text_when_the_next_chunk_arrives() -> None:
-    clock = FakeClock()
-    pieces = iter(["Thinking", "aboutit", "longer", " done"])
-
-    def source() -> Iterator[StreamChunk]:
-        for text in pieces:
-            yield StreamChunk(content=text)
-            clock.advance(0.3)
-
-    out = [c.content for c in buffer_words(source(), max_delay=0.5, clock=clock)]
-    # held since 100.0; at 100.3 not yet; at 100.6 (third chunk) 0.6 s >= 0.5: released
-    assert out == ["Thinkingaboutitlonger", " done"]
+def _then_silent(pieces: list[str], shown: threading.Event, last: str) -> Iterator[StreamChunk]:
+    """``pieces`` at once, then silence until ``shown`` is set (at most 10 s), then ``last``."""
+    yield from text_chunks(pieces)
+    shown.wait(10)
+    yield StreamChunk(content=last)
 
 
-def test_max_delay_on_sentences() -> None:
-    clock = FakeClock()
+@pytest.mark.parametrize("wrapper, pieces, last, expected, without", [
+    (buffer_words, ["Thinking", "aboutit", "longer"], "more", ["Thinkingaboutitlonger", "more"],
+     ["Thinkingaboutitlongermore"]),
+    (buffer_sentences, ["An unfinished", " sentence", " goes on"], " and on",
+     ["An unfinished sentence goes on", " and on"], ["An unfinished sentence goes on and on"]),
+])
+def test_max_delay_releases_what_was_held_that_long(wrapper: Wrapper, pieces: list[str], last: str,
+                                                    expected: list[str], without: list[str]) -> None:
+    shown = threading.Event()
+    out = []
+    for chunk in wrapper(_then_silent(pieces, shown, last), max_delay=0.5):  # type: ignore[call-arg]
+        out.append(chunk.content)
+        shown.set()
+    assert out == expected
+    assert contents(wrapper(_then_silent(pieces, shown, last))) == without  # no max_delay: to the boundary
 
-    def source() -> Iterator[StreamChunk]:
-        for text in ["An unfinished", " sentence", " goes on", " and on"]:
-            yield StreamChunk(content=text)
-            clock.advance(1.0)
 
-    assert contents(buffer_sentences(source(), max_delay=1.5, clock=clock)) == [
-        "An unfinished sentence goes on", " and on"]
-    assert contents(buffer_sentences(text_chunks(["An unfinished", " sentence", " goes on", " and on"]))) == [
-        "An unfinished sentence goes on and on"]
+@pytest.mark.parametrize("name", sorted(BUFFERS))
+def test_max_delay_releases_held_text_while_the_source_is_silent(name: str) -> None:
+    # a slow model: "An unfinished" arrives, then nothing until the reader has shown all of
+    # it (or 10 s pass). The held text must come out after max_delay, not with the next chunk.
+    wrapper = partial(buffer_tokens, n=50) if name == "tokens" else BUFFERS[name]
+    shown, resumed = threading.Event(), threading.Event()
+
+    def slow_model() -> Iterator[StreamChunk]:
+        yield StreamChunk(content="An unfinished")
+        shown.wait(10)
+        resumed.set()
+        yield StreamChunk(content=" sentence")
+
+    before = text = ""
+    for chunk in wrapper(slow_model(), max_delay=0.05):
+        if not resumed.is_set():
+            before += chunk.content
+        text += chunk.content
+        if text == "An unfinished":
+            shown.set()
+    assert (before, text) == ("An unfinished", "An unfinished sentence")
 
 
 @pytest.mark.parametrize("bad", [0, -1, "1", True])
@@ -288,7 +364,8 @@ def test_module_doctests() -> None:
 
 SEEDS = int(os.environ.get("TOOLKIT_FUZZ_SEEDS", "40"))
 ALPHABET = ["Hello", " world", ".", " ", "  ", "\n", "\n\n", "\t", "\r\n", "Dr", ". ", "3.14", "你", "好。", "👍", "🏽",
-            "\u0301", "e", "```", "~~~", " U.S.", "...", "?", "!", '"', ")", "a", "B", "ภาษา", "x" * 20, "\r"]
+            "\u0301", "e", "```", "~~~", " U.S.", "...", "?", "!", '"', ")", "a", "B", "ภาษา", "x" * 20, "\r", "`", "````",
+            "   ", "؟", "।", "- ", "# ", "1) ", "-", "#"]
 
 
 @pytest.mark.parametrize("name", sorted(BUFFERS))

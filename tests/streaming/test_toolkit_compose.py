@@ -8,6 +8,8 @@ import io
 import os
 import subprocess
 import sys
+import threading
+import time
 from functools import partial
 
 import pytest
@@ -30,7 +32,7 @@ from llm_connectivity.streaming import (
     replay,
     track_progress,
 )
-from llm_connectivity.testing import FakeLLMServer, Reply
+from llm_connectivity.testing import Action, FakeLLMServer, Reply, faults
 
 ADVERSARIAL = ("Dr. Smith paid $3.14 for v1.2.3 (see https://ex.com/a.b?x=1).  Tabs\there,\r\nCRLF and 👍🏽 👩‍💻 🇫🇷 "
                "e\u0301! 你好世界。没有空格！ ภาษาไทยไม่มีการเว้นวรรค\n\n```py\nx = 1. Y = 2.\n```\nlast word")
@@ -59,6 +61,63 @@ def test_every_buffer_over_every_wire_format(server: FakeLLMServer, provider: st
     finals = [c for c in out if c.finish_reason is not None]
     assert finals and finals[-1].finish_reason == "stop"
     assert out[-1].is_complete and out[-1].usage is not None
+
+
+SENTENCES = "Hello there my friend. How are you today? I am fine, thanks."
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "gemini"])
+def test_sentences_are_sentences_on_every_wire_format(server: FakeLLMServer, provider: str) -> None:
+    # Gemini reports usage on every chunk: that must not release each chunk on its own
+    server.add_reply(Reply(text=SENTENCES))
+    with LLMClient(f"{provider}/m", base_url=server.base_url_for(provider), api_key="k-test") as client:
+        stream = client.chat_stream("hi")
+        out = list(buffer_sentences(stream))
+    assert [c.content for c in out if c.content] == [
+        "Hello there my friend. ", "How are you today? ", "I am fine, thanks."]
+    assert aggregate(out).usage == stream.response.usage  # the provider's usage still arrives
+
+
+@pytest.mark.parametrize("name", sorted(WRAPPERS))
+def test_max_delay_releases_text_while_a_slow_model_is_silent(server: FakeLLMServer, name: str) -> None:
+    # the model sends "An unfinished", then nothing for 1.5 s: with max_delay=0.1 the held
+    # text is on screen long before the next chunk, so it arrives as a piece of its own
+    wrapper = partial(buffer_tokens, n=50) if name == "tokens" else WRAPPERS[name]
+    events = [faults.chat_chunk({"content": "An unfinished"}), faults.chat_chunk({"content": " sentence."}, "stop"),
+              b"data: [DONE]\n\n"]
+    server.add_reply(Reply(actions=[Action("send", events[0]), Action("sleep", seconds=1.5),
+                                    *(Action("send", e) for e in events[1:])], headers=dict(faults.SSE_HEADERS)))
+    seen: list[tuple[str, float]] = []
+    with LLMClient("openai/m", base_url=server.base_url, api_key="k-test") as client:
+        for chunk in wrapper(client.chat_stream("hi"), max_delay=0.1):
+            if chunk.content:
+                seen.append((chunk.content, time.monotonic()))
+    assert "".join(text for text, _ in seen) == "An unfinished sentence."
+    shown = ""
+    for text, at in seen:  # when the last character of the first chunk was shown
+        shown += text
+        if len(shown) >= len("An unfinished"):
+            break
+    assert shown == "An unfinished" and seen[-1][1] - at > 0.7  # well before the next chunk came
+
+
+def test_the_peer_harness_chain_over_loopback(server: FakeLLMServer) -> None:
+    # exactly as ../shared/bench/contenders.py builds it (a finite 1e12 rate, a no-op callback)
+    def noop(*_args: object, **_kwargs: object) -> None:
+        return None
+
+    server.add_reply(Reply(chunks=split_every(ADVERSARIAL, 4)))
+    with LLMClient("openai/m", base_url=server.base_url, api_key="k-test") as client:
+        stream = client.chat_stream("hi")
+        chain = pipe(stream, buffer_words,
+                     lambda s: track_progress(s, estimated_tokens=4096, on_progress=noop),
+                     lambda s: rate_limit(s, tokens_per_second=1e12))
+        started = time.monotonic()
+        text = "".join(c if isinstance(c, str) else c.content for c in chain)
+        elapsed = time.monotonic() - started
+        chain.close()  # type: ignore[attr-defined]
+        stream.close()
+    assert text == ADVERSARIAL and elapsed < 5
 
 
 def test_progress_over_a_loopback_stream(server: FakeLLMServer) -> None:
@@ -134,7 +193,8 @@ def test_importing_the_toolkit_loads_no_optional_or_http_modules() -> None:
 
 
 CLOSERS = {**WRAPPERS, "progress": track_progress, "rate": partial(rate_limit, tokens_per_second=1e6),
-           "bar": partial(progress_bar, file=io.StringIO()), "piped": lambda s: pipe(s, buffer_words, track_progress)}
+           "bar": partial(progress_bar, file=io.StringIO()), "piped": lambda s: pipe(s, buffer_words, track_progress),
+           "sentences-max_delay": partial(buffer_sentences, max_delay=0.01)}  # reads in a helper thread
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts sockets in /proc/self/fd (Linux)")
@@ -150,4 +210,5 @@ def test_closing_a_wrapper_frees_the_connection(name: str) -> None:
         wrapped.close()  # type: ignore[attr-defined]
         assert not stream.is_complete
         assert wait_for_sockets(baseline, within=5) == baseline
+        assert not [t for t in threading.enumerate() if t.name == "llm-connectivity-ticker"]
         client.close()

@@ -4,11 +4,12 @@ from the request's max_tokens, thread-safe reads, and the terminal display."""
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 from collections.abc import Iterator
 
 import pytest
-from toolkit_support import Boom, ClosableSource, FakeClock, text_chunks
+from toolkit_support import Boom, ClosableSource, FakeClock, QuarterCounter, text_chunks
 
 from llm_connectivity.errors import ConfigurationError
 from llm_connectivity.models import StreamChunk, Usage
@@ -24,7 +25,7 @@ from llm_connectivity.streaming.progress_bar import format_progress
 
 def test_tracker_snapshot_values() -> None:
     clock = FakeClock(0.0)
-    tracker = ProgressTracker(100, clock=clock)
+    tracker = ProgressTracker(100, clock=clock, counter=QuarterCounter())
     tracker.start()
     clock.advance(2.0)
     tracker.update(StreamChunk(content="x" * 80))  # 20 estimated tokens
@@ -55,6 +56,21 @@ def test_reported_usage_raises_the_count_but_never_lowers_it() -> None:
     tracker.update(StreamChunk(usage=Usage(completion_tokens=3)))
     tracker.update(StreamChunk(usage=Usage(completion_tokens=30, is_estimated=True)))
     assert tracker.get_progress().tokens_received == 9
+
+
+def test_a_usage_report_on_every_chunk_is_not_added_to_the_running_count() -> None:
+    # Gemini reports the completion tokens so far with every chunk: the report replaces the
+    # estimate of the text it covers instead of being topped up by it
+    chunks = [StreamChunk(content="word " * 3, usage=Usage(completion_tokens=n)) for n in (3, 6, 9)]
+    chunks += [StreamChunk(content="tail"), StreamChunk(finish_reason="stop", usage=Usage(completion_tokens=10))]
+    seen: list[StreamProgress] = []
+    ticking = itertools.count(0.0, 1.0).__next__  # a second per reading: a callback after every chunk
+    list(track_progress(chunks, estimated_tokens=20, on_progress=seen.append, interval=0.5, clock=ticking))
+    assert [p.tokens_received for p in seen] == [3, 6, 9, 10, 10, 10]
+    gemini_fake = [StreamChunk(content="word ", usage=Usage(completion_tokens=4)) for _ in range(4)]
+    tracker = ProgressTracker()
+    list(track_progress(gemini_fake, tracker=tracker))
+    assert tracker.get_progress().tokens_received == 4
 
 
 def test_callbacks_are_throttled_monotone_clamped_and_final() -> None:
@@ -186,6 +202,10 @@ def test_progress_bar_uses_tqdm_when_asked() -> None:
     out = io.StringIO()
     list(progress_bar(_ticking(clock, 5, 0.5), estimated_tokens=5, file=out, use_tqdm=True, clock=clock))
     assert "5/5" in out.getvalue()
+    out = io.StringIO()  # a stream shorter than the estimate still ends at 100%
+    list(progress_bar(_ticking(clock, 3, 0.5), estimated_tokens=10, file=out, use_tqdm=True, clock=clock))
+    final = out.getvalue().rstrip("\n").split("\r")[-1]
+    assert final.startswith("100%") and "3/3" in final, out.getvalue()
 
 
 def test_format_progress_with_unknown_eta() -> None:
@@ -200,3 +220,12 @@ def test_progress_bar_ends_its_line_when_the_stream_fails() -> None:
         list(progress_bar(source, file=out, use_tqdm=False, interval=0.001, clock=clock))
     assert out.getvalue().endswith("\n") and out.getvalue().count("\n") == 1
     assert source.closed == 1
+
+
+def test_progress_bar_with_tqdm_closes_the_bar_when_the_stream_fails() -> None:
+    pytest.importorskip("tqdm")
+    out = _Terminal()
+    source = ClosableSource([StreamChunk(content="abcd")] * 3, fail=Boom("lost"))
+    with pytest.raises(Boom):
+        list(progress_bar(source, estimated_tokens=10, file=out, use_tqdm=True, interval=0.001, clock=FakeClock()))
+    assert out.getvalue().endswith("\n") and "3/10" in out.getvalue().split("\r")[-1]

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from toolkit_support import ClosableSource, FakeClock, contents, text_chunks
+from toolkit_support import ClosableSource, FakeClock, QuarterCounter, contents, text_chunks
 
 from llm_connectivity import LLMClient
 from llm_connectivity.errors import ConfigurationError
@@ -47,7 +47,8 @@ def test_non_text_chunks_pass_freely() -> None:
 def test_a_chunk_bigger_than_the_burst_is_split_and_released() -> None:
     clock = FakeClock(0.0)
     big = StreamChunk(content="word " * 20, finish_reason="stop", index=4)  # 20 * 5 chars: 25 tokens
-    out = list(rate_limit([big], tokens_per_second=10, burst=5, clock=clock, sleep=clock.sleep))
+    out = list(rate_limit([big], tokens_per_second=10, burst=5, clock=clock, sleep=clock.sleep,
+                          counter=QuarterCounter()))
     assert "".join(c.content for c in out) == big.content
     assert len(out) == 5 and all(c.content.endswith(" ") for c in out)
     assert [c.finish_reason for c in out] == [None, None, None, None, "stop"]  # the last piece keeps the rest

@@ -99,6 +99,43 @@ def test_text_survives_exactly_with_no_injection() -> None:
     assert ours == [(e["event"], e["data"], e["id"]) for e in events]
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_crlf_split_across_chunks_is_one_line_break(fmt: str) -> None:
+    text = "one\r\ntwo\r\n\r\nthree\rfour\r\n"
+    for cut in range(1, len(text)):
+        events, _, _ = whatwg_decode(_body(text_chunks([text[:cut], text[cut:]]), format=fmt))
+        data = [e["data"] if fmt == "text" else json.loads(e["data"])["content"] for e in events[:-1]]
+        assert _lf("".join(data)) == _lf(text), cut
+    events, _, _ = whatwg_decode(_body(text_chunks(["a\r", "\n", "b"])))
+    assert [(e["event"], e["data"], e["id"]) for e in events[:-1]] == [("chunk", "a\n", "1"), ("chunk", "b", "2")]
+
+
+@pytest.mark.parametrize("fmt", ["text", "openai"])
+def test_an_error_event_hides_credentials_in_urls(fmt: str) -> None:
+    error = StreamInterruptedError("lost https://gen.example/v1beta/m:streamGenerateContent?alt=sse&key=AIzaSyD-SECRET-1 "
+                                   "and http://relay:hunter2@10.0.0.1/v1?token=t0k3n")
+    body = _body(ClosableSource(text_chunks(["partial"]), fail=error), format=fmt).decode()
+    assert "AIzaSyD-SECRET-1" not in body and "hunter2" not in body and "t0k3n" not in body
+    assert "streamGenerateContent?alt=sse&key=***" in body and "http://relay:***@10.0.0.1/v1?token=***" in body
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "openai"])
+def test_surrogates_from_a_utf16_slicer_do_not_end_the_stream(fmt: str) -> None:
+    # a JSON "\ud83d" / "\udc4d" pair split across two chunks (a proxy that cuts JS strings)
+    def shown(chunks: list[StreamChunk]) -> str:
+        events = [e.data for e in iter_sse([_body(chunks, format=fmt)]) if e.data != "[DONE]"]
+        if fmt == "text":
+            return "".join(events[:-1])
+        frames = [json.loads(data) for data in events]
+        if fmt == "json":
+            return "".join(f["content"] for f in frames[:-1])
+        return "".join(c["delta"].get("content", "") for f in frames for c in f["choices"])
+
+    split = text_chunks(["ok \ud83d", "\udc4d done"])
+    assert shown(list(buffer_words(split))) == "ok 👍 done"  # rejoined in one piece: the real emoji
+    assert shown(split) == "ok \ufffd\ufffd done"  # apart: each half is shown as U+FFFD, and the stream goes on
+
+
 def test_encoding_is_byte_exact() -> None:
     body = _body(text_chunks(["a\r\nb", "c"]), retry=10)
     assert body == (b"event: chunk\nid: 1\nretry: 10\ndata: a\ndata: b\n\n"
@@ -167,6 +204,13 @@ def test_openai_mode_tool_calls_and_usage() -> None:
     response = _decode_as_openai(_body(chunks, format="openai"))
     assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [("call_9", "get_weather", '{"city": "Oslo"}')]
     assert response.finish_reason == "tool_calls" and response.usage.total_tokens == 10
+
+
+@pytest.mark.parametrize("chunks", [[], [StreamChunk(finish_reason="stop", is_complete=True)]], ids=["nothing", "finish"])
+def test_openai_mode_sends_the_role_even_for_an_empty_answer(chunks: list[StreamChunk]) -> None:
+    frames = [json.loads(e.data) for e in iter_sse([_body(chunks, format="openai")]) if e.data != "[DONE]"]
+    assert [f["choices"] for f in frames] == [
+        [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": "stop"}]]
 
 
 def test_openai_mode_error_raises_the_same_class_in_an_openai_client() -> None:

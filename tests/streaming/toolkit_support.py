@@ -10,6 +10,16 @@ from collections.abc import Iterable, Iterator
 from llm_connectivity.models import StreamChunk, ToolCallDelta, Usage
 
 
+class QuarterCounter:
+    """A deterministic four-characters-a-token counter, for tests of the toolkit's own
+    arithmetic (the library's estimator is script-aware and fitted; see tokens.py)."""
+
+    kind = "estimate"
+
+    def count(self, text: str) -> int:
+        return max(1, (len(text) + 2) // 4) if text else 0
+
+
 def text_chunks(pieces: Iterable[str]) -> list[StreamChunk]:
     """Chunks carrying ``pieces`` as content, numbered from 0."""
     return [StreamChunk(content=p, index=i) for i, p in enumerate(pieces)]

@@ -447,3 +447,34 @@ def test_insecure_warning_on_per_call_override_points_at_caller(monkeypatch: pyt
         with pytest.warns(InsecureTransportWarning) as record:
             client.chat_stream("hi", model="openai-compatible/m3")
         assert record[0].filename == __file__
+
+
+# -- wrong types and reserved names are refused at construction, before any I/O ------------------
+@pytest.mark.parametrize(("kwargs", "fragment"), [
+    ({"base_url": 5}, "base_url must be a string"),
+    ({"base_url": b"https://api.openai.com/v1"}, "base_url must be a string"),
+    ({"base_url": "http://"}, "base_url 'http://' has no host"),
+    ({"base_url": "https:///v1"}, "has no host"),
+    ({"api_key": 12345}, "api_key must be a string"),
+    ({"transport": object()}, "transport must have send(request, ...) and close()"),
+    ({"transport": "memory"}, "transport must have send(request, ...) and close()"),
+    ({"session": "s"}, "session must be a requests.Session"),
+    ({"clock": 5}, "clock must have monotonic() and sleep(seconds)"),
+    ({"stream": True}, "stream is not a default parameter"),
+    ({"messages": [{"role": "user", "content": "x"}]}, "messages is not a default parameter"),
+    ({"observers": 5}, "observers must be an iterable of callables taking a Notice, got int"),
+    ({"stages": 5}, "stages must be an iterable of llm_connectivity.pipeline.Stage instances, got int"),
+])
+def test_wrong_configuration_types_raise_configuration_error(kwargs: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        LLMClient("openai/gpt-4o-mini", **{"api_key": OPENAI_KEY, **kwargs})
+    assert fragment in str(info.value)
+    assert OPENAI_KEY not in str(info.value)
+
+
+def test_stages_and_observers_none_mean_none() -> None:
+    from llm_connectivity.testing import MemoryTransport, Reply
+
+    client = LLMClient("openai/gpt-4o-mini", api_key=OPENAI_KEY, transport=MemoryTransport([Reply(text="Hi")]),
+                       stages=None, observers=None)
+    assert client.chat("Hi", stages=None, observers=None).content == "Hi"

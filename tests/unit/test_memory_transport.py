@@ -168,7 +168,8 @@ def test_exhausted_script_says_so() -> None:
 def test_infinite_delay_without_limit_on_a_fake_clock_is_refused() -> None:
     transport = MemoryTransport([MemoryResponse(body=[event("a")], delays=[math.inf])])
     with pytest.raises(ScriptExhaustedError, match="waits forever"):
-        client_for(transport, FakeClock(), timeout=None).chat_stream("hi").text()
+        client_for(transport, FakeClock(), timeout={"connection_timeout": None, "read_timeout": None,
+                                                    "content_idle_timeout": None}).chat_stream("hi").text()
 
 
 def test_transport_alone_honours_the_deadline() -> None:

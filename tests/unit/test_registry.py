@@ -271,3 +271,16 @@ def test_entry_point_that_self_registers_does_not_deadlock(clean_registry: None,
     worker.join(2.0)
     assert not worker.is_alive(), "resolve_driver deadlocked"
     assert isinstance(result.get("driver"), _UTDriver)
+
+
+def test_a_provider_name_that_is_not_a_string_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="provider name must be a string, got int"):
+        register_provider(5, ProviderDriver)  # type: ignore[arg-type]
+
+
+def test_a_factory_that_returns_no_driver_is_named_when_the_provider_is_used() -> None:
+    register_provider("returns-int", lambda: 5, replace=True)  # type: ignore[arg-type, return-value]
+    with pytest.raises(ConfigurationError) as info:
+        resolve_driver("returns-int")
+    assert str(info.value) == ("the factory registered for provider 'returns-int' returned int, not a "
+                               "ProviderDriver")

@@ -12,7 +12,7 @@ import pytest
 import requests
 import responses
 
-from llm_connectivity import LLMClient
+from llm_connectivity import LLMClient, StreamChunk
 from llm_connectivity.errors import (
     APIStatusError,
     AuthenticationError,
@@ -30,6 +30,7 @@ from llm_connectivity.security import (
     scrub_error,
     scrub_text,
     url_password,
+    url_secrets,
     warn_if_insecure,
 )
 from llm_connectivity.testing import FakeLLMServer, Reply
@@ -352,3 +353,55 @@ def test_client_target_repr_redacts_url_userinfo() -> None:
     client = LLMClient("vllm/m", base_url=f"http://alice:{PASSWORD}@127.0.0.1:9/v1", api_key=KEY)
     assert repr(client.target) == "Target('vllm', 'm', base_url='http://alice:***@127.0.0.1:9/v1')"
     client.close()
+
+
+def test_what_stages_and_recorded_requests_show_hides_the_url_password() -> None:
+    """A stage's context (its spec) and MemoryTransport's recorded requests are shown in
+    test failures and logs: the base_url password must not be in their reprs."""
+    from llm_connectivity.pipeline import Stage, StreamContext
+    from llm_connectivity.testing import MemoryTransport, Reply
+
+    shown: list[str] = []
+
+    class Show(Stage):
+        def on_chunk(self, chunk: StreamChunk, context: StreamContext) -> StreamChunk:
+            shown.append(repr(context))
+            return chunk
+
+    transport = MemoryTransport([Reply(text="Hi")])
+    client = LLMClient("vllm/m", base_url="http://alice:pw-0123secret@127.0.0.1:9/v1", transport=transport,
+                       stages=[Show()])
+    assert client.chat_stream("Hi").text() == "Hi"
+    assert shown and "alice:***@127.0.0.1:9/v1" in shown[0]
+    for text in [*shown, repr(transport.requests)]:
+        assert "pw-0123secret" not in text
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://api.example.com/v1", ()),
+    ("https://user:pa55word@host/v1", ("pa55word",)),
+    ("https://tok-123456@host/v1", ("tok-123456",)),
+    ("https://host/v1?api-version=2024&key=querykey-SECRET-999", ("querykey-SECRET-999",)),
+    ("https://u:p4ssw0rd@host/v1?token=abcdefgh&x=1", ("p4ssw0rd", "abcdefgh")),
+])
+def test_url_secrets(url: str, expected: tuple[str, ...]) -> None:
+    assert url_secrets(url) == expected
+
+
+def test_short_keys_are_not_masked_inside_words() -> None:
+    assert scrub_text("unexpected index in the stream", "x") == "unexpected index in the stream"
+    assert scrub_text("bad key abcdef", "abcdef") != "bad key abcdef"
+
+
+def test_a_query_key_echoed_in_an_error_body_is_scrubbed() -> None:
+    from llm_connectivity import LLMClient
+    from llm_connectivity.errors import BadRequestError
+    from llm_connectivity.testing import FakeLLMServer, faults
+
+    secret = "querykey-SECRET-999"
+    with FakeLLMServer() as server:
+        server.add_reply(faults.status(400, body='{"error":{"message":"bad key %s"}}' % secret))
+        with LLMClient("openai/m", base_url=server.base_url + "?key=" + secret, api_key="sk-test-123456") as client:
+            with pytest.raises(BadRequestError) as info:
+                client.chat("hi")
+    assert secret not in str(info.value) and secret not in repr(info.value.body)

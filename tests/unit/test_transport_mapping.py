@@ -205,7 +205,8 @@ def test_transport_send_maps_refused_connection() -> None:
         request = HTTPRequest("POST", f"http://127.0.0.1:{port}/v1/chat/completions", {}, b"{}")
         with pytest.raises(ConnectError) as info:
             transport.send(request, connect_timeout=2.0, deadline=Deadline(read_timeout=2.0), provider="openai")
-        assert isinstance(info.value.__cause__, requests.exceptions.ConnectionError)
+        assert isinstance(info.value.__cause__, (requests.exceptions.ConnectionError,
+                                                 urllib3.exceptions.NewConnectionError))
         assert info.value.provider == "openai"
     finally:
         transport.close()

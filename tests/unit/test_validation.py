@@ -244,3 +244,32 @@ def test_rejected_before_any_io() -> None:
         with pytest.raises(InvalidRequestError, match=r"^stop\[0\] is a bytes"):
             LLMClient("openai/m", base_url=server.base_url, api_key="sk-test-0000", stop=[b"\n"])
         assert server.requests == []
+
+
+# -- the items of lists the drivers translate are dicts (a driver must never crash on them) ---------
+@pytest.mark.parametrize(("messages", "params", "message"), [
+    ([{"role": "user", "content": "x"}, {"role": "assistant", "content": None, "tool_calls": [5]}], {},
+     "messages[1].tool_calls[0] must be a dict like {'id': ..., 'type': 'function', 'function': "
+     "{'name': ..., 'arguments': '{...}'}}, got int"),
+    ([{"role": "assistant", "content": "x", "tool_calls": "call"}], {},
+     "messages[0].tool_calls must be a list of tool-call dicts, got str"),
+    ([{"role": "user", "content": [1, 2]}], {},
+     "messages[0].content[0] must be a content-part dict like {'type': 'text', 'text': ...}, got int"),
+    ([{"role": "user", "content": ["Hi"]}], {},
+     "messages[0].content[0] must be a content-part dict like {'type': 'text', 'text': ...}, got str"),
+    ("Hi", {"tools": ["search"]},
+     "tools[0] must be a dict like {'type': 'function', 'function': {'name': ..., 'parameters': {...}}}, got str"),
+    ("Hi", {"stop": ["\n", 1]}, "stop[1] must be a string, got int"),
+])
+@pytest.mark.parametrize("model", ["openai/m", "anthropic/m", "gemini/m"])
+def test_list_items_of_the_wrong_type_are_refused_before_any_driver_sees_them(
+        model: str, messages: Any, params: dict[str, Any], message: str) -> None:
+    from llm_connectivity.testing import MemoryTransport
+
+    transport = MemoryTransport()
+    for api in ([None, "responses"] if model.startswith("openai") else [None]):
+        client = LLMClient(model, api_key="sk-validation-0123", transport=transport, api=api)
+        with pytest.raises(InvalidRequestError) as info:
+            client.chat(messages, **params)
+        assert str(info.value) == message
+    assert transport.requests == []

@@ -1,0 +1,122 @@
+"""Every limit reaches the socket on every body framing: keep-alive chunked, chunked with
+``Connection: close`` (http.client hands the socket to the response), and close-delimited.
+
+One table: limit x framing. Each case bounds the time from the start of the call with a
+generous margin over the limit (the machine is shared), and a floor where the limit must
+not fire early.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from llm_connectivity import LLMClient
+from llm_connectivity.errors import (
+    ContentIdleTimeoutError,
+    LLMError,
+    ReadTimeoutError,
+    StreamInterruptedError,
+    TotalTimeoutError,
+)
+from llm_connectivity.testing import Action, FakeLLMServer, Reply, faults
+
+WATCHDOG_SECONDS = 30.0
+FRAMINGS = {
+    "keep-alive chunked": ("chunked", {}),
+    "Connection: close chunked": ("chunked", {"Connection": "close"}),
+    "close-delimited": ("close", {}),
+}
+HOLD = 6.0  # how long the server stalls: far past every limit below
+
+
+def _events(text: str, finish: bool) -> list[Action]:
+    return [Action("send", e) for e in faults.chat_events(text, finish=finish)]
+
+
+# name -> (server actions, timeout options, expected error or None for a complete answer, min s, max s)
+LIMITS: dict[str, tuple[list[Action], dict[str, float], type[LLMError] | None, float, float]] = {
+    "read_timeout": (_events("Hello there", False)[:2] + [Action("sleep", seconds=HOLD)],
+                     {"read_timeout": 0.4}, ReadTimeoutError, 0.35, 2.0),
+    "total_timeout": ([a for e in _events("one two three four five six seven eight nine ten " * 4, False)
+                       for a in (e, Action("sleep", seconds=0.05))],
+                      {"read_timeout": 5.0, "total_timeout": 0.6}, TotalTimeoutError, 0.55, 2.2),
+    # The stall comes after a while of activity: the socket timeout set when the request was
+    # sent (already capped by these limits) has gone stale, so each read must set it anew.
+    "total_timeout, stall after activity": (
+        [a for e in _events("word " * 30, False) for a in (e, Action("sleep", seconds=0.05))][:56]
+        + [Action("sleep", seconds=HOLD)],
+        {"read_timeout": 5.0, "total_timeout": 2.0}, TotalTimeoutError, 1.95, 2.9),
+    "content_idle_timeout, stall after keep-alives": (
+        _events("Hi", False)[:1] + [Action("send", b": ping\n\n"), Action("sleep", seconds=0.1)] * 10
+        + [Action("sleep", seconds=HOLD)],
+        {"read_timeout": 5.0, "content_idle_timeout": 1.5}, ContentIdleTimeoutError, 1.45, 2.2),
+    "content_idle_timeout": (_events("Hi", False)[:1] + [Action("send", b": ping\n\n"), Action("sleep", seconds=0.05)] * 60,
+                             {"read_timeout": 5.0, "content_idle_timeout": 0.5}, ContentIdleTimeoutError, 0.45, 2.2),
+    "drain after [DONE]": (_events("Hello", True) + [Action("sleep", seconds=HOLD)],
+                           {"read_timeout": 5.0}, None, 0.0, 1.0),
+}
+
+
+@pytest.fixture(scope="module")
+def server() -> Any:
+    with FakeLLMServer() as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("framing", list(FRAMINGS))
+@pytest.mark.parametrize("limit", list(LIMITS))
+def test_every_limit_on_every_framing(server: FakeLLMServer, limit: str, framing: str) -> None:
+    actions, timeout, error, low, high = LIMITS[limit]
+    body_framing, headers = FRAMINGS[framing]
+    server.add_reply(Reply(actions=actions, framing=body_framing,
+                           headers={"Content-Type": "text/event-stream", **headers}))
+    with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-limits-0000",
+                   max_retries=0, timeout=timeout) as client:
+        started = time.monotonic()
+        if error is None:
+            with client.chat_stream("hi") as stream:
+                text = stream.text()
+            assert text == "Hello"
+        else:
+            with pytest.raises(error):
+                with client.chat_stream("hi") as stream:
+                    stream.text()
+        elapsed = time.monotonic() - started
+    assert low <= elapsed < high, f"{limit} on {framing}: {elapsed:.2f}s"
+
+
+@pytest.mark.parametrize("framing", list(FRAMINGS))
+def test_close_from_another_thread_unblocks_the_read_on_every_framing(server: FakeLLMServer, framing: str) -> None:
+    body_framing, headers = FRAMINGS[framing]
+    server.add_reply(Reply(actions=_events("Hello there", False)[:1] + [Action("sleep", seconds=HOLD)],
+                           framing=body_framing, headers={"Content-Type": "text/event-stream", **headers}))
+    outcome: list[BaseException] = []
+    first = threading.Event()
+    with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-limits-0000",
+                   max_retries=0, timeout=10.0) as client:
+        stream = client.chat_stream("hi")
+
+        def consume() -> None:
+            try:
+                for _ in stream:
+                    first.set()
+            except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+                outcome.append(exc)
+            first.set()
+
+        reader = threading.Thread(target=consume)
+        reader.start()
+        assert first.wait(5)
+        time.sleep(0.1)  # let the reader block in the next socket read (the case under test)
+        closed_at = time.monotonic()
+        stream.close()
+        reader.join(5)
+        unblocked = time.monotonic() - closed_at
+    assert not reader.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], StreamInterruptedError)
+    assert "closed by the caller" in str(outcome[0])
+    assert unblocked < 1.0

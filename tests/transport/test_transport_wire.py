@@ -1,0 +1,252 @@
+"""The transport against exact bytes on real loopback sockets: interim 1xx responses,
+header floods, cut chunked bodies, stale keep-alive connections, redirects, URL userinfo
+and the User-Agent. Every server answers from a script (rawserver.py)."""
+
+from __future__ import annotations
+
+import base64
+import sys
+import time
+from typing import Any
+
+import pytest
+import requests
+from rawserver import CLOSE, HANG, RawServer, sse_response
+
+from llm_connectivity import LLMClient
+from llm_connectivity.errors import APIStatusError, ConfigurationError, ProtocolError, StreamInterruptedError
+
+KEY = "sk-test-transport-wire-SECRET-0000"
+
+
+def _client(base_url: str, **options: Any) -> LLMClient:
+    options.setdefault("max_retries", 0)
+    options.setdefault("timeout", 5.0)
+    return LLMClient("openai/gpt-4o-mini", base_url=base_url, api_key=options.pop("api_key", KEY), **options)
+
+
+def _stream_text(client: LLMClient) -> str:
+    with client.chat_stream("hi") as stream:
+        return stream.text()
+
+
+# -- interim 1xx responses -------------------------------------------------------------------------
+INTERIMS = {
+    "102": b"HTTP/1.1 102 Processing\r\n\r\n",
+    "103 with headers": b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\nX-Hint: 1\r\n\r\n",
+    "100, 103, 102": (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                      b"HTTP/1.1 102 Processing\r\n\r\n"),
+}
+
+
+@pytest.mark.parametrize("interim", list(INTERIMS), ids=list(INTERIMS))
+def test_interim_responses_are_skipped_and_the_connection_stays_in_step(interim: str) -> None:
+    with RawServer() as server:
+        server.queue([INTERIMS[interim], 0.02, sse_response("first answer")],
+                     [INTERIMS[interim] + sse_response("second answer")],
+                     [sse_response("third answer")])
+        with _client(server.base_url) as client:
+            answers = [_stream_text(client) for _ in range(3)]
+    assert answers == ["first answer", "second answer", "third answer"]
+    assert [s.connection for s in server.seen[:3]] == [1, 1, 1]  # reused: each answer read to its end
+
+
+def test_endless_interim_responses_are_a_protocol_error() -> None:
+    with RawServer() as server:
+        server.queue([b"HTTP/1.1 103 Early Hints\r\n\r\n" * 40 + sse_response("never")])
+        with _client(server.base_url, max_retries=2) as client, pytest.raises(ProtocolError) as info:
+            _stream_text(client)
+    assert "more than 32 interim (1xx) responses" in str(info.value)
+    assert len(server.seen) == 1
+
+
+# -- header floods: a ProtocolError naming the problem, not retried ----------------------------------
+HEADER_FLOODS = {
+    "long line": (b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n", "header line longer than 65536 bytes"),
+    "10,000 headers": (b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(10000)) + b"\r\n",
+                       "the server sent more than 100 headers in one response"),
+    "long status line": (b"HTTP/1.1 200 " + b"O" * 70000 + b"\r\n\r\n", "status line longer than 65536 bytes"),
+}
+
+
+@pytest.mark.parametrize("flood", list(HEADER_FLOODS), ids=list(HEADER_FLOODS))
+def test_header_floods_are_protocol_errors_and_not_retried(flood: str) -> None:
+    data, message = HEADER_FLOODS[flood]
+    with RawServer(default=[data, CLOSE]) as server:
+        with _client(server.base_url, max_retries=3) as client, pytest.raises(ProtocolError) as info:
+            _stream_text(client)
+    assert message in str(info.value)
+    assert len(server.seen) == 1
+
+
+# -- cut and broken chunked bodies ---------------------------------------------------------------------
+def _head(extra: str = "") -> bytes:
+    return f"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n{extra}\r\n".encode()
+
+
+EVENT = b'data: {"choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}]}\n\n'
+GZIP = "Content-Encoding: gzip\r\n"
+
+
+@pytest.mark.parametrize("cut, error, words", [
+    (b"%x\r\n%s\r\n40\r\ndata: {\"cho" % (len(EVENT), EVENT), StreamInterruptedError,
+     "the chunked body ended mid-chunk (53 bytes of the chunk never arrived)"),
+    (b"%x\r\n%s\r\n" % (len(EVENT), EVENT), StreamInterruptedError,
+     "the chunked body ended before its last (zero-size) chunk"),
+    (b"%x\r\n%s\r\nzz-not-hex\r\nbroken\r\n" % (len(EVENT), EVENT), ProtocolError,
+     "the chunked body is malformed: invalid chunk size 'zz-not-hex'"),
+    (b"%x\r\n%sXX" % (len(EVENT), EVENT), ProtocolError,
+     "the chunked body is malformed: a chunk is longer than its declared size"),
+], ids=["mid-chunk", "before the last chunk", "invalid size", "overlong chunk"])
+def test_cut_or_broken_chunked_body_names_the_problem(cut: bytes, error: type[Exception], words: str) -> None:
+    with RawServer(default=[_head(), cut, CLOSE]) as server:
+        with _client(server.base_url) as client, pytest.raises(error) as info:
+            _stream_text(client)
+    assert words in str(info.value)
+    assert info.value.partial_response.content == "Hello"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session (urllib3 path)"])
+def test_invalid_chunk_size_under_gzip_names_the_problem(own_session: bool) -> None:
+    session = None if own_session else requests.Session()
+    with RawServer(default=[_head(GZIP), b"zz\r\nbroken\r\n", CLOSE]) as server:
+        with _client(server.base_url, session=session) as client, pytest.raises(ProtocolError) as info:
+            _stream_text(client)
+    if session is not None:
+        session.close()
+    assert str(info.value).startswith("the chunked body is malformed: invalid chunk size ")
+    assert "zz" in str(info.value)
+
+
+# -- a stale keep-alive connection: the request is sent once more, at once ------------------------------
+def test_request_lost_on_a_reused_connection_is_resent_once_on_a_fresh_one() -> None:
+    with RawServer() as server:
+        server.queue([sse_response("one")], [CLOSE], [sse_response("two")])
+        with _client(server.base_url, max_retries=0) as client:
+            assert _stream_text(client) == "one"
+            started = time.monotonic()
+            assert _stream_text(client) == "two"
+            elapsed = time.monotonic() - started
+    assert [s.connection for s in server.seen] == [1, 1, 2]
+    assert elapsed < 0.5  # no backoff sleep
+
+
+@pytest.mark.parametrize("script, why", [
+    ([CLOSE], "a fresh connection"),
+    ([b"HTTP/1.1 2", CLOSE], "a byte of the answer arrived"),
+], ids=["fresh connection", "partial status line"])
+def test_request_is_not_resent_when_that_would_not_be_safe(script: list[Any], why: str) -> None:
+    with RawServer() as server:
+        if why == "a fresh connection":
+            server.queue(script)
+        else:
+            server.queue([sse_response("one")], script)
+        with _client(server.base_url, max_retries=0) as client:
+            if why != "a fresh connection":
+                assert _stream_text(client) == "one"
+            with pytest.raises(StreamInterruptedError):
+                _stream_text(client)
+    assert len(server.seen) == (1 if why == "a fresh connection" else 2)
+
+
+# -- redirects never carry credentials ---------------------------------------------------------------
+@pytest.mark.parametrize("provider, header", [
+    ("openai", "authorization"), ("anthropic", "x-api-key"), ("gemini", "x-goog-api-key")])
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session"])
+def test_redirect_to_another_port_is_not_followed(provider: str, header: str, own_session: bool) -> None:
+    with RawServer(default=[sse_response("elsewhere")]) as other, RawServer() as origin:
+        location = f"http://127.0.0.1:{other.port}/v1/chat/completions"
+        origin.queue([f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {location}\r\nContent-Length: 0\r\n\r\n"
+                      .encode()])
+        base = origin.base_url if provider == "openai" else origin.base_url[:-3]
+        session = None if own_session else requests.Session()
+        model = {"openai": "openai/gpt-4o-mini", "anthropic": "anthropic/claude-haiku-4-5",
+                 "gemini": "gemini/gemini-2.5-flash"}[provider]
+        with LLMClient(model, base_url=base, api_key=KEY, max_retries=0, session=session) as client:
+            with pytest.raises(APIStatusError) as info:
+                _stream_text(client)
+        if session is not None:
+            session.close()
+    assert info.value.status_code == 307
+    assert KEY in origin.seen[0].headers[header]  # the key went where it was meant to go
+    assert other.seen == []
+
+
+# -- URL userinfo -----------------------------------------------------------------------------------
+def test_userinfo_becomes_basic_auth_and_leaves_the_url() -> None:
+    with RawServer(default=[sse_response("ok")]) as server:
+        url = server.base_url.replace("http://", "http://alice:s%40cret@")
+        with LLMClient("ollama/llama3", base_url=url, max_retries=0) as client:
+            assert _stream_text(client) == "ok"
+    seen = server.seen[0]
+    assert seen.headers["authorization"] == "Basic " + base64.b64encode(b"alice:s@cret").decode()
+    assert seen.path == "/v1/chat/completions"
+
+
+def test_userinfo_and_an_api_key_conflict_before_any_io() -> None:
+    with RawServer(default=[sse_response("ok")]) as server:
+        url = server.base_url.replace("http://", "http://alice:hunter2@")
+        with _client(url) as client, pytest.raises(ConfigurationError) as info:
+            _stream_text(client)
+    assert "carries credentials (user:password@) and the request also has an Authorization header" in str(info.value)
+    assert "hunter2" not in str(info.value)
+    assert server.seen == []
+
+
+# -- User-Agent ------------------------------------------------------------------------------------
+def test_user_agent_names_the_library_unless_the_caller_set_one() -> None:
+    expected = f"llm-connectivity/0.1.0 python/{sys.version_info[0]}.{sys.version_info[1]}"
+    with RawServer(default=[sse_response("ok")]) as server:
+        mine = requests.Session()
+        mine.headers["User-Agent"] = "my-app/2.0"
+        for session in (None, requests.Session(), mine):
+            with _client(server.base_url, session=session) as client:
+                _stream_text(client)
+            if session is not None:
+                session.close()
+    assert [s.headers["user-agent"] for s in server.seen] == [expected, expected, "my-app/2.0"]
+
+
+# -- a connection whose response was not read to its end is never reused ------------------------------
+def _long_stream() -> list[Any]:
+    return [_head(), b"".join(b"%x\r\n%s\r\n" % (len(EVENT), EVENT) for _ in range(50)), HANG]
+
+
+@pytest.mark.parametrize("how", ["early break", "error mid-body", "drain limit", "complete"])
+def test_only_fully_read_connections_are_reused(how: str) -> None:
+    with RawServer() as server:
+        if how == "early break":
+            server.queue(_long_stream())
+        elif how == "error mid-body":
+            server.queue([_head(), b"%x\r\n%s\r\nzz\r\n" % (len(EVENT), EVENT), HANG])
+        elif how == "drain limit":  # the terminal event arrives, the body never ends
+            server.queue([sse_response("done")[:-len(b"0\r\n\r\n")], HANG])
+        else:
+            server.queue([sse_response("full")])
+        server.queue([sse_response("next")])
+        with _client(server.base_url) as client:
+            stream = client.chat_stream("hi")
+            try:
+                for _ in stream:
+                    if how == "early break":
+                        break
+            except ProtocolError:
+                assert how == "error mid-body"
+            stream.close()
+            assert _stream_text(client) == "next"
+    assert [s.connection for s in server.seen] == ([1, 1] if how == "complete" else [1, 2])
+
+
+# -- through a proxy (the requests path with our pools) ------------------------------------------------
+def test_through_an_http_proxy_interim_responses_are_skipped_and_the_connection_reused(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with RawServer() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+        proxy.queue([INTERIMS["103 with headers"] + sse_response("via proxy 1")],
+                    [INTERIMS["102"] + sse_response("via proxy 2")])
+        with _client("http://127.0.0.1:9/v1") as client:  # port 9: only the proxy can answer
+            answers = [_stream_text(client) for _ in range(2)]
+    assert answers == ["via proxy 1", "via proxy 2"]
+    assert [(s.path, s.connection) for s in proxy.seen] == [("http://127.0.0.1:9/v1/chat/completions", 1)] * 2
