@@ -6,14 +6,17 @@ from __future__ import annotations
 import json
 import os
 import pty
+import queue
 import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,13 +137,17 @@ def test_output_wrappers(option: str, name: str, capsys: pytest.CaptureFixture[s
 
 
 # -- help, version, dispatch --------------------------------------------------------------------
-def test_version_and_top_level_help(capsys: pytest.CaptureFixture[str]) -> None:
+def test_version_and_top_level_help(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"llm-connectivity {__version__}\n"
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in ("chat", "batch", "providers", "serve-fake", "cassette"))
-    assert main([]) == 2
+    with open(os.devnull) as tty:
+        monkeypatch.setattr(sys, "stdin", tty)
+        monkeypatch.setattr(tty, "isatty", lambda: True)
+        assert main([]) == 2
+    assert "usage: llm-connectivity" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("command", ["chat", "batch", "providers", "serve-fake"])
@@ -266,13 +273,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _read_lines(stream: Any, count: int, seconds: float) -> list[str]:
+    """``count`` lines from a child's text pipe, failing (not hanging) after ``seconds``."""
+    lines: queue.Queue[str] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(stream.readline()) for _ in range(count)], daemon=True)
+    reader.start()
+    got: list[str] = []
+    deadline = time.monotonic() + seconds
+    while len(got) < count:
+        try:
+            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"only {len(got)} of {count} lines after {seconds}s: {got}") from None
+        assert line, f"the command ended after {len(got)} lines: {got}"
+        got.append(line)
+    return got
+
+
 def test_serve_fake_answers_a_streamed_chat_and_stops_on_sigterm() -> None:
     port = _free_port()
     proc = subprocess.Popen(_cli("serve-fake", "--port", str(port), "--delay", "0"), env=_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(7)]
+        lines = _read_lines(proc.stdout, 8, 30)
         assert lines[0].startswith(f"FakeLLMServer listening on http://127.0.0.1:{port}")
         exports = dict(line.strip().removeprefix("export ").split("=", 1) for line in lines[1:])
         assert exports["OPENAI_BASE_URL"] == f"http://127.0.0.1:{port}/v1"
@@ -282,6 +306,12 @@ def test_serve_fake_answers_a_streamed_chat_and_stops_on_sigterm() -> None:
         with client, client.chat_stream("ping") as stream:
             pieces = [chunk.content for chunk in stream]
         assert len([p for p in pieces if p]) > 5 and 'You said: "ping"' in "".join(pieces)
+        for model in ("openai/gpt-4o-mini", "anthropic/claude-haiku-4-5", "gemini/gemini-2.5-flash",
+                      "openai-compatible/my-model"):  # the exported variables are all a program needs
+            used = subprocess.run(_cli("-m", model, "hi"), env=_env(**exports), capture_output=True, text=True,
+                                  timeout=60)
+            assert (used.returncode, used.stderr) == (0, ""), model
+            assert 'You said: "hi"' in used.stdout
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 0
@@ -350,3 +380,223 @@ def test_ctrl_c_in_a_terminal_prints_what_was_received_and_exits_130() -> None:
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 130, text
     assert "Traceback" not in text and "KeyboardInterrupt" not in text
     assert "interrupted" in text and "word399" not in text
+
+
+# -- review regressions -------------------------------------------------------------------------
+def test_batch_refuses_to_write_its_results_over_its_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "prompts.jsonl"
+    source.write_text('"a"\n"b"\n')
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", str(source), str(tmp_path / "." / "prompts.jsonl"), "--local"])
+    assert exc.value.code == 2
+    assert "is also the input" in capsys.readouterr().err
+    assert source.read_text() == '"a"\n"b"\n'  # the prompts are still there
+
+
+def test_local_batch_answers_every_provider_locally(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('"a"\n{"messages": "b", "model": "anthropic/claude-haiku-4-5"}\n'
+                      '{"messages": "c", "model": "gemini/gemini-2.5-flash"}\n')
+    out = tmp_path / "out.jsonl"
+    with FakeLLMServer() as elsewhere:  # stands in for the vendors: --local must never reach it
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", elsewhere.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-real-key")
+        monkeypatch.setenv("GEMINI_BASE_URL", elsewhere.url)
+        assert main(["batch", str(source), str(out), "--local", "--no-progress"]) == 0
+        assert elsewhere.requests == []
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["status"], r["response"]["provider"]) for r in records] == [
+        ("ok", "openai"), ("ok", "anthropic"), ("ok", "gemini")]
+    assert "3 ok, 0 failed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args", [["providers", "--json"], ["providers"], ["--help"], ["chat", "--help"]])
+def test_a_reader_that_went_away_gets_no_traceback_from_any_command(args: list[str]) -> None:
+    proc = subprocess.Popen(_cli(*args), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # like `| head -n 0`: gone before the command wrote anything
+    _, err = proc.communicate(timeout=60)
+    assert err.decode() == ""
+    # argparse swallows the failed write of a long --help itself, and exits 0
+    assert proc.returncode == 141 or (args[-1] == "--help" and proc.returncode == 0)
+
+
+class _InterruptedFlush:
+    """stdout whose first flush after the answer was written raises KeyboardInterrupt: a
+    Ctrl-C that lands while the final output is being printed."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.fired = False
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        if self.text and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_ctrl_c_while_the_answer_is_printed_does_not_print_it_twice(
+        server: FakeLLMServer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    server.add_reply("Hi!")
+    out = _InterruptedFlush()
+    monkeypatch.setattr(sys, "stdout", out)
+    assert main(["chat", "--json", "--base-url", server.base_url, "hello"]) == 130
+    assert out.text.count('"content"') == 1
+    assert json.loads(out.text)["content"] == "Hi!"
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_ctrl_c_before_the_answer_starts_says_interrupted(capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("llm_connectivity.cli.chat.open_client", interrupted)
+    assert main(["chat", "--local", "hello"]) == 130
+    assert capsys.readouterr() == ("", "interrupted\n")
+
+
+def test_providers_never_shows_a_password_or_key_in_a_base_url(capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://bob:hunter2pw@127.0.0.1:8080/v1")
+    monkeypatch.setenv("GEMINI_BASE_URL", "https://gw.example/gemini?key=AIzaSECRET")
+    assert main(["providers"]) == 0
+    table = capsys.readouterr().out
+    assert main(["providers", "--json"]) == 0
+    rows = {row["provider"]: row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert "hunter2pw" not in table and "AIzaSECRET" not in table
+    assert rows["openai"]["base_url"] == "http://bob:***@127.0.0.1:8080/v1"
+    assert rows["gemini"]["base_url"] == "https://gw.example/gemini?key=***"
+
+
+def test_batch_output_that_cannot_be_written_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('"a"\n')
+    assert main(["batch", str(source), str(source / "out.jsonl"), "--local"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("llm-connectivity: error: ConfigurationError: checkpoint") and err.count("\n") == 1
+
+
+def test_batch_disk_full_mid_run_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(self: object, record: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("llm_connectivity.batch.checkpoint.Checkpoint.append", full)
+    source = tmp_path / "in.jsonl"
+    source.write_text('"a"\n')
+    assert main(["batch", str(source), str(tmp_path / "out.jsonl"), "--local", "--no-progress"]) == 1
+    assert capsys.readouterr().err == (f"llm-connectivity: error: cannot write {tmp_path / 'out.jsonl'}: "
+                                       "No space left on device\n")
+
+
+def test_no_arguments_with_a_pipe_on_stdin_chats_with_it(server: FakeLLMServer) -> None:
+    server.add_reply("piped")
+    result = subprocess.run(_cli(), input="a question\n", capture_output=True, text=True, timeout=60,
+                            env=_env(OPENAI_API_KEY="sk-test", OPENAI_BASE_URL=server.base_url))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "piped\n", "")
+    assert server.requests[0].json["messages"][-1]["content"] == "a question"
+
+
+@pytest.mark.filterwarnings("default")
+def test_warnings_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('"a"\n')
+    assert main(["batch", str(source), str(tmp_path / "out.jsonl"), "--local", "-m", "openai-compatible/my-model",
+                 "--budget", "1", "--no-progress"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("llm-connectivity: warning: UserWarning: budget_usd=1 cannot stop this batch: the cost of "
+                      "openai-compatible/my-model answers is unknown (no price for the model), so nothing is "
+                      "counted against the budget")
+    assert err[1].startswith("1 ok, 0 failed") and len(err) == 2
+
+
+def test_batch_stopped_by_a_long_retry_after_says_what_to_do(server: FakeLLMServer, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    server.add_reply(Reply(status=429, headers={"Retry-After": "7200"}))
+    source = tmp_path / "in.jsonl"
+    source.write_text('"a"\n"b"\n')
+    out = tmp_path / "out.jsonl"
+    assert main(["batch", str(source), str(out), "--base-url", server.base_url, "--workers", "1",
+                 "--no-progress"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("0 ok, 1 failed, 1 skipped of 2") and err[0].endswith("stopped: rate_limited")
+    assert err[-1] == (f"stopped: the provider asked to wait 7200s (Retry-After); run the same command again "
+                       f"later to do the rest (finished items are in {out})")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("5", "in.jsonl line 3: batch item 1 is a int;"),
+    ('""', "in.jsonl line 3: batch item 1 is an empty string;"),
+    ('{"prompt": "x"}', "in.jsonl line 3: batch item 1 is a dict without 'messages';"),
+])
+def test_batch_item_that_is_not_a_prompt_names_its_line(line: str, message: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(f'"a"\n\n{line}\n')
+    assert main(["batch", str(source), str(tmp_path / "o.jsonl"), "--local"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"llm-connectivity: error: {tmp_path / message}") and err.count("\n") == 1
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+@pytest.mark.parametrize("option", ["--rpm", "--tpm", "--budget"])
+def test_batch_limits_must_be_positive(option: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", str(tmp_path / "in.jsonl"), str(tmp_path / "o.jsonl"), "--local", option, "0"])
+    assert exc.value.code == 2
+    assert f"{option} must be a positive number, got 0" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["providers"], ["--local", "hi"]])
+def test_a_full_disk_on_stdout_is_one_line(args: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(_cli(*args), env=_env(), stdout=full, stderr=subprocess.PIPE, text=True,
+                                timeout=60)
+    assert (result.returncode, result.stderr) == (
+        1, "llm-connectivity: error: OSError: [Errno 28] No space left on device\n")
+
+
+def test_batch_output_cannot_be_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text('"a"\n')
+    with pytest.raises(SystemExit) as exc:
+        main(["batch", "in.jsonl", "-", "--local"])
+    assert exc.value.code == 2
+    assert "OUT.jsonl is the checkpoint: give a file, not '-'" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()
+
+
+def test_answers_from_local_are_not_taken_for_real_ones(server: FakeLLMServer, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text('"a"\n"b"\n')
+    assert main(["batch", str(source), str(out), "--local", "--no-progress"]) == 0  # a dry run first
+    assert main(["batch", str(source), str(out), "--local", "--no-progress"]) == 0
+    assert "2 from checkpoint" in capsys.readouterr().err  # --local runs resume each other
+    assert main(["batch", str(source), str(out), "--base-url", server.base_url, "--no-progress"]) == 0
+    assert len(server.requests) == 2  # the real endpoint answers every item
+    assert "(0 from checkpoint)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("delay", ["nan", "inf", "-1"])
+def test_serve_fake_delay_must_be_a_finite_number(delay: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["serve-fake", "--delay", delay])
+    assert exc.value.code == 2
+    assert f"--delay must be a finite number of seconds >= 0, got {delay}" in capsys.readouterr().err

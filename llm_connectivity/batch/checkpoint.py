@@ -53,14 +53,18 @@ class Checkpoint:
             data = self.path.read_bytes()
         except FileNotFoundError:
             return records
+        except OSError as exc:
+            raise self._unusable("read", exc) from None
         complete = data.rfind(b"\n") + 1
+        lines = data[:complete].splitlines()
+        parsed = [_parse(line) for line in lines]
+        self._refuse_foreign(lines, parsed, data[complete:])
         if complete < len(data):
             self.ignored_lines += 1
             logger.warning("checkpoint %s: ignoring a torn last line (%d bytes)", self.path, len(data) - complete)
             with open(self.path, "r+b") as handle:
                 handle.truncate(complete)
-        for number, line in enumerate(data[:complete].splitlines(), 1):
-            record = _parse(line)
+        for number, (line, record) in enumerate(zip(lines, parsed), 1):
             if record is None:
                 if line.strip():
                     self.ignored_lines += 1
@@ -68,6 +72,29 @@ class Checkpoint:
                 continue
             records[str(record["id"])] = record
         return records
+
+    def _refuse_foreign(self, lines: list[bytes], parsed: list[dict[str, Any] | None], tail: bytes) -> None:
+        """A file with text but no checkpoint record is someone else's (a mistyped path):
+        refuse it rather than cut its last line and replace it with results later."""
+        if any(record is not None for record in parsed):
+            return
+        foreign = sum(1 for line in lines if line.strip()) + (1 if tail.strip()[:1] not in (b"", b"{") else 0)
+        if foreign:
+            raise ConfigurationError(f"checkpoint {str(self.path)!r} holds {foreign} lines and none is a "
+                                     "checkpoint record: it is another file; give a new path (or remove it)")
+
+    def open(self) -> None:
+        """Create the file (and its directory) for appending now, so that a path that
+        cannot be written fails before any request is spent, not at the first answer."""
+        with self._lock:
+            try:
+                self._open()
+            except OSError as exc:
+                raise self._unusable("written", exc) from None
+
+    def _unusable(self, verb: str, exc: OSError) -> ConfigurationError:
+        return ConfigurationError(f"checkpoint {str(self.path)!r} cannot be {verb} ({exc.strerror or exc}); "
+                                  "give a file path in a directory you can write to")
 
     def append(self, record: dict[str, Any]) -> None:
         """Write one record as a line and flush it (fsync at the configured cadence)."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import InvalidRequestError
 
-__all__ = ["BatchItem", "normalize_items", "prompt_text", "request_hash"]
+__all__ = ["BatchItem", "normalize_items", "prompt_text", "request_hash", "split_item"]
 
 # Per-item keys that configure the batch, not the request: refused with a clear message.
 _REFUSED = {"stream": "pass stream=True to batch_chat for the whole batch",
@@ -44,14 +44,17 @@ class BatchItem:
         return {"messages": self.messages, **self.params}
 
 
-def request_hash(model: str, messages: Any, params: Mapping[str, Any]) -> str:
-    """A stable 16-hex-digit hash of one request (model, messages, parameters)."""
-    payload = json.dumps({"model": model, "messages": messages, "params": dict(params)},
-                         sort_keys=True, ensure_ascii=False, default=repr, separators=(",", ":"))
+def request_hash(model: str, messages: Any, params: Mapping[str, Any], endpoint: str | None = None) -> str:
+    """A stable 16-hex-digit hash of one request (model, messages, parameters and, when
+    given, the endpoint it goes to)."""
+    fields = {"model": model, "messages": messages, "params": dict(params)}
+    if endpoint is not None:
+        fields["endpoint"] = endpoint
+    payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=repr, separators=(",", ":"))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-def _split(index: int, raw: Any) -> tuple[str | None, Any, dict[str, Any]]:
+def split_item(index: int, raw: Any) -> tuple[str | None, Any, dict[str, Any]]:
     """(own id, messages, params) of one raw item; raises InvalidRequestError naming it."""
     if isinstance(raw, str):
         if not raw:
@@ -76,22 +79,28 @@ def _split(index: int, raw: Any) -> tuple[str | None, Any, dict[str, Any]]:
         "or a dict with 'messages' (and optional 'id', 'model', 'max_tokens'...)")
 
 
-def normalize_items(items: Iterable[Any], default_model: str) -> list[BatchItem]:
-    """Normalise every item (before any I/O); ids must be unique."""
+def normalize_items(items: Iterable[Any], default_model: str, default_params: Mapping[str, Any] | None = None,
+                    endpoint: str | None = None) -> list[BatchItem]:
+    """Normalise every item (before any I/O); ids must be unique. The hash covers the
+    client's ``default_params`` too (an item's own value wins), so a re-run with another
+    default ``max_tokens`` or ``temperature`` redoes the items it changes, and the client's
+    ``endpoint``, so answers from a test server are never taken for a real provider's."""
+    defaults = dict(default_params or {})
     if isinstance(items, (str, bytes, Mapping)):
         raise InvalidRequestError("batch requests must be a list of items (prompts, messages lists or dicts), "
                                   f"got one {type(items).__name__}")
     result: list[BatchItem] = []
     seen: dict[str, int] = {}
     for index, raw in enumerate(items):
-        own, messages, params = _split(index, raw)
+        own, messages, params = split_item(index, raw)
         item_id = own if own is not None else str(index)
         if item_id in seen:
             raise InvalidRequestError(f"batch items {seen[item_id]} and {index} share the id {item_id!r}; "
                                       "ids must be unique (they key the checkpoint)")
         seen[item_id] = index
         model = str(params.get("model") or default_model)
-        result.append(BatchItem(index, item_id, messages, params, request_hash(model, messages, params)))
+        sent = {**defaults, **params} if defaults else params
+        result.append(BatchItem(index, item_id, messages, params, request_hash(model, messages, sent, endpoint)))
     return result
 
 

@@ -24,7 +24,7 @@ class BatchResult:
 
     ``status`` is ``"ok"`` (``response`` set), ``"error"`` (``error`` set: the typed
     :class:`~llm_connectivity.errors.LLMError`) or ``"skipped"`` (never sent: the batch
-    was interrupted or its budget was reached). ``from_checkpoint`` is True when the
+    was interrupted, its budget was reached, or the provider asked it to wait too long). ``from_checkpoint`` is True when the
     result was read back from the checkpoint instead of being requested again;
     ``attempts`` counts the requests sent for it in this run (retries included).
     """
@@ -59,7 +59,8 @@ class BatchSummary:
     (resumed ones included); ``cost_unknown`` counts responses without a known cost.
     ``requests_sent`` counts HTTP requests of this run (retries included) and
     ``rate_limited`` the 429 answers among them. ``stopped`` says why submitting ended
-    early (``"budget"``, ``"interrupted"``) or is ``None``.
+    early (``"budget"``, ``"interrupted"``, ``"rate_limited"``: a ``Retry-After`` longer than
+    the retry policy's ``max_retry_after``) or is ``None``.
     """
 
     total: int = 0

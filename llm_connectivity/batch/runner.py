@@ -16,6 +16,7 @@ import queue
 import signal
 import threading
 import time
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -36,6 +37,7 @@ __all__ = ["BatchRun"]
 
 _GRACE = 30.0  # seconds in-flight items get to finish after an interruption
 _POLL = 0.5
+_CLOSE_WAIT = 2.0  # seconds, for all workers together, after open streams were closed
 
 
 class BatchRun:
@@ -56,6 +58,7 @@ class BatchRun:
         self._crash: BaseException | None = None
         self._started = time.monotonic()
         self._bar: BatchProgressBar | None = None
+        self._budget_warned = False  # warned that budget_usd cannot count unpriced answers
 
     # -- the consumer side --------------------------------------------------------------------
     def results(self) -> Iterator[BatchResult]:
@@ -115,8 +118,9 @@ class BatchRun:
             streams = list(self._streams)
         for stream in streams:
             stream.close()
-        for worker in self._workers:
-            worker.join(2.0)
+        deadline = time.monotonic() + _CLOSE_WAIT  # one wait for all: a non-streamed call cannot be
+        for worker in self._workers:              # closed, and its worker is a daemon thread
+            worker.join(max(0.0, deadline - time.monotonic()))
 
     def _finish(self) -> None:
         self.summary.duration = time.monotonic() - self._started
@@ -166,11 +170,16 @@ class BatchRun:
             else self.client.retry_policy
         model = str(params.get("model") or self.client.model)
         max_tokens = params.get("max_tokens") or getattr(self.client, "default_params", {}).get("max_tokens") or 0
-        return params, policy, count_tokens(prompt_text(item.messages), model) + int(max_tokens)
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+            max_tokens = 0  # not a count: the client refuses the item with a clear error
+        return params, policy, count_tokens(prompt_text(item.messages), model) + max_tokens
 
     def _run_item(self, item: BatchItem) -> BatchResult | None:
         """Send one item (and its retries); None if the run stopped before it finished."""
-        params, policy, estimate = self._plan(item)
+        try:
+            params, policy, estimate = self._plan(item)
+        except ConfigurationError as exc:  # the item's own max_retries is refused: that item fails, unsent
+            return BatchResult(item.index, item.id, item.request, error=exc, status="error")
         limits = self.setup.limits
         started = time.monotonic()
         attempts = 0
@@ -210,6 +219,12 @@ class BatchRun:
         if isinstance(exc, RateLimitError):
             with self._lock:
                 self.summary.rate_limited += 1
+                if exc.retry_after is not None and exc.retry_after > policy.max_retry_after:
+                    # longer than the policy ever waits (a quota used up): pausing every worker
+                    # that long would stall the run; stop starting items, a re-run does the rest
+                    self.summary.stopped = self.summary.stopped or "rate_limited"
+                    self._stop.set()
+                    return "error"
             limits.rate_limited(exc.retry_after)
         if self._cancelling.is_set():
             return "cancelled"  # closed by the interruption: not finished
@@ -245,6 +260,13 @@ class BatchRun:
             if checkpoint is not None and not result.from_checkpoint:
                 checkpoint.append(_record_of(result, self.setup.items[result.index]))
             self.summary.add(result)
+            if self.setup.budget_usd is not None and result.response is not None \
+                    and result.response.cost_usd is None and not self._budget_warned:
+                self._budget_warned = True
+                model = result.request.get("model") or self.client.model
+                warnings.warn(f"budget_usd={self.setup.budget_usd:g} cannot stop this batch: the cost of {model} "
+                              "answers is unknown (no price for the model), so nothing is counted against "
+                              "the budget", UserWarning, stacklevel=2)
             if self._bar is not None and not result.from_checkpoint:  # those are its starting count
                 self._bar.update(self.summary)
             if self.setup.on_result is not None:

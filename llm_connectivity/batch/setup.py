@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..models import StreamChunk
+from ..security import redact_url
 from .checkpoint import Checkpoint
 from .items import BatchItem, normalize_items
 from .pacing import BatchLimits
@@ -67,6 +68,15 @@ def _restore(item: BatchItem, record: dict[str, Any] | None, retry_failed: bool)
     return None
 
 
+def _endpoint(client: Any) -> str | None:
+    """Where the client's requests go: its ``endpoint`` (e.g. the CLI's ``--local``), else
+    its target's ``base_url`` (an LLMClient), else None."""
+    endpoint = getattr(client, "endpoint", None)
+    if endpoint is None:
+        endpoint = getattr(getattr(client, "target", None), "base_url", None)
+    return None if endpoint is None else redact_url(str(endpoint))  # no password in what is hashed
+
+
 def check_option_names(options: dict[str, Any]) -> None:
     """Refuse misspelt options with the list of valid ones (not a bare TypeError)."""
     valid = [name for name in inspect.signature(prepare).parameters if name not in ("client", "requests")]
@@ -88,9 +98,12 @@ def prepare(client: Any, requests: Iterable[Any], *, max_workers: int = 8,
         raise ConfigurationError("pass either limits= or requests_per_minute=/tokens_per_minute=, not both")
     if limits is None:
         limits = BatchLimits(requests_per_minute, tokens_per_minute)
-    items = normalize_items(requests, str(client.model))
+    items = normalize_items(requests, str(client.model), getattr(client, "default_params", None),
+                            _endpoint(client))
     store = checkpoint if isinstance(checkpoint, Checkpoint) or checkpoint is None else Checkpoint(checkpoint)
     records = store.load() if store is not None else {}
+    if store is not None:
+        store.open()
     todo: list[BatchItem] = []
     restored: list[BatchResult] = []
     for item in items:

@@ -14,8 +14,10 @@ Exit status: 0 on success, 1 on an error (one line on stderr), 2 on usage errors
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable
 from importlib import import_module
+from typing import Any
 
 __all__ = ["COMMANDS", "main"]
 
@@ -38,6 +40,13 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+def _interactive() -> bool:
+    try:
+        return sys.stdin is None or sys.stdin.isatty()
+    except ValueError:  # closed
+        return True
+
+
 def _version() -> str:
     from .. import __version__
 
@@ -45,18 +54,49 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``llm-connectivity`` command; returns the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if not args:
+    """Entry point of the ``llm-connectivity`` command; returns the exit status.
+
+    Whatever the subcommand: a reader of stdout that went away (``| head``) ends it quietly
+    with 141, and Ctrl-C with ``interrupted`` on stderr and 130, never a traceback. stdout
+    is flushed here, so nothing is left for the interpreter's own flush at exit to fail on.
+    """
+    from .common import EXIT_INTERRUPTED, describe, fail, quiet_broken_pipe, silence_stdout
+
+    try:
+        try:
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return _dispatch(list(sys.argv[1:] if argv is None else argv))
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        return quiet_broken_pipe()
+    except OSError as exc:  # e.g. stdout on a full disk: one line, and nothing left to flush at exit
+        silence_stdout()
+        return fail(describe(exc))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr, flush=True)
+        return EXIT_INTERRUPTED
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Warnings as one line on stderr (not Python's file:line and source)."""
+    print(f"llm-connectivity: warning: {category.__name__}: {' '.join(str(message).split())}", file=sys.stderr,
+          flush=True)
+
+
+def _dispatch(args: list[str]) -> int:
+    if not args and _interactive():  # with a pipe on stdin, no arguments is `chat -`
         print(_usage(), file=sys.stderr)
         return 2
-    if args[0] in ("-h", "--help"):
+    if args[:1] in (["-h"], ["--help"]):
         print(_usage())
         return 0
-    if args[0] == "--version":
+    if args[:1] == ["--version"]:
         print(_version())
         return 0
-    name, rest = (args[0], args[1:]) if args[0] in COMMANDS else ("chat", args)
+    name, rest = (args[0], args[1:]) if args and args[0] in COMMANDS else ("chat", args)
     module = import_module(f".{COMMANDS[name][0]}", __name__)
     run: Callable[[list[str]], int] = module.run
     return run(rest)

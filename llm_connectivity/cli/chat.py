@@ -116,9 +116,7 @@ def run(argv: list[str]) -> int:
             raise _UsageError("no prompt: give it as arguments, or pipe it in and pass '-'")
     except _UsageError as exc:
         p.error(str(exc))
-    except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:  # a Ctrl-C before the answer starts: main() says "interrupted"
         try:
             client = open_client(stack, args, delay=0.02)
             params = {"max_tokens": args.max_tokens, "temperature": args.temperature}
@@ -126,8 +124,6 @@ def run(argv: list[str]) -> int:
                                                             **{k: v for k, v in params.items() if v is not None}))
         except LLMError as exc:
             return fail(describe(exc))
-        except KeyboardInterrupt:
-            return EXIT_INTERRUPTED
         return _Printer(args, stream).run(stages)
     return 0  # pragma: no cover - the with block always returns
 
@@ -139,6 +135,7 @@ class _Printer:
         self.args = args
         self.stream = stream
         self.printed = 0  # characters of the answer written so far
+        self.shown = False  # the final output (rest of the text, or the JSON object) is written
 
     def run(self, stages: list[Stage]) -> int:
         """Print the answer through ``stages``; return the exit status."""
@@ -166,15 +163,18 @@ class _Printer:
         return 0
 
     def _finish(self, response: ChatResponse | None, *, interrupted: bool, failed: bool = False) -> None:
-        """Print what was received but not yet shown, then the usage line."""
-        if self.args.json:
-            if response is not None:
-                data = {**response.to_dict(include_raw=False), **({"interrupted": True} if interrupted else {})}
-                sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
-        else:
-            rest = response.content[self.printed:] if response is not None else ""
-            if self.printed or rest:
-                sys.stdout.write(rest + "\n")
+        """Print what was received but not yet shown, then the usage line (once, even when
+        a Ctrl-C lands while it is being printed and this runs again)."""
+        if not self.shown:
+            self.shown = True
+            if self.args.json:
+                if response is not None:
+                    data = {**response.to_dict(include_raw=False), **({"interrupted": True} if interrupted else {})}
+                    sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+            else:
+                rest = response.content[self.printed:] if response is not None else ""
+                if self.printed or rest:
+                    sys.stdout.write(rest + "\n")
         sys.stdout.flush()
         held = self.args.progress_file
         if self.args.progress and isinstance(held, io.StringIO) and held.getvalue().strip():

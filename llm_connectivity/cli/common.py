@@ -7,14 +7,16 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 from typing import Any
 
-__all__ = ["DEFAULT_MODEL", "EXIT_INTERRUPTED", "EXIT_PIPE", "add_connection_options", "check_connection_options",
-           "describe", "fail", "open_client", "quiet_broken_pipe"]
+__all__ = ["DEFAULT_MODEL", "EXIT_INTERRUPTED", "EXIT_PIPE", "LOCAL_KEY", "LocalClients", "add_connection_options",
+           "check_connection_options", "describe", "fail", "open_client", "quiet_broken_pipe", "silence_stdout"]
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 EXIT_INTERRUPTED = 130
 EXIT_PIPE = 141  # 128 + SIGPIPE, what `yes | head` reports
+LOCAL_KEY = "sk-local-cli"  # the dummy key --local clients send to their FakeLLMServer
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -44,26 +46,69 @@ def fail(message: str, status: int = 1) -> int:
     return status
 
 
+class LocalClients:
+    """``--local``: one LLMClient per provider, every one pointed at the same FakeLLMServer,
+    so an item naming another provider's model (``{"model": "anthropic/..."}``) is answered
+    locally too, never by the vendor with a key from the environment. It has what a batch
+    needs of a client: ``model``, ``retry_policy``, ``default_params``, ``chat()`` and
+    ``chat_stream()``."""
+
+    def __init__(self, stack: contextlib.ExitStack, server: Any, model: str, defaults: dict[str, Any]) -> None:
+        self._stack, self._server, self._defaults = stack, server, defaults
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        first = self.client_for(model)
+        self.model, self.retry_policy, self.default_params = model, first.retry_policy, first.default_params
+        self.endpoint = "local"  # the batch checkpoint's mark: the port changes from run to run
+
+    def client_for(self, model: str) -> Any:
+        """The client for ``model``'s provider (made on first use)."""
+        from .. import LLMClient
+
+        provider = model.split("/", 1)[0]
+        with self._lock:
+            client = self._clients.get(provider)
+            if client is None:
+                client = self._clients[provider] = self._stack.enter_context(LLMClient(
+                    model, base_url=self._server.base_url_for(provider), api_key=LOCAL_KEY, **self._defaults))
+            return client
+
+    def chat(self, messages: Any, *, model: str | None = None, **params: Any) -> Any:
+        """``chat`` on the client of ``model``'s provider."""
+        model = model or self.model
+        return self.client_for(model).chat(messages, model=model, **params)
+
+    def chat_stream(self, messages: Any, *, model: str | None = None, **params: Any) -> Any:
+        """``chat_stream`` on the client of ``model``'s provider."""
+        model = model or self.model
+        return self.client_for(model).chat_stream(messages, model=model, **params)
+
+
 def open_client(stack: contextlib.ExitStack, args: argparse.Namespace, *, delay: float = 0.0,
                 **params: Any) -> Any:
-    """An LLMClient for ``args`` (closed with ``stack``); ``--local`` starts a FakeLLMServer."""
-    from .. import LLMClient
-
-    base_url, api_key = args.base_url, None
+    """An LLMClient for ``args`` (closed with ``stack``); ``--local`` starts a FakeLLMServer
+    and answers every provider from it (:class:`LocalClients`)."""
+    defaults = {k: v for k, v in params.items() if v is not None}
     if args.local:
         from ..testing import FakeLLMServer
 
         server = stack.enter_context(FakeLLMServer(delay=delay))
-        base_url, api_key = server.base_url_for(args.model.split("/", 1)[0]), "sk-local-cli"
-    defaults = {k: v for k, v in params.items() if v is not None}
-    return stack.enter_context(LLMClient(args.model, base_url=base_url, api_key=api_key, **defaults))
+        return LocalClients(stack, server, args.model, defaults)
+    from .. import LLMClient
+
+    return stack.enter_context(LLMClient(args.model, base_url=args.base_url, **defaults))
 
 
-def quiet_broken_pipe() -> int:
-    """stdout's reader went away (``| head``): point stdout at /dev/null so the interpreter's
-    final flush raises nothing, and return the exit status."""
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush of what could not be
+    written raises nothing."""
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+
+
+def quiet_broken_pipe() -> int:
+    """stdout's reader went away (``| head``): silence stdout and return the exit status."""
+    silence_stdout()
     return EXIT_PIPE
 

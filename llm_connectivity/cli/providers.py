@@ -23,8 +23,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def rows() -> list[dict[str, Any]]:
-    """One dict per provider: name, key variables, key status, base-URL variable, URL."""
+    """One dict per provider: name, key variables, key status, base-URL variable, URL
+    (a password or key in the URL shown as ``***``)."""
     from ..registry import known_providers, resolve_driver
+    from ..security import redact_url
 
     result = []
     for name in known_providers():
@@ -34,7 +36,8 @@ def rows() -> list[dict[str, Any]]:
         status = "set" if is_set else ("not set" if driver.requires_api_key else "not needed")
         base_env = driver.base_url_env
         result.append({"provider": name, "api_key_env": key_vars, "api_key": status, "base_url_env": base_env,
-                       "base_url": (os.environ.get(base_env) if base_env else None) or driver.default_base_url})
+                       "base_url": redact_url((os.environ.get(base_env) if base_env else None)
+                                              or driver.default_base_url or "") or None})
     return result
 
 

@@ -7,6 +7,7 @@ it, then serves until Ctrl-C or SIGTERM, and stops cleanly. Binds 127.0.0.1 only
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import threading
@@ -32,8 +33,8 @@ def run(argv: list[str]) -> int:
     args = p.parse_args(argv)
     if not 0 <= args.port <= 65535:
         p.error(f"--port must be from 0 to 65535, got {args.port}")
-    if args.delay < 0:
-        p.error(f"--delay must be >= 0, got {args.delay:g}")
+    if not 0 <= args.delay < math.inf:  # also refuses nan
+        p.error(f"--delay must be a finite number of seconds >= 0, got {args.delay:g}")
     from ..testing import FakeLLMServer
 
     server = FakeLLMServer(port=args.port, delay=args.delay)
@@ -46,7 +47,9 @@ def run(argv: list[str]) -> int:
         if threading.current_thread() is threading.main_thread() else None
     try:
         print(f"FakeLLMServer listening on {server.url} (Ctrl-C to stop). Point clients at it with:")
-        for name, value in server.env().items():
+        # server.env() covers the vendors' variables; `openai-compatible/<model>` reads its own
+        env = {**server.env(), "OPENAI_COMPATIBLE_BASE_URL": server.base_url}
+        for name, value in env.items():
             print(f"export {name}={value}")
         sys.stdout.flush()
         while not stop.wait(0.5):

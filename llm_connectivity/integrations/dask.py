@@ -23,20 +23,23 @@ Dask is an optional extra (``pip install 'llm_connectivity[dask]'``); it is impo
 from __future__ import annotations
 
 import importlib
+import json
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import LLMClient
 from ..batch import BatchLimits, BatchResult, run_batch
-from ..errors import ConfigurationError
+from ..batch.items import split_item
+from ..errors import ConfigurationError, InvalidRequestError
 
 __all__ = ["ClientConfig", "map_chat", "result_row"]
 
 _cache_lock = threading.Lock()
-_clients: dict[ClientConfig, LLMClient] = {}
+_clients: dict[str, LLMClient] = {}  # ClientConfig.cache_key() -> the worker's client
 _limits: dict[tuple[str, str], BatchLimits] = {}
 _semaphores: dict[tuple[str, str], Any] = {}
 
@@ -61,6 +64,12 @@ class ClientConfig:
         if isinstance(self.params, dict):  # stored as a tuple so the config stays hashable
             object.__setattr__(self, "params", tuple(sorted(self.params.items())))
 
+    def cache_key(self) -> str:
+        """A key equal for equal configurations, even with list or dict ``params``
+        (``stop=[...]``, ``response_format={...}``), which make the config unhashable."""
+        fields = [self.model, self.base_url, self.api_key, self.max_retries, self.timeout, list(self.params)]
+        return json.dumps(fields, sort_keys=True, default=repr)
+
     def build(self) -> LLMClient:
         """A new client for this configuration."""
         extra: dict[str, Any] = dict(self.params)
@@ -79,6 +88,7 @@ class _LeasedClient:
         self.model = client.model
         self.retry_policy = client.retry_policy
         self.default_params = client.default_params
+        self.target = client.target  # where requests go: part of the checkpoint's request hash
 
     def chat(self, messages: Any, **params: Any) -> Any:
         """``client.chat`` under a lease."""
@@ -118,10 +128,11 @@ def _semaphore_here(name: str, max_leases: int) -> Any:
 
 
 def _client_for(config: ClientConfig) -> LLMClient:
+    key = config.cache_key()
     with _cache_lock:
-        client = _clients.get(config)
+        client = _clients.get(key)
         if client is None:
-            client = _clients[config] = config.build()
+            client = _clients[key] = config.build()
         return client
 
 
@@ -147,16 +158,45 @@ def result_row(result: BatchResult, partition: int) -> dict[str, Any]:
             "cost_usd": response.cost_usd if response is not None else None}
 
 
+def _screen(items: list[Any]) -> tuple[list[tuple[int, Any]], dict[int, BatchResult]]:
+    """Split a partition into sendable items (position, item with its id pinned) and error
+    results for rows that are not prompts (``None``, ``NaN``, ``""``...), so one bad row is
+    an error row, not a failed task. Ids stay those a plain batch would give."""
+    good: list[tuple[int, Any]] = []
+    bad: dict[int, BatchResult] = {}
+    seen: set[str] = set()
+    for index, raw in enumerate(items):
+        own = None
+        try:
+            own, _, _ = split_item(index, raw)
+            item_id = own if own is not None else str(index)
+            if item_id in seen:
+                raise InvalidRequestError(f"batch item {index} repeats the id {item_id!r} of an earlier row; "
+                                          "ids must be unique within a partition")
+        except InvalidRequestError as exc:
+            bad[index] = BatchResult(index, own if own is not None else str(index), {}, error=exc, status="error")
+            continue
+        seen.add(item_id)
+        pinned = {**raw, "id": item_id} if isinstance(raw, Mapping) else {"id": item_id, "messages": raw}
+        good.append((index, pinned))
+    return good, bad
+
+
 def _run_partition(items: list[Any], partition: int, spec: dict[str, Any]) -> list[dict[str, Any]]:
-    client: Any = _client_for(spec["config"])
-    if spec["semaphore"] is not None:
-        client = _LeasedClient(client, _semaphore_here(*spec["semaphore"]))
-    directory = spec["checkpoint_dir"]
-    checkpoint = Path(directory) / f"part-{partition:05d}.jsonl" if directory is not None else None
-    results = run_batch(client, list(items), max_workers=spec["threads"], progress=False, checkpoint=checkpoint,
-                        limits=_limits_for(spec["run"], spec["rpm"], spec["tpm"]),
-                        retry_failed=spec["retry_failed"])
-    return [result_row(r, partition) for r in results]
+    good, bad = _screen(list(items))
+    rows = {index: result_row(result, partition) for index, result in bad.items()}
+    if good:
+        client: Any = _client_for(spec["config"])
+        if spec["semaphore"] is not None:
+            client = _LeasedClient(client, _semaphore_here(*spec["semaphore"]))
+        directory = spec["checkpoint_dir"]
+        checkpoint = Path(directory) / f"part-{partition:05d}.jsonl" if directory is not None else None
+        results = run_batch(client, [item for _, item in good], max_workers=spec["threads"], progress=False,
+                            checkpoint=checkpoint, limits=_limits_for(spec["run"], spec["rpm"], spec["tpm"]),
+                            retry_failed=spec["retry_failed"])
+        for (index, _), result in zip(good, results):
+            rows[index] = {**result_row(result, partition), "index": index}
+    return [rows[index] for index in range(len(items))]
 
 
 def _share(value: float | None, workers: int) -> float | None:

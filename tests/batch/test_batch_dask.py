@@ -54,6 +54,33 @@ def test_bag_rows_failures_and_resume(cluster: Any, tmp_path: Path) -> None:
     assert [r["content"] for r in again] == [r["content"] for r in rows]
 
 
+def test_a_row_that_is_not_a_prompt_is_an_error_row_not_a_failed_partition(cluster: Any, tmp_path: Path) -> None:
+    items = ["a", "", None, {"messages": "x", "stream": True}, {"id": "k", "messages": "e"}, "f"]
+    with FakeLLMServer() as server:
+        config = ClientConfig("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test")
+        bag = db.from_sequence(items, npartitions=2)  # [a, "", None] and [{stream}, {k}, f]
+        rows = map_chat(bag, config, checkpoint_dir=str(tmp_path)).compute()
+        assert sorted(r.json["messages"][-1]["content"] for r in server.requests) == ["a", "e", "f"]
+        again = map_chat(bag, config, checkpoint_dir=str(tmp_path)).compute()
+        assert len(server.requests) == 3  # the good rows were checkpointed under the same ids
+    assert [(r["partition"], r["index"], r["id"], r["status"], r["error_type"]) for r in rows] == [
+        (0, 0, "0", "ok", None), (0, 1, "1", "error", "InvalidRequestError"),
+        (0, 2, "2", "error", "InvalidRequestError"), (1, 0, "0", "error", "InvalidRequestError"),
+        (1, 1, "k", "ok", None), (1, 2, "2", "ok", None)]
+    assert "empty string" in rows[1]["error"] and "sets 'stream'" in rows[3]["error"]
+    assert [r["status"] for r in again] == [r["status"] for r in rows]
+
+
+def test_list_and_dict_params_in_the_config(cluster: Any) -> None:
+    with FakeLLMServer() as server:
+        config = ClientConfig("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test",
+                              params={"stop": ["\n\n"], "response_format": {"type": "json_object"}})
+        rows = map_chat(db.from_sequence(["a", "b"], npartitions=2), config).compute()
+        assert [r["status"] for r in rows] == ["ok", "ok"]
+        assert [(r.json["stop"], r.json["response_format"]) for r in server.requests] == [
+            (["\n\n"], {"type": "json_object"})] * 2
+
+
 def test_cluster_wide_concurrency_cap(cluster: Any) -> None:
     service = 0.25
     with FakeLLMServer(default_reply=Reply(text="ok", first_delay=service)) as server:

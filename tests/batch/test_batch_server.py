@@ -10,14 +10,16 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from llm_connectivity import LLMClient
-from llm_connectivity.errors import BadRequestError, InvalidRequestError
+from llm_connectivity.errors import BadRequestError, InvalidRequestError, RateLimitError
 from llm_connectivity.models import StreamChunk
 from llm_connectivity.testing import FakeLLMServer, Reply
 
@@ -67,6 +69,15 @@ def test_a_failing_item_leaves_the_others_intact(server: FakeLLMServer) -> None:
     assert _prompts_sent(server) == [f"p{i}" for i in range(6)]  # the invalid one never left
 
 
+def test_a_max_tokens_that_is_not_a_number_fails_that_item_only(server: FakeLLMServer) -> None:
+    with _client(server) as client:
+        results = client.batch_chat([{"messages": "a", "max_tokens": "abc"}, "b"], tokens_per_minute=60_000,
+                                    progress=False)
+    assert [r.status for r in results] == ["error", "ok"]
+    assert isinstance(results[0].error, InvalidRequestError) and "max_tokens" in str(results[0].error)
+    assert _prompts_sent(server) == ["b"]
+
+
 def test_a_429_pauses_the_whole_batch_for_retry_after(server: FakeLLMServer) -> None:
     server.add_reply(Reply(status=429, headers={"Retry-After": "1"}))
     with _client(server) as client:
@@ -78,6 +89,25 @@ def test_a_429_pauses_the_whole_batch_for_retry_after(server: FakeLLMServer) -> 
     assert not [t for t in times if t429 + 0.5 < t < t429 + 0.95]  # nobody sent during the pause
     assert sum(1 for t in times if t >= t429 + 0.95) >= 13 - 8  # at most two rounds went before it
     assert sum(1 for r in results if r.attempts == 2) == 1
+
+
+def test_a_retry_after_beyond_the_cap_stops_the_batch_instead_of_stalling_it(server: FakeLLMServer) -> None:
+    server.add_reply(Reply(status=429, headers={"Retry-After": "3600"}))  # e.g. a daily quota used up
+    finished = threading.Event()
+    outcome: list[Any] = []
+
+    def run() -> None:
+        with _client(server) as client:
+            outcome.append(client.batch_chat([f"p{i}" for i in range(5)], max_workers=1, progress=False))
+        finished.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert finished.wait(20), "the batch waited for the hour the server asked for"
+    (results,) = outcome
+    assert [r.status for r in results] == ["error", "skipped", "skipped", "skipped", "skipped"]
+    assert isinstance(results[0].error, RateLimitError)
+    assert (results.summary.stopped, len(server.requests)) == ("rate_limited", 1)
+    assert "stopped: rate_limited" in results.summary.line()
 
 
 def test_stream_items_with_on_chunk(server: FakeLLMServer) -> None:
@@ -115,6 +145,19 @@ def test_checkpoint_resume_skips_finished_and_redoes_changed(server: FakeLLMServ
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line["id"] for line in lines] == [str(i) for i in range(7)]  # rewritten in input order
     assert "sk-test" not in path.read_text()
+
+
+def test_a_changed_client_default_redoes_the_items_it_changes(server: FakeLLMServer, tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    items = ["a", {"messages": "b", "max_tokens": 7}]
+    with _client(server, max_tokens=5) as short:
+        short.batch_chat(items, checkpoint=path, progress=False)
+    with _client(server, max_tokens=5) as same:
+        assert [r.from_checkpoint for r in same.batch_chat(items, checkpoint=path, progress=False)] == [True, True]
+    with _client(server, max_tokens=500) as longer:  # what `batch --max-tokens 500` does on a re-run
+        again = longer.batch_chat(items, checkpoint=path, progress=False)
+    assert [r.from_checkpoint for r in again] == [False, True]  # the item's own max_tokens still wins
+    assert sorted(r.json["max_completion_tokens"] for r in server.requests) == [5, 7, 500]
 
 
 def test_failed_items_are_redone_unless_retry_failed_is_false(server: FakeLLMServer, tmp_path: Path) -> None:
@@ -210,31 +253,52 @@ _STREAMING_CHILD = textwrap.dedent("""
 """)
 
 
+def _interrupt_twice(cmd: list[str], server: FakeLLMServer, in_flight: int, signum: int) -> tuple[int, str, float]:
+    """Run ``cmd``; once ``in_flight`` requests arrived signal it twice (0.3 s apart); return
+    its exit status, stderr and the seconds from the first signal to its end."""
+    proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": str(ROOT), "OPENAI_API_KEY": "sk-test"},
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(server.requests) < in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(server.requests) == in_flight
+        started = time.monotonic()
+        proc.send_signal(signum)  # first: stop starting items, wait for those in flight
+        time.sleep(0.3)
+        proc.send_signal(signum)  # second: stop waiting, close the streams
+        _, err = proc.communicate(timeout=60)
+        return proc.returncode, err, time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+
+
 def test_a_second_ctrl_c_closes_open_streams_at_once(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
     slow = Reply(text=" ".join(["word"] * 200), delay=0.1)  # 20 s an item
     with FakeLLMServer(default_reply=slow) as server:
-        proc = subprocess.Popen([sys.executable, "-c", _STREAMING_CHILD, server.base_url, str(path)],
-                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE, text=True)
-        try:
-            deadline = time.monotonic() + 30
-            while len(server.requests) < 4 and time.monotonic() < deadline:
-                time.sleep(0.02)
-            assert len(server.requests) == 4
-            started = time.monotonic()
-            proc.send_signal(signal.SIGINT)  # first: stop starting items, wait for those in flight
-            time.sleep(0.3)
-            proc.send_signal(signal.SIGINT)  # second: stop waiting, close the streams
-            _, err = proc.communicate(timeout=30)
-            elapsed = time.monotonic() - started
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=10)
-        assert proc.returncode == 130, err
+        code, err, elapsed = _interrupt_twice([sys.executable, "-c", _STREAMING_CHILD, server.base_url, str(path)],
+                                              server, 4, signal.SIGINT)
+        assert code == 130, err
         assert elapsed < 10  # not the 20 s the streams needed, nor the 30 s grace
         assert len(server.requests) == 4
     assert not path.exists() or path.read_text() == ""  # nothing finished, nothing written
+
+
+@pytest.mark.parametrize("signum, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_second_signal_ends_the_cli_at_once_with_many_calls_in_flight(signum: int, status: int,
+                                                                        tmp_path: Path) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text("".join(json.dumps(f"item {i}") + "\n" for i in range(20)))
+    with FakeLLMServer(default_reply=Reply(text="slow", first_delay=60)) as server:  # never answers in time
+        cmd = [sys.executable, "-m", "llm_connectivity", "batch", str(source), str(out), "--base-url",
+               server.base_url, "--workers", "8", "--no-progress"]
+        code, err, elapsed = _interrupt_twice(cmd, server, 8, signum)
+    assert code == status and "Traceback" not in err, err
+    assert elapsed < 6  # not 2 s for each of the 8 workers in turn (non-streamed calls cannot be closed)
+    assert out.read_text() == ""  # nothing finished, nothing written
 
 
 def test_tqdm_bar_on_a_terminal(server: FakeLLMServer, tmp_path: Path) -> None:

@@ -95,6 +95,27 @@ def test_checkpoint_last_record_per_id_wins_and_rewrite_orders(tmp_path: Path) -
     assert [json.loads(line)["id"] for line in lines] == ["a", "b"]
 
 
+def test_an_unwritable_checkpoint_fails_before_any_request(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    client = ScriptedClient()
+    unusable = r"checkpoint '.*a-file/out.jsonl' cannot be (read|written) \(Not a directory\)"
+    with pytest.raises(ConfigurationError, match=unusable):
+        run_batch(client, ["a", "b"], checkpoint=blocker / "out.jsonl", progress=False)
+    assert client.calls == []  # nothing was spent on answers that could not be kept
+
+
+def test_checkpoint_refuses_a_file_that_is_not_a_checkpoint(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\nline two\n")
+    with pytest.raises(ConfigurationError, match="holds 2 lines and none is a checkpoint record"):
+        run_batch(ScriptedClient(), ["a"], checkpoint=notes, progress=False)
+    assert notes.read_text() == "my notes\nline two\n"  # not replaced by the results
+    torn = tmp_path / "torn.jsonl"
+    torn.write_bytes(b'{"id":"0","sta')  # killed while writing its first line: still a checkpoint
+    assert [r.status for r in run_batch(ScriptedClient(), ["a"], checkpoint=torn, progress=False)] == ["ok"]
+
+
 def test_checkpoint_refuses_a_directory(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="is a directory"):
         Checkpoint(tmp_path)
@@ -240,11 +261,31 @@ def test_per_item_max_retries_overrides_the_policy() -> None:
     assert (results[0].status, results[0].attempts) == ("error", 1)
 
 
+@pytest.mark.parametrize("bad", ["two", -1])
+def test_a_bad_per_item_max_retries_fails_that_item_only(bad: object) -> None:
+    client = ScriptedClient()
+    results = run_batch(client, [{"messages": "a", "max_retries": bad}, "b"], max_workers=1, progress=False)
+    assert [(r.status, r.attempts) for r in results] == [("error", 0), ("ok", 1)]
+    assert isinstance(results[0].error, ConfigurationError) and "max_retries" in str(results[0].error)
+    assert [call[0] for call in client.calls] == ["b"]
+    assert results.summary.requests_sent == 1
+
+
 def test_budget_stops_submitting() -> None:
     client = ScriptedClient(cost=0.01)
     results = run_batch(client, [f"p{i}" for i in range(20)], max_workers=1, budget_usd=0.05, progress=False)
     assert [r.status for r in results] == ["ok"] * 5 + ["skipped"] * 15
     assert (results.summary.stopped, results.summary.skipped, len(client.calls)) == ("budget", 15, 5)
+
+
+def test_a_budget_that_cannot_be_enforced_warns_once() -> None:
+    client = ScriptedClient(cost=None)  # no price known for the model: cost_usd stays None
+    with pytest.warns(UserWarning) as caught:
+        results = run_batch(client, [f"p{i}" for i in range(6)], max_workers=2, budget_usd=0.05, progress=False)
+    assert [str(w.message) for w in caught] == [
+        "budget_usd=0.05 cannot stop this batch: the cost of fake/model answers is unknown (no price for the "
+        "model), so nothing is counted against the budget"]
+    assert (results.summary.stopped, results.summary.cost_unknown, len(client.calls)) == (None, 6, 6)
 
 
 @pytest.mark.parametrize("kwargs, message", [
