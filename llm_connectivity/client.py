@@ -105,6 +105,7 @@ class LLMClient:
         if isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1:
             raise ConfigurationError(f"max_concurrency must be a positive int (connections per host), "
                                      f"got {max_concurrency!r}")
+        self.max_concurrency = max_concurrency  #: connections per host kept for reuse
         _check_types(api_key=api_key, base_url=base_url, transport=transport, session=session, clock=clock,
                      default_params=default_params)
         self.stages = _checked_stages(stages)
