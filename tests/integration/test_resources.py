@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from socket_support import socket_fds, wait_for_sockets
+
 from llm_connectivity import LLMClient
 from llm_connectivity.errors import LLMError
 from llm_connectivity.testing import Action, FakeLLMServer, Reply, faults
@@ -24,29 +26,6 @@ pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="need
 
 WATCHDOG_SECONDS = 60.0
 LONG_TEXT = " ".join(f"word{i}" for i in range(400))
-
-
-def socket_fds() -> int:
-    """How many of this process's file descriptors are sockets."""
-    count = 0
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
-                count += 1
-        except OSError:  # closed between listdir and readlink
-            pass
-    return count
-
-
-def wait_for_sockets(expected: int, within: float) -> int:
-    """Poll until at most ``expected`` sockets are open (or ``within`` s passed); return the count."""
-    deadline = time.monotonic() + within
-    while True:
-        gc.collect()
-        count = socket_fds()
-        if count <= expected or time.monotonic() > deadline:
-            return count
-        time.sleep(0.02)
 
 
 def _client(server: FakeLLMServer, **options: Any) -> LLMClient:

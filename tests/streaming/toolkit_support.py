@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import gc
-import os
-import time
 from collections.abc import Iterable, Iterator
+
+from socket_support import socket_fds, wait_for_sockets  # noqa: F401  (re-exported to the toolkit tests)
 
 from llm_connectivity.models import StreamChunk, ToolCallDelta, Usage
 
@@ -99,23 +98,3 @@ class FakeClock:
         self.now += seconds
 
 
-def socket_fds() -> int:
-    """How many of this process's file descriptors are sockets (Linux /proc)."""
-    count = 0
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{name}").startswith("socket:")
-        except OSError:  # closed between listdir and readlink
-            pass
-    return count
-
-
-def wait_for_sockets(expected: int, within: float) -> int:
-    """Poll until at most ``expected`` sockets are open (or ``within`` s passed); return the count."""
-    deadline = time.monotonic() + within
-    while True:
-        gc.collect()
-        count = socket_fds()
-        if count <= expected or time.monotonic() > deadline:
-            return count
-        time.sleep(0.02)
