@@ -1,5 +1,7 @@
 """Every limit reaches the socket on every body framing: keep-alive chunked, chunked with
-``Connection: close`` (http.client hands the socket to the response), and close-delimited.
+``Connection: close`` (http.client hands the socket to the response), close-delimited,
+an HTTP/1.0 answer (close-delimited, no Connection header) and a Content-Length body (the
+declared length is far more than the server sends before it stalls).
 
 One table: limit x framing. Each case bounds the time from the start of the call with a
 generous margin over the limit (the machine is shared), and a floor where the limit must
@@ -29,7 +31,10 @@ FRAMINGS = {
     "keep-alive chunked": ("chunked", {}),
     "Connection: close chunked": ("chunked", {"Connection": "close"}),
     "close-delimited": ("close", {}),
+    "HTTP/1.0": ("none", {}),  # the status line and headers are written raw (below)
+    "Content-Length": ("length", {"Content-Length": "1000000"}),
 }
+HTTP10_HEAD = Action("raw", b"HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
 HOLD = 6.0  # how long the server stalls: far past every limit below
 
 
@@ -72,6 +77,8 @@ def server() -> Any:
 def test_every_limit_on_every_framing(server: FakeLLMServer, limit: str, framing: str) -> None:
     actions, timeout, error, low, high = LIMITS[limit]
     body_framing, headers = FRAMINGS[framing]
+    if body_framing == "none":
+        actions = [HTTP10_HEAD, *actions]
     server.add_reply(Reply(actions=actions, framing=body_framing,
                            headers={"Content-Type": "text/event-stream", **headers}))
     with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-limits-0000",
@@ -92,7 +99,8 @@ def test_every_limit_on_every_framing(server: FakeLLMServer, limit: str, framing
 @pytest.mark.parametrize("framing", list(FRAMINGS))
 def test_close_from_another_thread_unblocks_the_read_on_every_framing(server: FakeLLMServer, framing: str) -> None:
     body_framing, headers = FRAMINGS[framing]
-    server.add_reply(Reply(actions=_events("Hello there", False)[:1] + [Action("sleep", seconds=HOLD)],
+    actions = _events("Hello there", False)[:1] + [Action("sleep", seconds=HOLD)]
+    server.add_reply(Reply(actions=[HTTP10_HEAD, *actions] if body_framing == "none" else actions,
                            framing=body_framing, headers={"Content-Type": "text/event-stream", **headers}))
     outcome: list[BaseException] = []
     first = threading.Event()
