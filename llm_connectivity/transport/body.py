@@ -104,13 +104,14 @@ class _CloseBody:
 class _DecodedBody:
     """gzip / deflate (zlib-wrapped) Content-Encoding over another reader."""
 
-    __slots__ = ("_inner", "_zlib", "_name", "_ended")
+    __slots__ = ("_inner", "_zlib", "_name", "_ended", "_fed")
 
     def __init__(self, inner: BodyReader, name: str) -> None:
         self._inner = inner
         self._zlib = zlib.decompressobj(32 + zlib.MAX_WBITS)  # either header
         self._name = name
         self._ended = False
+        self._fed = False  # some compressed bytes arrived (an empty body is not a cut one)
 
     @property
     def reusable(self) -> bool:
@@ -122,7 +123,11 @@ class _DecodedBody:
             try:
                 if not data:
                     self._ended = True
-                    return self._zlib.flush()
+                    out = self._zlib.flush()
+                    if self._fed and not self._zlib.eof:  # close-delimited framing cannot tell: zlib can
+                        raise BodyCut(f"the {self._name} body ended before its compressed stream did")
+                    return out
+                self._fed = True
                 out = self._zlib.decompress(data)
             except zlib.error as exc:
                 raise BodyError(f"could not decode the response body (Content-Encoding: {self._name}): {exc}") from exc
