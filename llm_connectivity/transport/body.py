@@ -104,7 +104,7 @@ class _CloseBody:
 class _DecodedBody:
     """gzip / deflate (zlib-wrapped) Content-Encoding over another reader."""
 
-    __slots__ = ("_inner", "_zlib", "_name", "_ended", "_fed")
+    __slots__ = ("_inner", "_zlib", "_name", "_ended", "_fed", "_head")
 
     def __init__(self, inner: BodyReader, name: str) -> None:
         self._inner = inner
@@ -112,6 +112,9 @@ class _DecodedBody:
         self._name = name
         self._ended = False
         self._fed = False  # some compressed bytes arrived (an empty body is not a cut one)
+        # "deflate" is zlib-wrapped by the RFC, raw in some servers: the bytes fed until the
+        # zlib header was accepted, to start over as raw deflate (None: decided)
+        self._head: bytes | None = b"" if name == "deflate" else None
 
     @property
     def reusable(self) -> bool:
@@ -128,12 +131,23 @@ class _DecodedBody:
                         raise BodyCut(f"the {self._name} body ended before its compressed stream did")
                     return out
                 self._fed = True
-                out = self._zlib.decompress(data)
+                out = self._zlib.decompress(data) if self._head is None else self._deflate(data)
             except zlib.error as exc:
                 raise BodyError(f"could not decode the response body (Content-Encoding: {self._name}): {exc}") from exc
             if out:
                 return out
         return b""
+
+    def _deflate(self, data: bytes) -> bytes:
+        head = self._head = (self._head or b"") + data
+        try:
+            out: bytes = self._zlib.decompress(data)
+        except zlib.error:  # no zlib header: raw deflate, from the first byte
+            self._zlib, self._head = zlib.decompressobj(-zlib.MAX_WBITS), None
+            return self._zlib.decompress(head)
+        if len(head) >= 2:  # the two-byte zlib header passed its check
+            self._head = None
+        return out
 
 
 def encoding_of(value: str | None) -> str | None:

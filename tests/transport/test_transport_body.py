@@ -37,7 +37,7 @@ def _read_all(data: bytes, framing: str, encoding: str) -> bytes:
     raise AssertionError("the reader never ended")
 
 
-ENCODINGS = {"gzip": ("gzip", 31), "deflate (zlib-wrapped)": ("deflate", 15)}
+ENCODINGS = {"gzip": ("gzip", 31), "deflate (zlib-wrapped)": ("deflate", 15), "deflate (raw)": ("deflate", -15)}
 FRAMINGS = ["chunked", "length", "close"]
 
 
