@@ -171,6 +171,21 @@ def _framing(method: str, version: str, status: int, headers: Headers) -> tuple[
     return False, int(values.pop()), keep
 
 
+def _send(sock: socket.socket, head: bytes, body: bytes) -> OSError | None:
+    """Write the request; a server may answer (413, 401...) and close before reading all of
+    it: then the failure is returned, not raised, so that the answer is read (as urllib3
+    does) and only raised when there is none."""
+    try:
+        if len(body) < 65536:
+            sock.sendall(head + body)
+        else:
+            sock.sendall(head)
+            sock.sendall(body)
+    except (BrokenPipeError, ConnectionResetError) as exc:
+        return exc
+    return None
+
+
 def start(pool: Any, method: str, head: bytes, body: bytes, connect_timeout: float | None,
           read_timeout: float | None, state: RequestState) -> tuple[int, Headers, socket.socket, DirectExchange]:
     """Send one request on a connection of ``pool``; return the status, headers, socket and
@@ -184,14 +199,16 @@ def start(pool: Any, method: str, head: bytes, body: bytes, connect_timeout: flo
             conn.connect()
         sock: socket.socket = conn.sock
         sock.settimeout(read_timeout)
-        if len(body) < 65536:
-            sock.sendall(head + body)
-        else:
-            sock.sendall(head)
-            sock.sendall(body)
+        sent = _send(sock, head, body)
         fp = sock.makefile("rb")
-        version, status, headers = read_head(fp, state)
+        try:
+            version, status, headers = read_head(fp, state)
+        except (http.client.RemoteDisconnected, OSError):
+            if sent is not None:  # no answer to read either: the send failure is what happened
+                raise sent from None
+            raise
         chunked, length, keep = _framing(method, version, status, headers)
+        keep = keep and sent is None  # the server answered before reading all of the request
         reader = body_reader(fp, chunked=chunked, length=length, encoding=encoding_of(headers.get("content-encoding")))
     except BaseException:
         if fp is not None:

@@ -5,7 +5,9 @@ and the User-Agent. Every server answers from a script (rawserver.py)."""
 from __future__ import annotations
 
 import base64
+import socket
 import sys
+import threading
 import time
 from typing import Any
 
@@ -14,7 +16,7 @@ import requests
 from rawserver import CLOSE, HANG, RawServer, sse_response
 
 from llm_connectivity import LLMClient
-from llm_connectivity.errors import APIStatusError, ConfigurationError, ProtocolError, StreamInterruptedError
+from llm_connectivity.errors import APIStatusError, BadRequestError, ConfigurationError, ProtocolError, StreamInterruptedError
 
 KEY = "sk-test-transport-wire-SECRET-0000"
 
@@ -250,3 +252,59 @@ def test_through_an_http_proxy_interim_responses_are_skipped_and_the_connection_
             answers = [_stream_text(client) for _ in range(2)]
     assert answers == ["via proxy 1", "via proxy 2"]
     assert [(s.path, s.connection) for s in proxy.seen] == [("http://127.0.0.1:9/v1/chat/completions", 1)] * 2
+
+
+# -- an answer sent before the request body was read ------------------------------------------------
+TOO_LARGE = b'{"error":{"message":"request too large for this deployment","type":"invalid_request_error"}}'
+
+
+def _early_answer_server(how: str, listener: socket.socket, done: threading.Event) -> None:
+    """First connection: answer 413 after the request's headers, without reading its body,
+    then close (``how``); second connection: read the whole request, answer normally."""
+    conn, _ = listener.accept()
+    with conn:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(TOO_LARGE), TOO_LARGE))
+        if how == "half-close":
+            conn.shutdown(socket.SHUT_WR)
+        if how != "close at once":
+            done.wait(0.3)  # a lingering close: the client is still sending, then the socket goes
+    try:
+        conn, _ = listener.accept()
+    except OSError:  # the test ended without a second request
+        return
+    with conn:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            body += conn.recv(65536)
+        conn.sendall(sse_response("the next answer"))
+        done.wait(5)
+
+
+@pytest.mark.parametrize("how", ["close at once", "half-close", "lingering close"])
+def test_an_answer_sent_before_the_body_was_read_is_the_answer(how: str) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(5)
+    done = threading.Event()
+    thread = threading.Thread(target=_early_answer_server, args=(how, listener, done))
+    thread.start()
+    try:
+        with _client(f"http://127.0.0.1:{listener.getsockname()[1]}/v1") as client:
+            with pytest.raises(BadRequestError) as info:
+                client.chat("x" * 8_000_000)  # far more than the socket buffers hold
+            assert info.value.status_code == 413
+            assert "request too large for this deployment" in str(info.value)
+            assert _stream_text(client) == "the next answer"
+    finally:
+        done.set()
+        thread.join(10)
+        listener.close()
