@@ -84,8 +84,9 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 def _protocol_problem(exc: BaseException) -> str | None:
     """Words for a response the server framed wrongly (not a lost connection), or None."""
     for cause in _chain(exc):
-        if isinstance(cause, http.client.LineTooLong):
-            return f"the server sent a {cause.args[0] if cause.args else 'line'} longer than 65536 bytes"
+        if isinstance(cause, http.client.LineTooLong):  # "got more than 65536 bytes when reading header line"
+            what = str(cause).rpartition("when reading ")[2] or "line"
+            return f"the server sent a {what} longer than 65536 bytes"
         if isinstance(cause, urllib3.exceptions.InvalidChunkLength) and cause.length:
             return f"the chunked body is malformed: invalid chunk size {cause.length[:40]!r}"
         if isinstance(cause, ValueError) and "with base 16" in str(cause):  # http.client's chunk-size parse

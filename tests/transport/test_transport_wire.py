@@ -64,20 +64,26 @@ def test_endless_interim_responses_are_a_protocol_error() -> None:
 
 # -- header floods: a ProtocolError naming the problem, not retried ----------------------------------
 HEADER_FLOODS = {
-    "long line": (b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n", "header line longer than 65536 bytes"),
+    "long line": (b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n",
+                  "the server sent a header line longer than 65536 bytes"),
     "10,000 headers": (b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(10000)) + b"\r\n",
                        "the server sent more than 100 headers in one response"),
-    "long status line": (b"HTTP/1.1 200 " + b"O" * 70000 + b"\r\n\r\n", "status line longer than 65536 bytes"),
+    "long status line": (b"HTTP/1.1 200 " + b"O" * 70000 + b"\r\n\r\n",
+                         "the server sent a status line longer than 65536 bytes"),
 }
 
 
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session"])
 @pytest.mark.parametrize("flood", list(HEADER_FLOODS), ids=list(HEADER_FLOODS))
-def test_header_floods_are_protocol_errors_and_not_retried(flood: str) -> None:
+def test_header_floods_are_protocol_errors_and_not_retried(flood: str, own_session: bool) -> None:
     data, message = HEADER_FLOODS[flood]
+    session = None if own_session else requests.Session()
     with RawServer(default=[data, CLOSE]) as server:
-        with _client(server.base_url, max_retries=3) as client, pytest.raises(ProtocolError) as info:
+        with _client(server.base_url, max_retries=3, session=session) as client, pytest.raises(ProtocolError) as info:
             _stream_text(client)
-    assert message in str(info.value)
+    if session is not None:
+        session.close()
+    assert str(info.value) == message
     assert len(server.seen) == 1
 
 
