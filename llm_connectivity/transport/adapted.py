@@ -13,7 +13,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from .body import READ_SIZE, BodyReader, direct_reader
+from .body import READ_SIZE, BodyReader, body_reader, direct_reader, encoding_of
+from .direct import Headers, framing, read_head
+from .http11 import RequestState
 
 __all__ = ["RequestsExchange"]
 
@@ -33,7 +35,7 @@ class RequestsExchange:
     else through urllib3; we give the connection back ourselves (urllib3 would release it
     inside a read, out of reach of the abort lock)."""
 
-    __slots__ = ("_response", "_raw", "_original", "_pool", "_reader", "read", "sock")
+    __slots__ = ("_response", "_raw", "_original", "_pool", "_reader", "_keep", "read", "sock")
 
     def __init__(self, response: Any) -> None:
         self._response = response
@@ -41,18 +43,33 @@ class RequestsExchange:
         self._original = getattr(raw, "_original_response", None)
         self._pool: Any = None
         self._reader: BodyReader | None = None
+        self._keep = True  # False once the framing of an answer read by skip_interim says so
         self.sock = _socket_of(self._original)
         if getattr(raw, "_pool", None) is not None and hasattr(raw, "_connection"):  # urllib3's response
             self._pool, raw._pool = raw._pool, None
             self._reader = direct_reader(self._original, raw)
         self.read = self._reader.read if self._reader is not None else self._read_raw
 
+    def skip_interim(self, method: str) -> tuple[int, Headers] | None:
+        """The adapter passed an interim 1xx response on (``http.client`` skips only 100
+        Continue): read the final status line and headers from the same socket file, and
+        its body from there; None when the response is not ``http.client``'s."""
+        original = self._original
+        if original is None or getattr(original, "fp", None) is None or self._pool is None:
+            return None
+        version, status, headers = read_head(original.fp, RequestState())
+        chunked, length, self._keep = framing(method, version, status, headers)
+        self._reader = body_reader(original.fp, chunked=chunked, length=length,
+                                   encoding=encoding_of(headers.get("content-encoding")))
+        self.read = self._reader.read
+        return status, headers
+
     def _read_raw(self) -> bytes:
         return self._raw.read1(READ_SIZE, decode_content=True)  # type: ignore[no-any-return]
 
     def clean(self) -> bool:
         if self._reader is not None:
-            return self._reader.reusable and self._original is not None
+            return self._keep and self._reader.reusable and self._original is not None
         return self._pool is None or (self._original is not None and self._original.isclosed())
 
     def give_back(self) -> None:

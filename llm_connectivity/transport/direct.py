@@ -22,7 +22,7 @@ from ..errors import ConfigurationError
 from .body import BodyError, BodyReader, body_reader, encoding_of
 from .http11 import MAX_INTERIM, RequestState
 
-__all__ = ["DirectExchange", "Headers", "request_head", "start"]
+__all__ = ["DirectExchange", "Headers", "framing", "read_head", "request_head", "start"]
 
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
@@ -150,7 +150,7 @@ class DirectExchange:
         self._pool._put_conn(self._conn)  # closed: the pool's next checkout connects anew
 
 
-def _framing(method: str, version: str, status: int, headers: Headers) -> tuple[bool, int | None, bool]:
+def framing(method: str, version: str, status: int, headers: Headers) -> tuple[bool, int | None, bool]:
     """(chunked, content length, keep-alive) for a response."""
     connection = headers.get("connection", "").lower()
     keep = "close" not in connection and (version != "HTTP/1.0" or "keep-alive" in connection)
@@ -207,7 +207,7 @@ def start(pool: Any, method: str, head: bytes, body: bytes, connect_timeout: flo
             if sent is not None:  # no answer to read either: the send failure is what happened
                 raise sent from None
             raise
-        chunked, length, keep = _framing(method, version, status, headers)
+        chunked, length, keep = framing(method, version, status, headers)
         keep = keep and sent is None  # the server answered before reading all of the request
         reader = body_reader(fp, chunked=chunked, length=length, encoding=encoding_of(headers.get("content-encoding")))
     except BaseException:

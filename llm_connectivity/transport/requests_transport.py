@@ -249,7 +249,7 @@ class RequestsTransport:
                 headers = {**headers, "User-Agent": USER_AGENT}
             response = self.session.request(request.method, url, headers=headers, data=request.body, stream=True,
                                             timeout=timeout, allow_redirects=False)
-            return self._wrap(response, provider)
+            return self._wrap(response, provider, request.method)
         settings = self._settings(url)
         if settings["pool"] is not None and not _adapter_patched():  # no proxy, no mock: the direct exchange
             parts = urlsplit(url)
@@ -268,12 +268,21 @@ class RequestsTransport:
         adapter = self.session.get_adapter(url)
         response = adapter.send(prepared, stream=True, timeout=timeout,  # type: ignore[arg-type]  # None = no limit
                                 proxies=settings["proxies"], verify=settings["verify"])
-        return self._wrap(response, provider)
+        return self._wrap(response, provider, request.method)
 
     @staticmethod
-    def _wrap(response: requests.Response, provider: str | None) -> HTTPResponse:
+    def _wrap(response: requests.Response, provider: str | None, method: str) -> HTTPResponse:
         exchange = RequestsExchange(response)
-        return HTTPResponse(response.status_code, response.headers, provider, sock=exchange.sock, exchange=exchange)
+        status, headers = response.status_code, response.headers
+        if 100 <= status < 200 and status != 101:  # the adapter passed an interim response on
+            try:
+                final = exchange.skip_interim(method)
+            except BaseException:
+                exchange.discard()
+                raise
+            if final is not None:
+                return HTTPResponse(*final, provider, sock=exchange.sock, exchange=exchange)
+        return HTTPResponse(status, headers, provider, sock=exchange.sock, exchange=exchange)
 
     def _settings(self, url: str) -> dict[str, Any]:
         """Proxy / CA settings for ``url`` from the environment, read once per origin, and

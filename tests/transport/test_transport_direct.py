@@ -8,7 +8,7 @@ import pytest
 
 from llm_connectivity.errors import ConfigurationError
 from llm_connectivity.transport.body import BodyError
-from llm_connectivity.transport.direct import Headers, _framing, read_head, request_head
+from llm_connectivity.transport.direct import Headers, framing, read_head, request_head
 from llm_connectivity.transport.http11 import RequestState
 
 
@@ -51,7 +51,7 @@ FRAMINGS = [
 @pytest.mark.parametrize("method, version, status, headers, expected", FRAMINGS)
 def test_framing_table(method: str, version: str, status: int, headers: Headers,
                        expected: tuple[bool, int | None, bool]) -> None:
-    assert _framing(method, version, status, headers) == expected
+    assert framing(method, version, status, headers) == expected
 
 
 @pytest.mark.parametrize("headers, words", [
@@ -61,7 +61,7 @@ def test_framing_table(method: str, version: str, status: int, headers: Headers,
 ])
 def test_framing_the_client_cannot_read_is_named(headers: Headers, words: str) -> None:
     with pytest.raises(BodyError, match=words):
-        _framing("POST", "HTTP/1.1", 200, headers)
+        framing("POST", "HTTP/1.1", 200, headers)
 
 
 def test_read_head_skips_interim_responses_and_folds_headers() -> None:

@@ -41,14 +41,18 @@ INTERIMS = {
 }
 
 
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session"])
 @pytest.mark.parametrize("interim", list(INTERIMS), ids=list(INTERIMS))
-def test_interim_responses_are_skipped_and_the_connection_stays_in_step(interim: str) -> None:
+def test_interim_responses_are_skipped_and_the_connection_stays_in_step(interim: str, own_session: bool) -> None:
+    session = None if own_session else requests.Session()  # its adapter skips only 100 Continue: we do the rest
     with RawServer() as server:
         server.queue([INTERIMS[interim], 0.02, sse_response("first answer")],
                      [INTERIMS[interim] + sse_response("second answer")],
                      [sse_response("third answer")])
-        with _client(server.base_url) as client:
+        with _client(server.base_url, session=session) as client:
             answers = [_stream_text(client) for _ in range(3)]
+    if session is not None:
+        session.close()
     assert answers == ["first answer", "second answer", "third answer"]
     assert [s.connection for s in server.seen[:3]] == [1, 1, 1]  # reused: each answer read to its end
 
