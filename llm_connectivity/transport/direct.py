@@ -157,9 +157,9 @@ def framing(method: str, version: str, status: int, headers: Headers) -> tuple[b
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         return False, 0, keep
     te = headers.get("transfer-encoding")
-    if te is not None:
-        codings = [c.strip().lower() for c in te.split(",")]
-        if codings[-1] != "chunked" or len(codings) > 1:
+    codings = [c for c in (c.strip().lower() for c in te.split(",")) if c not in ("identity", "")] if te else []
+    if codings:  # ("identity", obsolete, changes nothing: then the length rules below apply)
+        if codings != ["chunked"]:
             raise BodyError(f"the server sent Transfer-Encoding {te!r}, which this client does not decode")
         return True, None, keep and "content-length" not in headers
     length = headers.get("content-length")
