@@ -100,6 +100,14 @@ def _protocol_problem(exc: BaseException) -> str | None:
     return None
 
 
+def _invalid_header_words(text: str) -> str:
+    """urllib3's "Content-Length contained multiple unmatching values (296, 3)" in the words
+    of the direct path."""
+    if text.startswith("Content-Length") and text.endswith(")") and "(" in text:
+        return f"the server sent an invalid Content-Length {text[text.rindex('(') + 1:-1]!r}"
+    return f"the server sent an invalid response header: {text}"
+
+
 def _is_connect_timeout(exc: BaseException) -> bool:
     """requests' or urllib3's connect timeout (urllib3's NewConnectionError, a refusal,
     subclasses its ConnectTimeoutError)."""
@@ -123,6 +131,9 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
         if deadline is not None:
             return deadline.timeout_error(limit)
         return ReadTimeoutError(f"read timed out: {exc}", provider=provider)
+    bad_header = next((c for c in _chain(exc) if isinstance(c, urllib3.exceptions.InvalidHeader)), None)
+    if bad_header is not None:  # urllib3 raises it for response headers only (requests' own: request headers)
+        return ProtocolError(_invalid_header_words(str(bad_header)), provider=provider)
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.URLRequired,
                         requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
         return ConfigurationError(f"invalid request URL or header: {exc}", provider=provider)
