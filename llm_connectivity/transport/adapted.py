@@ -64,13 +64,25 @@ class RequestsExchange:
         self.read = self._reader.read
         return status, headers
 
+    def check_framing(self, method: str) -> None:
+        """Apply the direct path's framing rules (:func:`.direct.framing`) to what
+        ``http.client`` parsed: a transfer coding it cannot read is refused (it would read
+        the raw bytes until the close), and a body framed by both Transfer-Encoding and
+        Content-Length never leaves its connection reusable."""
+        original = self._original
+        if original is None or not hasattr(original, "version"):
+            return
+        headers = Headers((k.lower(), v) for k, v in self._response.headers.items())
+        version = "HTTP/1.0" if original.version == 10 else "HTTP/1.1"
+        self._keep = framing(method, version, original.status, headers)[2]
+
     def _read_raw(self) -> bytes:
         return self._raw.read1(READ_SIZE, decode_content=True)  # type: ignore[no-any-return]
 
     def clean(self) -> bool:
         if self._reader is not None:
             return self._keep and self._reader.reusable and self._original is not None
-        return self._pool is None or (self._original is not None and self._original.isclosed())
+        return self._pool is None or (self._keep and self._original is not None and self._original.isclosed())
 
     def give_back(self) -> None:
         if self._original is not None:

@@ -285,14 +285,15 @@ class RequestsTransport:
     def _wrap(response: requests.Response, provider: str | None, method: str) -> HTTPResponse:
         exchange = RequestsExchange(response)
         status, headers = response.status_code, response.headers
-        if 100 <= status < 200 and status != 101:  # the adapter passed an interim response on
-            try:
+        try:
+            if 100 <= status < 200 and status != 101:  # the adapter passed an interim response on
                 final = exchange.skip_interim(method)
-            except BaseException:
-                exchange.discard()
-                raise
-            if final is not None:
-                return HTTPResponse(*final, provider, sock=exchange.sock, exchange=exchange)
+                if final is not None:
+                    return HTTPResponse(*final, provider, sock=exchange.sock, exchange=exchange)
+            exchange.check_framing(method)
+        except BaseException:
+            exchange.discard()
+            raise
         return HTTPResponse(status, headers, provider, sock=exchange.sock, exchange=exchange)
 
     def _settings(self, url: str) -> dict[str, Any]:

@@ -318,3 +318,53 @@ def test_an_answer_sent_before_the_body_was_read_is_the_answer(how: str) -> None
         done.set()
         thread.join(10)
         listener.close()
+
+
+# -- unusual framings: one rule on every path ------------------------------------------------------
+def _unchunked(response: bytes) -> bytes:
+    """The payload of a chunked response from sse_response."""
+    rest, payload = response.partition(b"\r\n\r\n")[2], b""
+    while True:
+        size, _, rest = rest.partition(b"\r\n")
+        if not int(size, 16):
+            return payload
+        payload, rest = payload + rest[:int(size, 16)], rest[int(size, 16) + 2:]
+
+
+PAYLOAD = _unchunked(sse_response("first"))
+SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+# name -> (script, first outcome: the answer or the exact error, connection of the second request)
+FRAMINGS: dict[str, tuple[list[Any], str, int]] = {
+    "Transfer-Encoding: gzip, chunked": (
+        [SSE_HEAD + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + b"%x\r\n%s\r\n0\r\n\r\n" % (3, b"abc")],
+        "ProtocolError: the server sent Transfer-Encoding 'gzip, chunked', which this client does not decode", 2),
+    "conflicting Content-Length": (
+        [SSE_HEAD + b"Content-Length: %d\r\nContent-Length: 3\r\n\r\n%s" % (len(PAYLOAD), PAYLOAD)],
+        f"ProtocolError: the server sent an invalid Content-Length '{len(PAYLOAD)}, 3'", 2),
+    "Transfer-Encoding: identity, close-delimited": (
+        [SSE_HEAD + b"Transfer-Encoding: identity\r\n\r\n" + PAYLOAD, CLOSE], "first", 2),
+    "chunked and Content-Length: never reused": (
+        [SSE_HEAD + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+         % (len(PAYLOAD), PAYLOAD)], "first", 2),
+    "chunk extensions and trailers": (
+        [SSE_HEAD + b"Transfer-Encoding: chunked\r\n\r\n%x;foo=bar\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n"
+         % (len(PAYLOAD), PAYLOAD)], "first", 1),
+}
+
+
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session"])
+@pytest.mark.parametrize("case", list(FRAMINGS), ids=list(FRAMINGS))
+def test_unusual_framings_follow_one_rule_on_every_path(case: str, own_session: bool) -> None:
+    script, first, connection = FRAMINGS[case]
+    session = None if own_session else requests.Session()
+    with RawServer() as server:
+        server.queue(script, [sse_response("second")])
+        with _client(server.base_url, max_retries=2, session=session) as client:
+            try:
+                outcome = _stream_text(client)
+            except Exception as exc:  # noqa: BLE001 - compared below
+                outcome = f"{type(exc).__name__}: {exc}"
+            assert (outcome, _stream_text(client)) == (first, "second")
+    if session is not None:
+        session.close()
+    assert [s.connection for s in server.seen] == [1, connection]  # errors are not retried
