@@ -21,7 +21,6 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -47,10 +46,12 @@ from ..request import HTTPRequest
 from . import Cancellation
 from .adapted import RequestsExchange
 from .body import BodyError
+from .causes import chain, invalid_header_words, root_cause
 from .direct import request_head, start
 from .http11 import FinalResponse, RequestState, Watchdog, checked_out, set_current, shutdown_sockets
 from .prepare import USER_AGENT, apply_userinfo, has_header
 from .response import PooledResponse
+from .tracking import track_session
 
 __all__ = ["Deadline", "HTTPResponse", "RequestsTransport", "map_exception", "shutdown_connections"]
 
@@ -61,29 +62,9 @@ NETWORK_ERRORS = (OSError, requests.exceptions.RequestException, urllib3.excepti
 shutdown_connections = shutdown_sockets  # the name this module exported before
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    seen = 0
-    while seen < 10:
-        nxt = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
-        if not isinstance(nxt, BaseException) or nxt is exc:
-            return exc
-        exc, seen = nxt, seen + 1
-    return exc
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and its causes, outermost first (bounded)."""
-    for _ in range(10):
-        yield exc
-        nxt = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
-        if not isinstance(nxt, BaseException) or nxt is exc:
-            return
-        exc = nxt
-
-
 def _protocol_problem(exc: BaseException) -> str | None:
     """Words for a response the server framed wrongly (not a lost connection), or None."""
-    for cause in _chain(exc):
+    for cause in chain(exc):
         if isinstance(cause, http.client.LineTooLong):  # "got more than 65536 bytes when reading header line"
             what = str(cause).rpartition("when reading ")[2] or "line"
             return f"the server sent a {what} longer than 65536 bytes"
@@ -100,14 +81,6 @@ def _protocol_problem(exc: BaseException) -> str | None:
     return None
 
 
-def _invalid_header_words(text: str) -> str:
-    """urllib3's "Content-Length contained multiple unmatching values (296, 3)" in the words
-    of the direct path."""
-    if text.startswith("Content-Length") and text.endswith(")") and "(" in text:
-        return f"the server sent an invalid Content-Length {text[text.rindex('(') + 1:-1]!r}"
-    return f"the server sent an invalid response header: {text}"
-
-
 def _is_connect_timeout(exc: BaseException) -> bool:
     """requests' or urllib3's connect timeout (urllib3's NewConnectionError, a refusal,
     subclasses its ConnectTimeoutError)."""
@@ -121,7 +94,7 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
     """Translate a requests / urllib3 / socket exception into the most specific LLMError."""
     if isinstance(exc, LLMError):
         return exc
-    root = _root_cause(exc)
+    root = root_cause(exc)
     if _is_connect_timeout(exc):
         elapsed = f"{time.monotonic() - deadline.started:.2f}s elapsed" if deadline is not None else "timed out"
         limit_text = f"{connect_timeout:g}s" if connect_timeout is not None else "the operating system's limit"
@@ -131,9 +104,9 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
         if deadline is not None:
             return deadline.timeout_error(limit)
         return ReadTimeoutError(f"read timed out: {exc}", provider=provider)
-    bad_header = next((c for c in _chain(exc) if isinstance(c, urllib3.exceptions.InvalidHeader)), None)
+    bad_header = next((c for c in chain(exc) if isinstance(c, urllib3.exceptions.InvalidHeader)), None)
     if bad_header is not None:  # urllib3 raises it for response headers only (requests' own: request headers)
-        return ProtocolError(_invalid_header_words(str(bad_header)), provider=provider)
+        return ProtocolError(invalid_header_words(str(bad_header)), provider=provider)
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.URLRequired,
                         requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
         return ConfigurationError(f"invalid request URL or header: {exc}", provider=provider)
@@ -255,6 +228,7 @@ class RequestsTransport:
                  timeout: tuple[float | None, float | None], provider: str | None,
                  state: RequestState) -> HTTPResponse:
         if not self._own:  # the user's Session: its hooks, auth and cookies apply; redirects never
+            track_session(self.session)  # so that cancel() and the header watchdog reach its sockets
             if not has_header(headers, "user-agent") and self.session.headers.get(
                     "User-Agent") in (None, requests.utils.default_user_agent()):
                 headers = {**headers, "User-Agent": USER_AGENT}
@@ -372,7 +346,7 @@ class RequestsTransport:
                                     connect_timeout=connect_timeout) from exc
             if watchdog is not None and watchdog.fired:
                 raise deadline.timeout_error("total_timeout") from exc
-            if (state.reused and not state.started and not state.fresh and isinstance(_root_cause(exc), ConnectionError)
+            if (state.reused and not state.started and not state.fresh and isinstance(root_cause(exc), ConnectionError)
                     and not (cancel is not None and cancel.cancelled)):
                 raise _Resend() from exc
             raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
@@ -386,8 +360,8 @@ class RequestsTransport:
 
     def _watchdog(self, deadline: Deadline, connections: list[Any]) -> Watchdog | None:
         """With a total deadline, a timer that aborts the connection if the status line and
-        headers are still arriving when it passes. Only for our own Session's pools."""
-        if deadline.total_at is None or not self._own:
+        headers are still arriving when it passes."""
+        if deadline.total_at is None:
             return None
         return Watchdog(deadline.total_at - time.monotonic(), connections)
 

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import pytest
+import requests
 
 from llm_connectivity import LLMClient
 from llm_connectivity.errors import (
@@ -128,3 +129,55 @@ def test_close_from_another_thread_unblocks_the_read_on_every_framing(server: Fa
     assert len(outcome) == 1 and isinstance(outcome[0], StreamInterruptedError)
     assert "closed by the caller" in str(outcome[0])
     assert unblocked < 1.0
+
+
+# -- before the headers: cancel and the total deadline reach a caller's Session's socket too ---------
+SESSIONS = ["own session", "user session"]
+
+
+@pytest.mark.parametrize("session_kind", SESSIONS)
+def test_close_from_another_thread_unblocks_the_wait_for_headers(server: FakeLLMServer, session_kind: str) -> None:
+    server.add_reply(Reply(framing="none", actions=[Action("sleep", seconds=HOLD)]))  # no status line yet
+    session = requests.Session() if session_kind == "user session" else None
+    outcome: list[BaseException] = []
+    with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-limits-0000",
+                   max_retries=0, timeout=10.0, session=session) as client:
+        stream = client.chat_stream("hi")
+
+        def consume() -> None:
+            try:
+                stream.text()
+            except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+                outcome.append(exc)
+
+        reader = threading.Thread(target=consume)
+        reader.start()
+        deadline = time.monotonic() + 5
+        while len(server.requests) < 1 and time.monotonic() < deadline:  # the request is on the wire
+            time.sleep(0.01)
+        time.sleep(0.1)  # the reader now waits for the status line
+        closed_at = time.monotonic()
+        stream.close()
+        reader.join(5)
+        unblocked = time.monotonic() - closed_at
+    if session is not None:
+        session.close()
+    assert not reader.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], StreamInterruptedError)
+    assert unblocked < 1.0
+
+
+@pytest.mark.parametrize("session_kind", SESSIONS)
+def test_total_timeout_bounds_header_trickle(server: FakeLLMServer, session_kind: str) -> None:
+    drip = [a for i in range(60) for a in (Action("raw", f"X-Slow-{i}: x\r\n".encode()), Action("sleep", seconds=0.1))]
+    server.add_reply(Reply(framing="none", actions=[Action("raw", b"HTTP/1.1 200 OK\r\n"), *drip]))
+    session = requests.Session() if session_kind == "user session" else None
+    with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-limits-0000", max_retries=0,
+                   timeout={"read_timeout": 1.0, "total_timeout": 0.5}, session=session) as client:
+        started = time.monotonic()
+        with pytest.raises(TotalTimeoutError):
+            client.chat_stream("hi").text()
+        elapsed = time.monotonic() - started
+    if session is not None:
+        session.close()
+    assert elapsed < 1.5  # not the 6 s the server would take
