@@ -155,7 +155,7 @@ def framing(method: str, version: str, status: int, headers: Headers) -> tuple[b
     connection = headers.get("connection", "").lower()
     keep = "close" not in connection and (version != "HTTP/1.0" or "keep-alive" in connection)
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-        return False, 0, keep
+        return False, 0, keep and status != 101  # after 101 the connection no longer speaks HTTP
     te = headers.get("transfer-encoding")
     codings = [c for c in (c.strip().lower() for c in te.split(",")) if c not in ("identity", "")] if te else []
     if codings:  # ("identity", obsolete, changes nothing: then the length rules below apply)

@@ -45,6 +45,11 @@ FRAMINGS = [
     ("POST", "HTTP/1.0", 200, H({"content-length": "3", "connection": "keep-alive"}), (False, 3, True)),
     ("POST", "HTTP/1.1", 204, H({}), (False, 0, True)),
     ("HEAD", "HTTP/1.1", 200, H({"content-length": "99"}), (False, 0, True)),
+    # after 101 the connection speaks another protocol: never reused for HTTP
+    ("POST", "HTTP/1.1", 101, H({"upgrade": "websocket", "connection": "Upgrade"}), (False, 0, False)),
+    ("POST", "HTTP/1.1", 200, H({"transfer-encoding": "identity"}), (False, None, False)),
+    ("POST", "HTTP/1.1", 200, H({"transfer-encoding": "identity", "content-length": "4"}), (False, 4, True)),
+    ("POST", "HTTP/1.1", 200, H({"transfer-encoding": "identity, chunked"}), (True, None, True)),
 ]
 
 
