@@ -5,6 +5,7 @@ and the User-Agent. Every server answers from a script (rawserver.py)."""
 from __future__ import annotations
 
 import base64
+import logging
 import socket
 import sys
 import threading
@@ -193,6 +194,38 @@ def test_userinfo_becomes_basic_auth_and_leaves_the_url() -> None:
     seen = server.seen[0]
     assert seen.headers["authorization"] == "Basic " + base64.b64encode(b"alice:s@cret").decode()
     assert seen.path == "/v1/chat/completions"
+
+
+@pytest.mark.parametrize("path", ["own session", "user session", "proxy"])
+def test_userinfo_never_reaches_logs_or_errors(path: str, caplog: pytest.LogCaptureFixture,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.DEBUG)  # urllib3's connection log and ours
+    password = "pw-NEVER-LOGGED-9f2e"
+    session = requests.Session() if path == "user session" else None
+    texts = []
+    with RawServer() as server:
+        server.queue([sse_response("ok")], *[[b"HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n\r\noops"]] * 2)
+        base = server.base_url
+        if path == "proxy":
+            for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+                monkeypatch.delenv(name, raising=False)
+            monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
+            base = "http://127.0.0.1:9/v1"
+        for url in (base.replace("http://", f"http://alice:{password}@"),
+                    f"http://alice:{password}@127.0.0.1:1/v1"):  # nothing listens on port 1
+            with LLMClient("ollama/llama3", base_url=url, max_retries=1, session=session) as client:
+                texts.append(repr(client))
+                for _ in range(2):
+                    try:
+                        texts.append(_stream_text(client))
+                    except Exception as exc:  # noqa: BLE001 - every error's text is checked
+                        texts += [repr(exc), str(exc), repr(exc.__cause__), repr(getattr(exc, "body", None))]
+    if session is not None:
+        session.close()
+    assert texts.count("ok") == 1 and any("oops" in t for t in texts)
+    logged = [record.getMessage() for record in caplog.records]
+    assert logged and not [t for t in texts + logged if password in t]
+    assert server.seen[0].headers["authorization"] == "Basic " + base64.b64encode(f"alice:{password}".encode()).decode()
 
 
 def test_userinfo_and_an_api_key_conflict_before_any_io() -> None:
