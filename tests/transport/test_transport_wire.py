@@ -58,6 +58,22 @@ def test_interim_responses_are_skipped_and_the_connection_stays_in_step(interim:
     assert [s.connection for s in server.seen[:3]] == [1, 1, 1]  # reused: each answer read to its end
 
 
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session"])
+def test_interim_responses_split_across_writes(own_session: bool) -> None:
+    session = None if own_session else requests.Session()
+    final = sse_response("first answer")
+    with RawServer() as server:
+        server.queue([b"HTTP/1.1 10", 0.02, b"3 Early Hints\r\nLink: </a>\r", 0.02, b"\n\r\nHTTP/1.1 102 Proce", 0.02,
+                      b"ssing\r\n\r\n" + final[:20], 0.02, final[20:]],
+                     [sse_response("second answer")])
+        with _client(server.base_url, session=session) as client:
+            answers = [_stream_text(client) for _ in range(2)]
+    if session is not None:
+        session.close()
+    assert answers == ["first answer", "second answer"]
+    assert [s.connection for s in server.seen] == [1, 1]
+
+
 def test_endless_interim_responses_are_a_protocol_error() -> None:
     with RawServer() as server:
         server.queue([b"HTTP/1.1 103 Early Hints\r\n\r\n" * 40 + sse_response("never")])
@@ -257,10 +273,11 @@ def _long_stream() -> list[Any]:
     return [_head(), b"".join(b"%x\r\n%s\r\n" % (len(EVENT), EVENT) for _ in range(50)), HANG]
 
 
-@pytest.mark.parametrize("how", ["early break", "error mid-body", "drain limit", "complete"])
+@pytest.mark.parametrize("how", ["early break", "closed from another thread", "error mid-body", "drain limit",
+                                 "complete"])
 def test_only_fully_read_connections_are_reused(how: str) -> None:
     with RawServer() as server:
-        if how == "early break":
+        if how in ("early break", "closed from another thread"):
             server.queue(_long_stream())
         elif how == "error mid-body":
             server.queue([_head(), b"%x\r\n%s\r\nzz\r\n" % (len(EVENT), EVENT), HANG])
@@ -271,6 +288,14 @@ def test_only_fully_read_connections_are_reused(how: str) -> None:
         server.queue([sse_response("next")])
         with _client(server.base_url) as client:
             stream = client.chat_stream("hi")
+            if how == "closed from another thread":
+                next(iter(stream))
+                closer = threading.Thread(target=stream.close)  # while this thread reads on
+                closer.start()
+                with pytest.raises(StreamInterruptedError, match="closed by the caller"):
+                    for _ in stream:
+                        pass
+                closer.join(5)
             try:
                 for _ in stream:
                     if how == "early break":
