@@ -97,8 +97,11 @@ def test_every_limit_on_every_framing(server: FakeLLMServer, limit: str, framing
     assert low <= elapsed < high, f"{limit} on {framing}: {elapsed:.2f}s"
 
 
+@pytest.mark.parametrize("session_kind", ["own session", "user session"])
 @pytest.mark.parametrize("framing", list(FRAMINGS))
-def test_close_from_another_thread_unblocks_the_read_on_every_framing(server: FakeLLMServer, framing: str) -> None:
+def test_close_from_another_thread_unblocks_the_read_on_every_framing(server: FakeLLMServer, framing: str,
+                                                                      session_kind: str) -> None:
+    session = requests.Session() if session_kind == "user session" else None
     body_framing, headers = FRAMINGS[framing]
     actions = _events("Hello there", False)[:1] + [Action("sleep", seconds=HOLD)]
     server.add_reply(Reply(actions=[HTTP10_HEAD, *actions] if body_framing == "none" else actions,
@@ -106,7 +109,7 @@ def test_close_from_another_thread_unblocks_the_read_on_every_framing(server: Fa
     outcome: list[BaseException] = []
     first = threading.Event()
     with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-limits-0000",
-                   max_retries=0, timeout=10.0) as client:
+                   max_retries=0, timeout=10.0, session=session) as client:
         stream = client.chat_stream("hi")
 
         def consume() -> None:
@@ -125,6 +128,8 @@ def test_close_from_another_thread_unblocks_the_read_on_every_framing(server: Fa
         stream.close()
         reader.join(5)
         unblocked = time.monotonic() - closed_at
+    if session is not None:
+        session.close()
     assert not reader.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], StreamInterruptedError)
     assert "closed by the caller" in str(outcome[0])
