@@ -48,10 +48,11 @@ from .adapted import RequestsExchange
 from .body import BodyError
 from .causes import chain, invalid_header_words, root_cause
 from .direct import request_head, start
-from .http11 import FinalResponse, RequestState, Watchdog, checked_out, set_current, shutdown_sockets
+from .http11 import FinalResponse, RequestState, checked_out, set_current, shutdown_sockets
 from .prepare import USER_AGENT, apply_userinfo, has_header
 from .response import PooledResponse
 from .tracking import track_session
+from .watchdog import Watchdog
 
 __all__ = ["Deadline", "HTTPResponse", "RequestsTransport", "map_exception", "shutdown_connections"]
 
