@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -97,15 +98,15 @@ def test_every_limit_on_every_framing(server: FakeLLMServer, limit: str, framing
     assert low <= elapsed < high, f"{limit} on {framing}: {elapsed:.2f}s"
 
 
-@pytest.mark.parametrize("session_kind", ["own session", "user session"])
-@pytest.mark.parametrize("framing", list(FRAMINGS))
-def test_close_from_another_thread_unblocks_the_read_on_every_framing(server: FakeLLMServer, framing: str,
-                                                                      session_kind: str) -> None:
+SESSIONS = ["own session", "user session"]
+
+
+def _close_from_another_thread(server: FakeLLMServer, session_kind: str,
+                               ready: Callable[[threading.Event], bool]) -> tuple[list[BaseException], float]:
+    """Consume a stream in a thread; once ``ready(first_chunk_seen)`` and a moment more (the
+    reader then blocks in a read), close it from this thread. Returns what the reader
+    raised and how long the close took to unblock it."""
     session = requests.Session() if session_kind == "user session" else None
-    body_framing, headers = FRAMINGS[framing]
-    actions = _events("Hello there", False)[:1] + [Action("sleep", seconds=HOLD)]
-    server.add_reply(Reply(actions=[HTTP10_HEAD, *actions] if body_framing == "none" else actions,
-                           framing=body_framing, headers={"Content-Type": "text/event-stream", **headers}))
     outcome: list[BaseException] = []
     first = threading.Event()
     with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-limits-0000",
@@ -122,52 +123,45 @@ def test_close_from_another_thread_unblocks_the_read_on_every_framing(server: Fa
 
         reader = threading.Thread(target=consume)
         reader.start()
-        assert first.wait(5)
+        assert ready(first)
         time.sleep(0.1)  # let the reader block in the next socket read (the case under test)
         closed_at = time.monotonic()
         stream.close()
         reader.join(5)
         unblocked = time.monotonic() - closed_at
+        assert not reader.is_alive()
     if session is not None:
         session.close()
-    assert not reader.is_alive()
+    return outcome, unblocked
+
+
+@pytest.mark.parametrize("session_kind", SESSIONS)
+@pytest.mark.parametrize("framing", list(FRAMINGS))
+def test_close_from_another_thread_unblocks_the_read_on_every_framing(server: FakeLLMServer, framing: str,
+                                                                      session_kind: str) -> None:
+    body_framing, headers = FRAMINGS[framing]
+    actions = _events("Hello there", False)[:1] + [Action("sleep", seconds=HOLD)]
+    server.add_reply(Reply(actions=[HTTP10_HEAD, *actions] if body_framing == "none" else actions,
+                           framing=body_framing, headers={"Content-Type": "text/event-stream", **headers}))
+    outcome, unblocked = _close_from_another_thread(server, session_kind, lambda first: first.wait(5))
     assert len(outcome) == 1 and isinstance(outcome[0], StreamInterruptedError)
     assert "closed by the caller" in str(outcome[0])
     assert unblocked < 1.0
 
 
 # -- before the headers: cancel and the total deadline reach a caller's Session's socket too ---------
-SESSIONS = ["own session", "user session"]
-
-
 @pytest.mark.parametrize("session_kind", SESSIONS)
 def test_close_from_another_thread_unblocks_the_wait_for_headers(server: FakeLLMServer, session_kind: str) -> None:
     server.add_reply(Reply(framing="none", actions=[Action("sleep", seconds=HOLD)]))  # no status line yet
-    session = requests.Session() if session_kind == "user session" else None
-    outcome: list[BaseException] = []
-    with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-limits-0000",
-                   max_retries=0, timeout=10.0, session=session) as client:
-        stream = client.chat_stream("hi")
+    seen = len(server.requests)
 
-        def consume() -> None:
-            try:
-                stream.text()
-            except BaseException as exc:  # noqa: BLE001 - handed to the test thread
-                outcome.append(exc)
-
-        reader = threading.Thread(target=consume)
-        reader.start()
+    def on_the_wire(first: threading.Event) -> bool:
         deadline = time.monotonic() + 5
-        while len(server.requests) < 1 and time.monotonic() < deadline:  # the request is on the wire
+        while len(server.requests) == seen and time.monotonic() < deadline:
             time.sleep(0.01)
-        time.sleep(0.1)  # the reader now waits for the status line
-        closed_at = time.monotonic()
-        stream.close()
-        reader.join(5)
-        unblocked = time.monotonic() - closed_at
-    if session is not None:
-        session.close()
-    assert not reader.is_alive()
+        return len(server.requests) > seen and not first.is_set()
+
+    outcome, unblocked = _close_from_another_thread(server, session_kind, on_the_wire)
     assert len(outcome) == 1 and isinstance(outcome[0], StreamInterruptedError)
     assert unblocked < 1.0
 
