@@ -29,6 +29,20 @@ def _socket_of(original: Any) -> socket.socket | None:
     return sock if isinstance(sock, socket.socket) else None
 
 
+class _ReadAlready:
+    """A body something else read in full (urllib3 then released the connection itself)."""
+
+    __slots__ = ("_content",)
+    reusable = True
+
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def read(self) -> bytes:
+        content, self._content = self._content, b""
+        return content
+
+
 class RequestsExchange:
     """The body and connection of a ``requests.Response`` (see :class:`.response.Exchange`):
     read straight from the socket file when the body is plain (:func:`.body.direct_reader`),
@@ -45,7 +59,10 @@ class RequestsExchange:
         self._reader: BodyReader | None = None
         self._keep = True  # False once the framing of an answer read by skip_interim says so
         self.sock = _socket_of(self._original)
-        if getattr(raw, "_pool", None) is not None and hasattr(raw, "_connection"):  # urllib3's response
+        content = getattr(response, "_content", False)
+        if isinstance(content, bytes) and getattr(response, "_content_consumed", False):
+            self._reader = _ReadAlready(content)  # a response hook of the Session read the body
+        elif getattr(raw, "_pool", None) is not None and hasattr(raw, "_connection"):  # urllib3's response
             self._pool, raw._pool = raw._pool, None
             self._reader = direct_reader(self._original, raw)
         self.read = self._reader.read if self._reader is not None else self._read_raw

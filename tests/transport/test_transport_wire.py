@@ -426,3 +426,17 @@ def test_unusual_framings_follow_one_rule_on_every_path(case: str, own_session: 
     if session is not None:
         session.close()
     assert [s.connection for s in server.seen] == [1, connection]  # errors are not retried
+
+
+# -- a caller's Session whose response hook read the body ----------------------------------------------
+def test_a_session_hook_that_read_the_body_does_not_lose_the_answer() -> None:
+    session = requests.Session()
+    logged: list[int] = []
+    session.hooks["response"].append(lambda response, *args, **kwargs: logged.append(len(response.content)))
+    with RawServer() as server:
+        server.queue([sse_response("first")], [sse_response("second")])
+        with _client(server.base_url, session=session) as client:
+            answers = [_stream_text(client) for _ in range(2)]
+    session.close()
+    assert answers == ["first", "second"]
+    assert logged == [len(_unchunked(sse_response("first"))), len(_unchunked(sse_response("second")))]
