@@ -230,6 +230,10 @@ class RequestsTransport:
                  state: RequestState) -> HTTPResponse:
         if not self._own:  # the user's Session: its hooks, auth and cookies apply; redirects never
             track_session(self.session)  # so that cancel() and the header watchdog reach its sockets
+            if self.session.auth is not None and has_header(headers, "authorization"):
+                raise ConfigurationError(
+                    "the requests.Session passed as session= has auth set, which would replace the Authorization "
+                    "header carrying the API key: clear session.auth, or pass no api_key", provider=provider)
             if not has_header(headers, "user-agent") and self.session.headers.get(
                     "User-Agent") in (None, requests.utils.default_user_agent()):
                 headers = {**headers, "User-Agent": USER_AGENT}

@@ -254,6 +254,18 @@ def test_userinfo_and_an_api_key_conflict_before_any_io() -> None:
     assert server.seen == []
 
 
+def test_session_auth_and_an_api_key_conflict_before_any_io() -> None:
+    session = requests.Session()
+    session.auth = ("alice", "hunter2")  # requests would replace the Bearer key with Basic credentials
+    with RawServer(default=[sse_response("ok")]) as server:
+        with _client(server.base_url, session=session) as client, pytest.raises(ConfigurationError) as info:
+            _stream_text(client)
+    session.close()
+    assert str(info.value).startswith("the requests.Session passed as session= has auth set")
+    assert "hunter2" not in str(info.value)
+    assert server.seen == []
+
+
 # -- User-Agent ------------------------------------------------------------------------------------
 def test_user_agent_names_the_library_unless_the_caller_set_one() -> None:
     expected = f"llm-connectivity/0.1.0 python/{sys.version_info[0]}.{sys.version_info[1]}"
