@@ -68,22 +68,28 @@ class _ChunkedBody:
 
 
 class _LengthBody:
-    __slots__ = ("_read1", "_left", "_length", "complete", "reusable")
+    __slots__ = ("_read1", "_left", "_length", "_extra", "complete", "reusable")
 
     def __init__(self, fp: Any, length: int) -> None:
         self._read1 = fp.read1
         self._left = self._length = length
+        self._extra = False  # bytes followed the body: the server framed it wrongly
         self.complete = self.reusable = False
 
     def read(self) -> bytes:
-        if self._left <= 0:
-            self.complete = self.reusable = True
+        left = self._left
+        if left <= 0:
+            self.complete = True
+            self.reusable = not self._extra
             return b""
-        data: bytes = self._read1(min(READ_SIZE, self._left))
+        data: bytes = self._read1(READ_SIZE)  # everything that arrived: bytes past the body are seen
         if not data:
-            raise BodyCut(f"the body ended after {self._length - self._left} of its {self._length} bytes "
+            raise BodyCut(f"the body ended after {self._length - left} of its {self._length} bytes "
                           "(Content-Length)")
-        self._left -= len(data)
+        if len(data) > left:
+            self._extra = True
+            data = data[:left]
+        self._left = left - len(data)
         return data
 
 

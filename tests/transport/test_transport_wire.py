@@ -416,6 +416,9 @@ FRAMINGS: dict[str, tuple[list[Any], str, int]] = {
     "chunked and Content-Length: never reused": (
         [SSE_HEAD + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
          % (len(PAYLOAD), PAYLOAD)], "first", 2),
+    "bytes after a Content-Length body: never reused": (
+        [SSE_HEAD + b"Content-Length: %d\r\n\r\n%s" % (len(PAYLOAD), PAYLOAD) + sse_response("pipelined garbage")],
+        "first", 2),
     "chunk extensions and trailers": (
         [SSE_HEAD + b"Transfer-Encoding: chunked\r\n\r\n%x;foo=bar\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n"
          % (len(PAYLOAD), PAYLOAD)], "first", 1),
