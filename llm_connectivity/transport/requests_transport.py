@@ -374,7 +374,8 @@ class RequestsTransport:
         """Close the Session, and every pooled connection, if this transport created it."""
         if not self._own or self._pid != os.getpid():
             return  # a forked child never closes what it shares with its parent
-        for pool in self._pools:
+        pools, self._pools, self._env = self._pools, [], {}  # a later request opens new pools, as requests would
+        for pool in pools:
             pool.close()
         for adapter in self.session.adapters.values():
             manager = getattr(adapter, "poolmanager", None)
