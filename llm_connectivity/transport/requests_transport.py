@@ -9,7 +9,7 @@ read piece by piece as its bytes arrive (:mod:`.response`, :mod:`.body`). Every
 ``send`` and during the body read. Time limits are enforced per read against
 :class:`Deadline` on the socket the *response* reads from, and a watchdog bounds the status
 line and headers by the total deadline. Interim ``1xx`` responses are skipped
-(:mod:`.direct`, :mod:`.http11`); a connection is given back to the pool only when its
+(:mod:`.direct`, :mod:`.http11`, :mod:`.adapted`); a connection goes back to the pool only when its
 response was read to the end, and after ``os.fork()`` the child starts with a fresh pool.
 """
 
