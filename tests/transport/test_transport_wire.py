@@ -304,9 +304,11 @@ def test_only_fully_read_connections_are_reused(how: str) -> None:
                 next(iter(stream))
                 closer = threading.Thread(target=stream.close)  # while this thread reads on
                 closer.start()
-                with pytest.raises(StreamInterruptedError, match="closed by the caller"):
+                try:  # the rest never comes (HANG): only the close can end this loop
                     for _ in stream:
                         pass
+                except StreamInterruptedError as exc:  # closed while blocked in a read (else: between reads)
+                    assert "closed by the caller" in str(exc)
                 closer.join(5)
             try:
                 for _ in stream:
