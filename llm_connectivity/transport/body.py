@@ -68,22 +68,28 @@ class _ChunkedBody:
 
 
 class _LengthBody:
-    __slots__ = ("_read1", "_left", "_length", "complete", "reusable")
+    __slots__ = ("_read1", "_left", "_length", "_extra", "complete", "reusable")
 
     def __init__(self, fp: Any, length: int) -> None:
         self._read1 = fp.read1
         self._left = self._length = length
+        self._extra = False  # bytes followed the body: the server framed it wrongly
         self.complete = self.reusable = False
 
     def read(self) -> bytes:
-        if self._left <= 0:
-            self.complete = self.reusable = True
+        left = self._left
+        if left <= 0:
+            self.complete = True
+            self.reusable = not self._extra
             return b""
-        data: bytes = self._read1(min(READ_SIZE, self._left))
+        data: bytes = self._read1(READ_SIZE)  # everything that arrived: bytes past the body are seen
         if not data:
-            raise BodyCut(f"the body ended after {self._length - self._left} of its {self._length} bytes "
+            raise BodyCut(f"the body ended after {self._length - left} of its {self._length} bytes "
                           "(Content-Length)")
-        self._left -= len(data)
+        if len(data) > left:
+            self._extra = True
+            data = data[:left]
+        self._left = left - len(data)
         return data
 
 
@@ -104,13 +110,17 @@ class _CloseBody:
 class _DecodedBody:
     """gzip / deflate (zlib-wrapped) Content-Encoding over another reader."""
 
-    __slots__ = ("_inner", "_zlib", "_name", "_ended")
+    __slots__ = ("_inner", "_zlib", "_name", "_ended", "_fed", "_head")
 
     def __init__(self, inner: BodyReader, name: str) -> None:
         self._inner = inner
         self._zlib = zlib.decompressobj(32 + zlib.MAX_WBITS)  # either header
         self._name = name
         self._ended = False
+        self._fed = False  # some compressed bytes arrived (an empty body is not a cut one)
+        # "deflate" is zlib-wrapped by the RFC, raw in some servers: the bytes fed until the
+        # zlib header was accepted, to start over as raw deflate (None: decided)
+        self._head: bytes | None = b"" if name == "deflate" else None
 
     @property
     def reusable(self) -> bool:
@@ -122,13 +132,28 @@ class _DecodedBody:
             try:
                 if not data:
                     self._ended = True
-                    return self._zlib.flush()
-                out = self._zlib.decompress(data)
+                    out = self._zlib.flush()
+                    if self._fed and not self._zlib.eof:  # close-delimited framing cannot tell: zlib can
+                        raise BodyCut(f"the {self._name} body ended before its compressed stream did")
+                    return out
+                self._fed = True
+                out = self._zlib.decompress(data) if self._head is None else self._deflate(data)
             except zlib.error as exc:
                 raise BodyError(f"could not decode the response body (Content-Encoding: {self._name}): {exc}") from exc
             if out:
                 return out
         return b""
+
+    def _deflate(self, data: bytes) -> bytes:
+        head = self._head = (self._head or b"") + data
+        try:
+            out: bytes = self._zlib.decompress(data)
+        except zlib.error:  # no zlib header: raw deflate, from the first byte
+            self._zlib, self._head = zlib.decompressobj(-zlib.MAX_WBITS), None
+            return self._zlib.decompress(head)
+        if len(head) >= 2:  # the two-byte zlib header passed its check
+            self._head = None
+        return out
 
 
 def encoding_of(value: str | None) -> str | None:

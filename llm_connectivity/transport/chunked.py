@@ -13,7 +13,7 @@ from __future__ import annotations
 __all__ = ["BodyError", "ChunkedDecoder", "ChunkedError"]
 
 _MAX_LINE = 4096  # a chunk-size line or trailer line longer than this is not HTTP
-_NOT_PLAIN = frozenset(b" \t+-_xX")  # first bytes int(..., 16) accepts that are not a plain hex size
+_HEX = b"0123456789abcdefABCDEF"
 
 
 class BodyError(ValueError):
@@ -107,12 +107,11 @@ class ChunkedDecoder:
                     return
                 pos = i + 2
                 continue
-            try:  # the common case: plain hex digits
-                size = int(data[pos:i], 16)
-            except ValueError:
-                size = -1
-            if size < 0 or data[pos] in _NOT_PLAIN:  # extensions, signs, spaces, "0x", "_": check strictly
-                size = _chunk_size(data[pos:i])
+            line = data[pos:i]
+            if line and len(line) <= 16 and not line.strip(_HEX):  # the common case: plain hex digits
+                size = int(line, 16)
+            else:  # extensions, spaces, or what int(..., 16) takes and HTTP does not ("0x5", "1_0")
+                size = _chunk_size(line)
             pos = i + 2
             if size:
                 self._left = size
@@ -136,7 +135,7 @@ def _chunk_size(line: bytes) -> int:
     if semi >= 0:  # chunk extensions are ignored
         line = line[:semi]
     line = line.strip(b" \t")
-    if not line or len(line) > 16 or line.strip(b"0123456789abcdefABCDEF"):
+    if not line or len(line) > 16 or line.strip(_HEX):
         shown = line[:40].decode("latin-1")
         raise ChunkedError(f"the chunked body is malformed: invalid chunk size {shown!r}")
     return int(line, 16)

@@ -22,7 +22,7 @@ from ..errors import ConfigurationError
 from .body import BodyError, BodyReader, body_reader, encoding_of
 from .http11 import MAX_INTERIM, RequestState
 
-__all__ = ["DirectExchange", "Headers", "request_head", "start"]
+__all__ = ["DirectExchange", "Headers", "framing", "read_head", "request_head", "start"]
 
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
@@ -150,16 +150,16 @@ class DirectExchange:
         self._pool._put_conn(self._conn)  # closed: the pool's next checkout connects anew
 
 
-def _framing(method: str, version: str, status: int, headers: Headers) -> tuple[bool, int | None, bool]:
+def framing(method: str, version: str, status: int, headers: Headers) -> tuple[bool, int | None, bool]:
     """(chunked, content length, keep-alive) for a response."""
     connection = headers.get("connection", "").lower()
     keep = "close" not in connection and (version != "HTTP/1.0" or "keep-alive" in connection)
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
-        return False, 0, keep
+        return False, 0, keep and status != 101  # after 101 the connection no longer speaks HTTP
     te = headers.get("transfer-encoding")
-    if te is not None:
-        codings = [c.strip().lower() for c in te.split(",")]
-        if codings[-1] != "chunked" or len(codings) > 1:
+    codings = [c for c in (c.strip().lower() for c in te.split(",")) if c not in ("identity", "")] if te else []
+    if codings:  # ("identity", obsolete, changes nothing: then the length rules below apply)
+        if codings != ["chunked"]:
             raise BodyError(f"the server sent Transfer-Encoding {te!r}, which this client does not decode")
         return True, None, keep and "content-length" not in headers
     length = headers.get("content-length")
@@ -169,6 +169,21 @@ def _framing(method: str, version: str, status: int, headers: Headers) -> tuple[
     if len(values) != 1 or not next(iter(values)).isdigit():
         raise BodyError(f"the server sent an invalid Content-Length {length[:40]!r}")
     return False, int(values.pop()), keep
+
+
+def _send(sock: socket.socket, head: bytes, body: bytes) -> OSError | None:
+    """Write the request; a server may answer (413, 401...) and close before reading all of
+    it: then the failure is returned, not raised, so that the answer is read (as urllib3
+    does) and only raised when there is none."""
+    try:
+        if len(body) < 65536:
+            sock.sendall(head + body)
+        else:
+            sock.sendall(head)
+            sock.sendall(body)
+    except (BrokenPipeError, ConnectionResetError) as exc:
+        return exc
+    return None
 
 
 def start(pool: Any, method: str, head: bytes, body: bytes, connect_timeout: float | None,
@@ -184,14 +199,16 @@ def start(pool: Any, method: str, head: bytes, body: bytes, connect_timeout: flo
             conn.connect()
         sock: socket.socket = conn.sock
         sock.settimeout(read_timeout)
-        if len(body) < 65536:
-            sock.sendall(head + body)
-        else:
-            sock.sendall(head)
-            sock.sendall(body)
+        sent = _send(sock, head, body)
         fp = sock.makefile("rb")
-        version, status, headers = read_head(fp, state)
-        chunked, length, keep = _framing(method, version, status, headers)
+        try:
+            version, status, headers = read_head(fp, state)
+        except (http.client.RemoteDisconnected, OSError):
+            if sent is not None:  # no answer to read either: the send failure is what happened
+                raise sent from None
+            raise
+        chunked, length, keep = framing(method, version, status, headers)
+        keep = keep and sent is None  # the server answered before reading all of the request
         reader = body_reader(fp, chunked=chunked, length=length, encoding=encoding_of(headers.get("content-encoding")))
     except BaseException:
         if fp is not None:

@@ -22,7 +22,7 @@ import threading
 from typing import Any
 
 __all__ = ["FinalResponse", "MAX_INTERIM", "RequestState", "checked_out", "current", "set_current",
-           "shutdown_sockets", "Watchdog"]
+           "shutdown_sockets"]
 
 #: Interim responses skipped before the final one; more is a broken or hostile server.
 MAX_INTERIM = 32
@@ -111,24 +111,3 @@ def checked_out(conn: Any) -> Any:
         state.reused = idle
         state.connections.append(conn)
     return conn
-
-
-class Watchdog:
-    """Shuts down the connections a request checked out if ``seconds`` pass before
-    :meth:`cancel`: bounds a server that trickles its status line and headers (a per-read
-    timeout alone would let it run past the total deadline)."""
-
-    def __init__(self, seconds: float, connections: list[Any]) -> None:
-        self.fired = False
-        self._connections = connections
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _fire(self) -> None:
-        self.fired = True
-        shutdown_sockets(self._connections)
-
-    def cancel(self) -> None:
-        """The headers arrived (or the request failed): stop watching."""
-        self._timer.cancel()

@@ -9,7 +9,7 @@ read piece by piece as its bytes arrive (:mod:`.response`, :mod:`.body`). Every
 ``send`` and during the body read. Time limits are enforced per read against
 :class:`Deadline` on the socket the *response* reads from, and a watchdog bounds the status
 line and headers by the total deadline. Interim ``1xx`` responses are skipped
-(:mod:`.direct`, :mod:`.http11`); a connection is given back to the pool only when its
+(:mod:`.direct`, :mod:`.http11`, :mod:`.adapted`); a connection goes back to the pool only when its
 response was read to the end, and after ``os.fork()`` the child starts with a fresh pool.
 """
 
@@ -21,7 +21,6 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -47,10 +46,13 @@ from ..request import HTTPRequest
 from . import Cancellation
 from .adapted import RequestsExchange
 from .body import BodyError
+from .causes import chain, invalid_header_words, root_cause
 from .direct import request_head, start
-from .http11 import FinalResponse, RequestState, Watchdog, checked_out, set_current, shutdown_sockets
+from .http11 import FinalResponse, RequestState, checked_out, set_current, shutdown_sockets
 from .prepare import USER_AGENT, apply_userinfo, has_header
 from .response import PooledResponse
+from .tracking import track_session
+from .watchdog import Watchdog
 
 __all__ = ["Deadline", "HTTPResponse", "RequestsTransport", "map_exception", "shutdown_connections"]
 
@@ -61,31 +63,12 @@ NETWORK_ERRORS = (OSError, requests.exceptions.RequestException, urllib3.excepti
 shutdown_connections = shutdown_sockets  # the name this module exported before
 
 
-def _root_cause(exc: BaseException) -> BaseException:
-    seen = 0
-    while seen < 10:
-        nxt = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
-        if not isinstance(nxt, BaseException) or nxt is exc:
-            return exc
-        exc, seen = nxt, seen + 1
-    return exc
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and its causes, outermost first (bounded)."""
-    for _ in range(10):
-        yield exc
-        nxt = getattr(exc, "reason", None) or exc.__cause__ or exc.__context__
-        if not isinstance(nxt, BaseException) or nxt is exc:
-            return
-        exc = nxt
-
-
 def _protocol_problem(exc: BaseException) -> str | None:
     """Words for a response the server framed wrongly (not a lost connection), or None."""
-    for cause in _chain(exc):
-        if isinstance(cause, http.client.LineTooLong):
-            return f"the server sent a {cause.args[0] if cause.args else 'line'} longer than 65536 bytes"
+    for cause in chain(exc):
+        if isinstance(cause, http.client.LineTooLong):  # "got more than 65536 bytes when reading header line"
+            what = str(cause).rpartition("when reading ")[2] or "line"
+            return f"the server sent a {what} longer than 65536 bytes"
         if isinstance(cause, urllib3.exceptions.InvalidChunkLength) and cause.length:
             return f"the chunked body is malformed: invalid chunk size {cause.length[:40]!r}"
         if isinstance(cause, ValueError) and "with base 16" in str(cause):  # http.client's chunk-size parse
@@ -112,7 +95,7 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
     """Translate a requests / urllib3 / socket exception into the most specific LLMError."""
     if isinstance(exc, LLMError):
         return exc
-    root = _root_cause(exc)
+    root = root_cause(exc)
     if _is_connect_timeout(exc):
         elapsed = f"{time.monotonic() - deadline.started:.2f}s elapsed" if deadline is not None else "timed out"
         limit_text = f"{connect_timeout:g}s" if connect_timeout is not None else "the operating system's limit"
@@ -122,6 +105,9 @@ def map_exception(exc: BaseException, *, deadline: Deadline | None, limit: str, 
         if deadline is not None:
             return deadline.timeout_error(limit)
         return ReadTimeoutError(f"read timed out: {exc}", provider=provider)
+    bad_header = next((c for c in chain(exc) if isinstance(c, urllib3.exceptions.InvalidHeader)), None)
+    if bad_header is not None:  # urllib3 raises it for response headers only (requests' own: request headers)
+        return ProtocolError(invalid_header_words(str(bad_header)), provider=provider)
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema, requests.exceptions.URLRequired,
                         requests.exceptions.InvalidSchema, requests.exceptions.InvalidHeader)):
         return ConfigurationError(f"invalid request URL or header: {exc}", provider=provider)
@@ -243,12 +229,17 @@ class RequestsTransport:
                  timeout: tuple[float | None, float | None], provider: str | None,
                  state: RequestState) -> HTTPResponse:
         if not self._own:  # the user's Session: its hooks, auth and cookies apply; redirects never
+            track_session(self.session)  # so that cancel() and the header watchdog reach its sockets
+            if self.session.auth is not None and has_header(headers, "authorization"):
+                raise ConfigurationError(
+                    "the requests.Session passed as session= has auth set, which would replace the Authorization "
+                    "header carrying the API key: clear session.auth, or pass no api_key", provider=provider)
             if not has_header(headers, "user-agent") and self.session.headers.get(
                     "User-Agent") in (None, requests.utils.default_user_agent()):
                 headers = {**headers, "User-Agent": USER_AGENT}
             response = self.session.request(request.method, url, headers=headers, data=request.body, stream=True,
                                             timeout=timeout, allow_redirects=False)
-            return self._wrap(response, provider)
+            return self._wrap(response, provider, request.method)
         settings = self._settings(url)
         if settings["pool"] is not None and not _adapter_patched():  # no proxy, no mock: the direct exchange
             parts = urlsplit(url)
@@ -267,12 +258,22 @@ class RequestsTransport:
         adapter = self.session.get_adapter(url)
         response = adapter.send(prepared, stream=True, timeout=timeout,  # type: ignore[arg-type]  # None = no limit
                                 proxies=settings["proxies"], verify=settings["verify"])
-        return self._wrap(response, provider)
+        return self._wrap(response, provider, request.method)
 
     @staticmethod
-    def _wrap(response: requests.Response, provider: str | None) -> HTTPResponse:
+    def _wrap(response: requests.Response, provider: str | None, method: str) -> HTTPResponse:
         exchange = RequestsExchange(response)
-        return HTTPResponse(response.status_code, response.headers, provider, sock=exchange.sock, exchange=exchange)
+        status, headers = response.status_code, response.headers
+        try:
+            if 100 <= status < 200 and status != 101:  # the adapter passed an interim response on
+                final = exchange.skip_interim(method)
+                if final is not None:
+                    return HTTPResponse(*final, provider, sock=exchange.sock, exchange=exchange)
+            exchange.check_framing(method)
+        except BaseException:
+            exchange.discard()
+            raise
+        return HTTPResponse(status, headers, provider, sock=exchange.sock, exchange=exchange)
 
     def _settings(self, url: str) -> dict[str, Any]:
         """Proxy / CA settings for ``url`` from the environment, read once per origin, and
@@ -350,7 +351,7 @@ class RequestsTransport:
                                     connect_timeout=connect_timeout) from exc
             if watchdog is not None and watchdog.fired:
                 raise deadline.timeout_error("total_timeout") from exc
-            if (state.reused and not state.started and not state.fresh and isinstance(_root_cause(exc), ConnectionError)
+            if (state.reused and not state.started and not state.fresh and isinstance(root_cause(exc), ConnectionError)
                     and not (cancel is not None and cancel.cancelled)):
                 raise _Resend() from exc
             raise map_exception(exc, deadline=deadline, limit=limit, provider=provider, during_body=False) from exc
@@ -364,8 +365,8 @@ class RequestsTransport:
 
     def _watchdog(self, deadline: Deadline, connections: list[Any]) -> Watchdog | None:
         """With a total deadline, a timer that aborts the connection if the status line and
-        headers are still arriving when it passes. Only for our own Session's pools."""
-        if deadline.total_at is None or not self._own:
+        headers are still arriving when it passes."""
+        if deadline.total_at is None:
             return None
         return Watchdog(deadline.total_at - time.monotonic(), connections)
 
@@ -373,7 +374,8 @@ class RequestsTransport:
         """Close the Session, and every pooled connection, if this transport created it."""
         if not self._own or self._pid != os.getpid():
             return  # a forked child never closes what it shares with its parent
-        for pool in self._pools:
+        pools, self._pools, self._env = self._pools, [], {}  # a later request opens new pools, as requests would
+        for pool in pools:
             pool.close()
         for adapter in self.session.adapters.values():
             manager = getattr(adapter, "poolmanager", None)

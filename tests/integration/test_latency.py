@@ -1,7 +1,8 @@
 """Nothing is held back: each event reaches the caller as soon as its bytes arrive.
 
 The server sends an event, then holds the rest of the stream for HOLD seconds; the caller
-must see that event long before the hold ends, on chunked and on connection-close bodies.
+must see that event long before the hold ends, on chunked, connection-close and
+Content-Length bodies, through our own Session and through a caller's.
 Bounds are generous (the precise figures are measured in benchmarks/).
 """
 
@@ -26,11 +27,20 @@ def _event(content: str | None = None, finish: str | None = None) -> bytes:
     return b"data: " + json.dumps(chunk).encode() + b"\n\n"
 
 
-@pytest.fixture
-def client_and_server():
+@pytest.fixture(params=["own session", "user session"])
+def client_and_server(request: pytest.FixtureRequest):
+    """Our own Session (the direct path) and a caller's requests.Session (requests' adapter)."""
+    session = None
+    if request.param == "user session":
+        import requests
+
+        session = requests.Session()
     with FakeLLMServer() as server:
-        with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-latency-0000") as client:
+        with LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-latency-0000",
+                       session=session) as client:
             yield client, server
+    if session is not None:
+        session.close()
 
 
 @pytest.mark.parametrize("framing", ["chunked", "close", "length"])
@@ -51,7 +61,7 @@ def test_first_chunk_is_not_held_back(client_and_server, framing: str) -> None:
     assert rest == " world"
 
 
-@pytest.mark.parametrize("framing", ["chunked", "close"])
+@pytest.mark.parametrize("framing", ["chunked", "close", "length"])
 def test_last_event_is_not_held_until_the_body_ends(client_and_server, framing: str) -> None:
     """The terminal event completes the stream before the server ends the body."""
     client, server = client_and_server

@@ -52,6 +52,12 @@ def test_bytes_after_the_end_are_counted_not_decoded() -> None:
     (b"zz\r\n", "the chunked body is malformed: invalid chunk size 'zz'"),
     (b"-5\r\nHello\r\n", "the chunked body is malformed: invalid chunk size '-5'"),
     (b"\r\n", "the chunked body is malformed: invalid chunk size ''"),
+    # int(..., 16) takes these, HTTP does not: a proxy that frames strictly would see
+    # another body (request smuggling's response twin)
+    (b"0x5\r\nHello\r\n", "the chunked body is malformed: invalid chunk size '0x5'"),
+    (b"0X5\r\nHello\r\n", "the chunked body is malformed: invalid chunk size '0X5'"),
+    (b"0_5\r\nHello\r\n", "the chunked body is malformed: invalid chunk size '0_5'"),
+    (b"1_0\r\nHello\r\n", "the chunked body is malformed: invalid chunk size '1_0'"),
     (b"3\r\nHelloXX", "the chunked body is malformed: a chunk is longer than its declared size"),
     (b"1" * 5000, "the chunked body is malformed: a chunk-size line longer than 4096 bytes"),
     (b"0\r\n" + b"X" * 5000, "the chunked body is malformed: a trailer line longer than 4096 bytes"),

@@ -8,7 +8,7 @@ import pytest
 
 from llm_connectivity.errors import ConfigurationError
 from llm_connectivity.transport.body import BodyError
-from llm_connectivity.transport.direct import Headers, _framing, read_head, request_head
+from llm_connectivity.transport.direct import Headers, framing, read_head, request_head
 from llm_connectivity.transport.http11 import RequestState
 
 
@@ -45,13 +45,18 @@ FRAMINGS = [
     ("POST", "HTTP/1.0", 200, H({"content-length": "3", "connection": "keep-alive"}), (False, 3, True)),
     ("POST", "HTTP/1.1", 204, H({}), (False, 0, True)),
     ("HEAD", "HTTP/1.1", 200, H({"content-length": "99"}), (False, 0, True)),
+    # after 101 the connection speaks another protocol: never reused for HTTP
+    ("POST", "HTTP/1.1", 101, H({"upgrade": "websocket", "connection": "Upgrade"}), (False, 0, False)),
+    ("POST", "HTTP/1.1", 200, H({"transfer-encoding": "identity"}), (False, None, False)),
+    ("POST", "HTTP/1.1", 200, H({"transfer-encoding": "identity", "content-length": "4"}), (False, 4, True)),
+    ("POST", "HTTP/1.1", 200, H({"transfer-encoding": "identity, chunked"}), (True, None, True)),
 ]
 
 
 @pytest.mark.parametrize("method, version, status, headers, expected", FRAMINGS)
 def test_framing_table(method: str, version: str, status: int, headers: Headers,
                        expected: tuple[bool, int | None, bool]) -> None:
-    assert _framing(method, version, status, headers) == expected
+    assert framing(method, version, status, headers) == expected
 
 
 @pytest.mark.parametrize("headers, words", [
@@ -61,7 +66,7 @@ def test_framing_table(method: str, version: str, status: int, headers: Headers,
 ])
 def test_framing_the_client_cannot_read_is_named(headers: Headers, words: str) -> None:
     with pytest.raises(BodyError, match=words):
-        _framing("POST", "HTTP/1.1", 200, headers)
+        framing("POST", "HTTP/1.1", 200, headers)
 
 
 def test_read_head_skips_interim_responses_and_folds_headers() -> None:

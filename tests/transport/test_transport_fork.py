@@ -4,10 +4,12 @@ connection survives the child (nothing closed or shut down in the child touches 
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import select
 import time
 import warnings
+from typing import Any
 
 import pytest
 
@@ -76,3 +78,41 @@ def test_parent_and_child_stream_at_once_after_fork_each_with_its_own_answer() -
     assert by_prompt["I am the parent"] == by_prompt["before the fork"]  # the parent kept its socket
     assert by_prompt["after the child exited"] == by_prompt["before the fork"]  # and the child left it alone
     assert by_prompt["I am the child"] != by_prompt["before the fork"]  # the child connected anew
+
+
+def _child_answers(client: LLMClient, name: str, queue: Any) -> None:
+    """In a multiprocessing child: stream tagged prompts, report (prompt, answer) pairs."""
+    try:
+        queue.put([(f"{name} #{i}", _answer(client, f"{name} #{i}")) for i in range(10)])
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        queue.put(repr(exc))
+
+
+def test_multiprocessing_fork_children_and_the_parent_each_get_their_own_answers() -> None:
+    context = multiprocessing.get_context("fork")
+    with FakeLLMServer(delay=0.002) as server:
+        client = LLMClient("openai/gpt-4o-mini", base_url=server.base_url, api_key="sk-test-fork-0000",
+                           max_retries=0, timeout=10.0)
+        assert _answer(client, "warm").startswith(_expected("warm"))
+        queue = context.Queue()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork() with threads
+            children = [context.Process(target=_child_answers, args=(client, f"child {n}", queue)) for n in range(3)]
+            for child in children:
+                child.start()
+        try:
+            mine = [(f"parent #{i}", _answer(client, f"parent #{i}")) for i in range(20)]  # while they stream
+            reports = [queue.get(timeout=WATCHDOG_SECONDS / 2) for _ in children]
+        finally:
+            for child in children:
+                child.join(10)
+                if child.is_alive():
+                    child.kill()
+                    child.join(5)
+        after = _answer(client, "after the children exited")
+        client.close()
+    assert [child.exitcode for child in children] == [0, 0, 0]
+    pairs = mine + [pair for report in reports for pair in report]  # a str report (an error) fails here
+    assert len(pairs) == 50
+    assert [prompt for prompt, answer in pairs if not answer.startswith(_expected(prompt))] == []
+    assert after.startswith(_expected("after the children exited"))

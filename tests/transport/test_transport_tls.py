@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 from rawserver import RawServer, sse_response
 
 from llm_connectivity import LLMClient
@@ -58,10 +59,14 @@ def _stream(base_url: str, **options: object) -> str:
             return stream.text()
 
 
-def test_unverifiable_certificate_is_a_tls_error_and_not_retried(certs: Path) -> None:
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session"])
+def test_unverifiable_certificate_is_a_tls_error_and_not_retried(certs: Path, own_session: bool) -> None:
+    session = None if own_session else requests.Session()
     with RawServer(tls=_server_context(certs), default=[sse_response("secret")]) as server:
         with pytest.raises(TLSCertificateError) as info:
-            _stream(server.base_url, max_retries=3)
+            _stream(server.base_url, max_retries=3, session=session)
+    if session is not None:
+        session.close()
     assert "the server's TLS certificate could not be verified" in str(info.value)
     assert not info.value.is_retryable
     assert server.handshakes == 1

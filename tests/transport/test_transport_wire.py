@@ -5,7 +5,10 @@ and the User-Agent. Every server answers from a script (rawserver.py)."""
 from __future__ import annotations
 
 import base64
+import logging
+import socket
 import sys
+import threading
 import time
 from typing import Any
 
@@ -14,7 +17,7 @@ import requests
 from rawserver import CLOSE, HANG, RawServer, sse_response
 
 from llm_connectivity import LLMClient
-from llm_connectivity.errors import APIStatusError, ConfigurationError, ProtocolError, StreamInterruptedError
+from llm_connectivity.errors import APIStatusError, BadRequestError, ConfigurationError, ProtocolError, StreamInterruptedError
 
 KEY = "sk-test-transport-wire-SECRET-0000"
 
@@ -39,16 +42,36 @@ INTERIMS = {
 }
 
 
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session"])
 @pytest.mark.parametrize("interim", list(INTERIMS), ids=list(INTERIMS))
-def test_interim_responses_are_skipped_and_the_connection_stays_in_step(interim: str) -> None:
+def test_interim_responses_are_skipped_and_the_connection_stays_in_step(interim: str, own_session: bool) -> None:
+    session = None if own_session else requests.Session()  # its adapter skips only 100 Continue: we do the rest
     with RawServer() as server:
         server.queue([INTERIMS[interim], 0.02, sse_response("first answer")],
                      [INTERIMS[interim] + sse_response("second answer")],
                      [sse_response("third answer")])
-        with _client(server.base_url) as client:
+        with _client(server.base_url, session=session) as client:
             answers = [_stream_text(client) for _ in range(3)]
+    if session is not None:
+        session.close()
     assert answers == ["first answer", "second answer", "third answer"]
     assert [s.connection for s in server.seen[:3]] == [1, 1, 1]  # reused: each answer read to its end
+
+
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session"])
+def test_interim_responses_split_across_writes(own_session: bool) -> None:
+    session = None if own_session else requests.Session()
+    final = sse_response("first answer")
+    with RawServer() as server:
+        server.queue([b"HTTP/1.1 10", 0.02, b"3 Early Hints\r\nLink: </a>\r", 0.02, b"\n\r\nHTTP/1.1 102 Proce", 0.02,
+                      b"ssing\r\n\r\n" + final[:20], 0.02, final[20:]],
+                     [sse_response("second answer")])
+        with _client(server.base_url, session=session) as client:
+            answers = [_stream_text(client) for _ in range(2)]
+    if session is not None:
+        session.close()
+    assert answers == ["first answer", "second answer"]
+    assert [s.connection for s in server.seen] == [1, 1]
 
 
 def test_endless_interim_responses_are_a_protocol_error() -> None:
@@ -62,20 +85,26 @@ def test_endless_interim_responses_are_a_protocol_error() -> None:
 
 # -- header floods: a ProtocolError naming the problem, not retried ----------------------------------
 HEADER_FLOODS = {
-    "long line": (b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n", "header line longer than 65536 bytes"),
+    "long line": (b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n",
+                  "the server sent a header line longer than 65536 bytes"),
     "10,000 headers": (b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(10000)) + b"\r\n",
                        "the server sent more than 100 headers in one response"),
-    "long status line": (b"HTTP/1.1 200 " + b"O" * 70000 + b"\r\n\r\n", "status line longer than 65536 bytes"),
+    "long status line": (b"HTTP/1.1 200 " + b"O" * 70000 + b"\r\n\r\n",
+                         "the server sent a status line longer than 65536 bytes"),
 }
 
 
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session"])
 @pytest.mark.parametrize("flood", list(HEADER_FLOODS), ids=list(HEADER_FLOODS))
-def test_header_floods_are_protocol_errors_and_not_retried(flood: str) -> None:
+def test_header_floods_are_protocol_errors_and_not_retried(flood: str, own_session: bool) -> None:
     data, message = HEADER_FLOODS[flood]
+    session = None if own_session else requests.Session()
     with RawServer(default=[data, CLOSE]) as server:
-        with _client(server.base_url, max_retries=3) as client, pytest.raises(ProtocolError) as info:
+        with _client(server.base_url, max_retries=3, session=session) as client, pytest.raises(ProtocolError) as info:
             _stream_text(client)
-    assert message in str(info.value)
+    if session is not None:
+        session.close()
+    assert str(info.value) == message
     assert len(server.seen) == 1
 
 
@@ -183,12 +212,56 @@ def test_userinfo_becomes_basic_auth_and_leaves_the_url() -> None:
     assert seen.path == "/v1/chat/completions"
 
 
+@pytest.mark.parametrize("path", ["own session", "user session", "proxy"])
+def test_userinfo_never_reaches_logs_or_errors(path: str, caplog: pytest.LogCaptureFixture,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.DEBUG)  # urllib3's connection log and ours
+    password = "pw-NEVER-LOGGED-9f2e"
+    session = requests.Session() if path == "user session" else None
+    texts = []
+    with RawServer() as server:
+        server.queue([sse_response("ok")], *[[b"HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n\r\noops"]] * 2)
+        base = server.base_url
+        if path == "proxy":
+            for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "http_proxy"):
+                monkeypatch.delenv(name, raising=False)
+            monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.port}")
+            base = "http://127.0.0.1:9/v1"
+        for url in (base.replace("http://", f"http://alice:{password}@"),
+                    f"http://alice:{password}@127.0.0.1:1/v1"):  # nothing listens on port 1
+            with LLMClient("ollama/llama3", base_url=url, max_retries=1, session=session) as client:
+                texts.append(repr(client))
+                for _ in range(2):
+                    try:
+                        texts.append(_stream_text(client))
+                    except Exception as exc:  # noqa: BLE001 - every error's text is checked
+                        texts += [repr(exc), str(exc), repr(exc.__cause__), repr(getattr(exc, "body", None))]
+    if session is not None:
+        session.close()
+    assert texts.count("ok") == 1 and any("oops" in t for t in texts)
+    logged = [record.getMessage() for record in caplog.records]
+    assert logged and not [t for t in texts + logged if password in t]
+    assert server.seen[0].headers["authorization"] == "Basic " + base64.b64encode(f"alice:{password}".encode()).decode()
+
+
 def test_userinfo_and_an_api_key_conflict_before_any_io() -> None:
     with RawServer(default=[sse_response("ok")]) as server:
         url = server.base_url.replace("http://", "http://alice:hunter2@")
         with _client(url) as client, pytest.raises(ConfigurationError) as info:
             _stream_text(client)
     assert "carries credentials (user:password@) and the request also has an Authorization header" in str(info.value)
+    assert "hunter2" not in str(info.value)
+    assert server.seen == []
+
+
+def test_session_auth_and_an_api_key_conflict_before_any_io() -> None:
+    session = requests.Session()
+    session.auth = ("alice", "hunter2")  # requests would replace the Bearer key with Basic credentials
+    with RawServer(default=[sse_response("ok")]) as server:
+        with _client(server.base_url, session=session) as client, pytest.raises(ConfigurationError) as info:
+            _stream_text(client)
+    session.close()
+    assert str(info.value).startswith("the requests.Session passed as session= has auth set")
     assert "hunter2" not in str(info.value)
     assert server.seen == []
 
@@ -212,10 +285,11 @@ def _long_stream() -> list[Any]:
     return [_head(), b"".join(b"%x\r\n%s\r\n" % (len(EVENT), EVENT) for _ in range(50)), HANG]
 
 
-@pytest.mark.parametrize("how", ["early break", "error mid-body", "drain limit", "complete"])
+@pytest.mark.parametrize("how", ["early break", "closed from another thread", "error mid-body", "drain limit",
+                                 "complete"])
 def test_only_fully_read_connections_are_reused(how: str) -> None:
     with RawServer() as server:
-        if how == "early break":
+        if how in ("early break", "closed from another thread"):
             server.queue(_long_stream())
         elif how == "error mid-body":
             server.queue([_head(), b"%x\r\n%s\r\nzz\r\n" % (len(EVENT), EVENT), HANG])
@@ -226,6 +300,16 @@ def test_only_fully_read_connections_are_reused(how: str) -> None:
         server.queue([sse_response("next")])
         with _client(server.base_url) as client:
             stream = client.chat_stream("hi")
+            if how == "closed from another thread":
+                next(iter(stream))
+                closer = threading.Thread(target=stream.close)  # while this thread reads on
+                closer.start()
+                try:  # the rest never comes (HANG): only the close can end this loop
+                    for _ in stream:
+                        pass
+                except StreamInterruptedError as exc:  # closed while blocked in a read (else: between reads)
+                    assert "closed by the caller" in str(exc)
+                closer.join(5)
             try:
                 for _ in stream:
                     if how == "early break":
@@ -250,3 +334,137 @@ def test_through_an_http_proxy_interim_responses_are_skipped_and_the_connection_
             answers = [_stream_text(client) for _ in range(2)]
     assert answers == ["via proxy 1", "via proxy 2"]
     assert [(s.path, s.connection) for s in proxy.seen] == [("http://127.0.0.1:9/v1/chat/completions", 1)] * 2
+
+
+# -- an answer sent before the request body was read ------------------------------------------------
+TOO_LARGE = b'{"error":{"message":"request too large for this deployment","type":"invalid_request_error"}}'
+
+
+def _early_answer_server(how: str, listener: socket.socket, done: threading.Event) -> None:
+    """First connection: answer 413 after the request's headers, without reading its body,
+    then close (``how``); second connection: read the whole request, answer normally."""
+    conn, _ = listener.accept()
+    with conn:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(TOO_LARGE), TOO_LARGE))
+        if how == "half-close":
+            conn.shutdown(socket.SHUT_WR)
+        if how != "close at once":
+            done.wait(0.3)  # a lingering close: the client is still sending, then the socket goes
+    try:
+        conn, _ = listener.accept()
+    except OSError:  # the test ended without a second request
+        return
+    with conn:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        while len(body) < length:
+            body += conn.recv(65536)
+        conn.sendall(sse_response("the next answer"))
+        done.wait(5)
+
+
+@pytest.mark.parametrize("how", ["close at once", "half-close", "lingering close"])
+def test_an_answer_sent_before_the_body_was_read_is_the_answer(how: str) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(5)
+    done = threading.Event()
+    thread = threading.Thread(target=_early_answer_server, args=(how, listener, done))
+    thread.start()
+    try:
+        with _client(f"http://127.0.0.1:{listener.getsockname()[1]}/v1") as client:
+            with pytest.raises(BadRequestError) as info:
+                client.chat("x" * 8_000_000)  # far more than the socket buffers hold
+            assert info.value.status_code == 413
+            assert "request too large for this deployment" in str(info.value)
+            assert _stream_text(client) == "the next answer"
+    finally:
+        done.set()
+        thread.join(10)
+        listener.close()
+
+
+# -- unusual framings: one rule on every path ------------------------------------------------------
+def _unchunked(response: bytes) -> bytes:
+    """The payload of a chunked response from sse_response."""
+    rest, payload = response.partition(b"\r\n\r\n")[2], b""
+    while True:
+        size, _, rest = rest.partition(b"\r\n")
+        if not int(size, 16):
+            return payload
+        payload, rest = payload + rest[:int(size, 16)], rest[int(size, 16) + 2:]
+
+
+PAYLOAD = _unchunked(sse_response("first"))
+SSE_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+# name -> (script, first outcome: the answer or the exact error, connection of the second request)
+FRAMINGS: dict[str, tuple[list[Any], str, int]] = {
+    "Transfer-Encoding: gzip, chunked": (
+        [SSE_HEAD + b"Transfer-Encoding: gzip, chunked\r\n\r\n" + b"%x\r\n%s\r\n0\r\n\r\n" % (3, b"abc")],
+        "ProtocolError: the server sent Transfer-Encoding 'gzip, chunked', which this client does not decode", 2),
+    "conflicting Content-Length": (
+        [SSE_HEAD + b"Content-Length: %d\r\nContent-Length: 3\r\n\r\n%s" % (len(PAYLOAD), PAYLOAD)],
+        f"ProtocolError: the server sent an invalid Content-Length '{len(PAYLOAD)}, 3'", 2),
+    "Transfer-Encoding: identity, close-delimited": (
+        [SSE_HEAD + b"Transfer-Encoding: identity\r\n\r\n" + PAYLOAD, CLOSE], "first", 2),
+    "chunked and Content-Length: never reused": (
+        [SSE_HEAD + b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n%x\r\n%s\r\n0\r\n\r\n"
+         % (len(PAYLOAD), PAYLOAD)], "first", 2),
+    "bytes after a Content-Length body: never reused": (
+        [SSE_HEAD + b"Content-Length: %d\r\n\r\n%s" % (len(PAYLOAD), PAYLOAD) + sse_response("pipelined garbage")],
+        "first", 2),
+    "chunk extensions and trailers": (
+        [SSE_HEAD + b"Transfer-Encoding: chunked\r\n\r\n%x;foo=bar\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n"
+         % (len(PAYLOAD), PAYLOAD)], "first", 1),
+}
+
+
+@pytest.mark.parametrize("own_session", [True, False], ids=["own session", "user session"])
+@pytest.mark.parametrize("case", list(FRAMINGS), ids=list(FRAMINGS))
+def test_unusual_framings_follow_one_rule_on_every_path(case: str, own_session: bool) -> None:
+    script, first, connection = FRAMINGS[case]
+    session = None if own_session else requests.Session()
+    with RawServer() as server:
+        server.queue(script, [sse_response("second")])
+        with _client(server.base_url, max_retries=2, session=session) as client:
+            try:
+                outcome = _stream_text(client)
+            except Exception as exc:  # noqa: BLE001 - compared below
+                outcome = f"{type(exc).__name__}: {exc}"
+            assert (outcome, _stream_text(client)) == (first, "second")
+    if session is not None:
+        session.close()
+    assert [s.connection for s in server.seen] == [1, connection]  # errors are not retried
+
+
+# -- a caller's Session whose response hook read the body ----------------------------------------------
+def test_a_session_hook_that_read_the_body_does_not_lose_the_answer() -> None:
+    session = requests.Session()
+    logged: list[int] = []
+    session.hooks["response"].append(lambda response, *args, **kwargs: logged.append(len(response.content)))
+    with RawServer() as server:
+        server.queue([sse_response("first")], [sse_response("second")])
+        with _client(server.base_url, session=session) as client:
+            answers = [_stream_text(client) for _ in range(2)]
+    session.close()
+    assert answers == ["first", "second"]
+    assert logged == [len(_unchunked(sse_response("first"))), len(_unchunked(sse_response("second")))]
+
+
+def test_a_closed_client_opens_new_connections_when_used_again() -> None:
+    with RawServer() as server:
+        server.queue([sse_response("first")], [sse_response("second")])
+        client = _client(server.base_url)
+        assert _stream_text(client) == "first"
+        client.close()  # closes the pooled connection: the server sees it go
+        assert _stream_text(client) == "second"  # as a requests.Session would: not "ClosedPoolError"
+        client.close()
+    assert [s.connection for s in server.seen] == [1, 2]
