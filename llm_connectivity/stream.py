@@ -38,10 +38,16 @@ class ChatStream:
         self.max_tokens = max_tokens
 
     def __iter__(self) -> Iterator[StreamChunk]:
-        return self._chunks
+        return self
 
     def __next__(self) -> StreamChunk:
-        return next(self._chunks)
+        try:
+            return next(self._chunks)
+        except ValueError:  # "generator already executing": close() from another thread is
+            handle = self._handle  # finishing the stream at this very moment
+            if handle is not None and handle.cancelled:
+                raise StopIteration from None
+            raise
 
     def __enter__(self) -> ChatStream:
         return self

@@ -106,3 +106,23 @@ def test_close_from_the_starting_thread_while_a_worker_thread_reads(server: Fake
     assert info.value.partial_response.content == "one two three four"
     with pytest.raises(StopIteration):
         next(stream)
+
+
+def test_next_racing_a_close_from_another_thread_never_raises_a_value_error(server: FakeLLMServer) -> None:
+    """close() from a second thread finishes the stream's generator; a next() that lands in
+    that moment ends the iteration (or raises "closed by the caller"), never "generator
+    already executing"."""
+    with LLMClient("openai/m", base_url=server.base_url, api_key="sk-test-race-0000", max_retries=0) as client:
+        for _ in range(150):
+            server.add_reply(Reply(" ".join(["w"] * 50)))
+            stream = client.chat_stream("hi")
+            next(stream)
+            closer = threading.Thread(target=stream.close)
+            closer.start()
+            try:
+                for _ in stream:
+                    pass
+            except StreamInterruptedError:
+                pass
+            closer.join(5)
+            assert not closer.is_alive()

@@ -459,12 +459,14 @@ def test_a_session_hook_that_read_the_body_does_not_lose_the_answer() -> None:
     assert logged == [len(_unchunked(sse_response("first"))), len(_unchunked(sse_response("second")))]
 
 
-def test_a_closed_client_opens_new_connections_when_used_again() -> None:
+def test_a_closed_transport_opens_new_connections_when_used_again() -> None:
+    """The transport itself reopens after close() (as a requests.Session does); the client
+    above it refuses calls after close() with a ConfigurationError (tests/unit)."""
     with RawServer() as server:
         server.queue([sse_response("first")], [sse_response("second")])
         client = _client(server.base_url)
         assert _stream_text(client) == "first"
-        client.close()  # closes the pooled connection: the server sees it go
-        assert _stream_text(client) == "second"  # as a requests.Session would: not "ClosedPoolError"
+        client._transport.close()  # closes the pooled connection: the server sees it go
+        assert _stream_text(client) == "second"  # not "ClosedPoolError"
         client.close()
     assert [s.connection for s in server.seen] == [1, 2]
