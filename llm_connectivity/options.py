@@ -56,6 +56,10 @@ _NO_EFFECT = {
 }
 
 
+_SWITCHES = ("retry_on_connection_error", "preserve_partial_response", "enable_usage_aggregation",
+             "prefer_tiktoken", "enable_json_handler", "validate_json_incrementally")
+
+
 def _check_seconds(name: str, value: float | None, *, allow_none: bool = True) -> None:
     if value is None and allow_none:
         return
@@ -139,6 +143,9 @@ class StreamingOptions:
     def __post_init__(self) -> None:
         for name in ("connection_timeout", "read_timeout", "total_timeout", "content_idle_timeout"):
             _check_seconds(name, getattr(self, name))
+        for name in _SWITCHES:
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigurationError(f"{name} must be True or False, got {getattr(self, name)!r}")
         attempts = self.max_reconnect_attempts
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
             raise ConfigurationError("max_reconnect_attempts must be an int >= 0")
