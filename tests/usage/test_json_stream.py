@@ -91,7 +91,9 @@ def test_truncated_json_raises_with_the_text(text: str, position: int) -> None:
     (['{"a" 1}'], 5, "expected ':'"),
     (["{'a': 1}"], 1, "double quotes"),
     (['[1, 2]', " x"], 7, "after the JSON value"),
-    (['{"a": tru', 'x}'], 6, "where a value should start"),
+    (['{"a": tru', 'x}'], 9, "expected 'true'"),  # the character that breaks the literal
+    (['[nul', 'L]'], 4, "expected 'null'"),
+    (['{"a": x}'], 6, "where a value should start"),
     (['[01]'], 1, "malformed number"),
     (['{"a": "\\q"}'], 7, "bad escape"),
 ])
