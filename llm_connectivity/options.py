@@ -99,7 +99,7 @@ class StreamingOptions:
         enable_json_handler: parse the answer as JSON while it streams (partial values on
             deltas, ``get_json()``).
         validate_json_incrementally: raise ``JSONStreamError`` at the first delta that
-            makes the JSON invalid, instead of at the end.
+            makes the JSON invalid, instead of at the end (turns the JSON handler on).
         json_schema: validate the final JSON against this schema (``jsonschema`` extra);
             default: the schema of a ``json_schema`` ``response_format``.
         max_cost_usd: stop a stream whose running cost passes this (``BudgetExceededError``).
