@@ -215,6 +215,8 @@ class JSONStreamParser:
                 return pos + len(word)
             if word.startswith(piece) and pos + len(piece) == len(data):
                 return pos
+            bad = next(i for i, (got, want) in enumerate(zip(piece, word)) if got != want)
+            raise self._fail(f"expected {word!r}", data, pos + bad, base)
         raise self._fail(f"unexpected character {char!r} where a value should start", data, pos, base)
 
     def _in_string(self, data: str, pos: int, base: int) -> int:

@@ -56,6 +56,10 @@ _NO_EFFECT = {
 }
 
 
+_SWITCHES = ("retry_on_connection_error", "preserve_partial_response", "enable_usage_aggregation",
+             "prefer_tiktoken", "enable_json_handler", "validate_json_incrementally")
+
+
 def _check_seconds(name: str, value: float | None, *, allow_none: bool = True) -> None:
     if value is None and allow_none:
         return
@@ -95,7 +99,7 @@ class StreamingOptions:
         enable_json_handler: parse the answer as JSON while it streams (partial values on
             deltas, ``get_json()``).
         validate_json_incrementally: raise ``JSONStreamError`` at the first delta that
-            makes the JSON invalid, instead of at the end.
+            makes the JSON invalid, instead of at the end (turns the JSON handler on).
         json_schema: validate the final JSON against this schema (``jsonschema`` extra);
             default: the schema of a ``json_schema`` ``response_format``.
         max_cost_usd: stop a stream whose running cost passes this (``BudgetExceededError``).
@@ -139,6 +143,9 @@ class StreamingOptions:
     def __post_init__(self) -> None:
         for name in ("connection_timeout", "read_timeout", "total_timeout", "content_idle_timeout"):
             _check_seconds(name, getattr(self, name))
+        for name in _SWITCHES:
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigurationError(f"{name} must be True or False, got {getattr(self, name)!r}")
         attempts = self.max_reconnect_attempts
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
             raise ConfigurationError("max_reconnect_attempts must be an int >= 0")

@@ -1,6 +1,6 @@
 """Cost in US dollars from usage: ``genai-prices`` tables (offline) plus your own prices.
 
-Prices come from the ``genai-prices`` package, imported on first use (about 0.25 s, once
+Prices come from the ``genai-prices`` package, imported on first use (about 0.13 s, once
 per process) and used offline: its bundled snapshot only, never its auto-updater, so no
 network access ever happens. Cached input, cache writes and reasoning are priced as the
 provider prices them (Anthropic cache writes from ``cache_creation_input_tokens``, the

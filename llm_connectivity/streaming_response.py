@@ -163,7 +163,8 @@ def consume_stream(stream: Any, *, messages: Any, params: Mapping[str, Any], mod
     except BaseException:
         stream.close()
         raise
-    parser = JSONStreamParser() if options.enable_json_handler else None
+    json_mode = options.enable_json_handler or options.validate_json_incrementally  # validating implies parsing
+    parser = JSONStreamParser() if json_mode else None
     emitter = _Emitter(provider=provider, model=model.partition("/")[2] or model,
                        callbacks=_callbacks(options, callbacks), processor=options.event_processor)
     if relay is not None:

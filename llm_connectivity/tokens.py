@@ -242,8 +242,10 @@ def _make_counter(model: str | None, kind: str, prefer_tiktoken: bool, wait: boo
 
 
 def count_tokens(text: str, model: str | None = None) -> int:
-    """Count ``text`` with :func:`get_counter` for ``model``."""
-    return get_counter(model).count(text)
+    """Count ``text`` with :func:`get_counter` for ``model``: exact for OpenAI models when
+    tiktoken is installed, from the first call on (it waits for the encoding to be built,
+    unlike the never-waiting counters streams use), else the estimate."""
+    return get_counter(model, wait=True).count(text)
 
 
 _MAX_TAIL = 64

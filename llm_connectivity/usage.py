@@ -26,7 +26,7 @@ from .image_tokens import image_tokens
 from .models import ChatResponse, StreamChunk, ToolCall, Usage
 from .tokens import StreamTokenCounter, TokenCounter, get_counter
 
-__all__ = ["CONFIDENCE", "UsageTracker", "completion_tokens", "confidence_for", "estimate_usage",
+__all__ = ["CONFIDENCE", "UsageTracker", "completion_tokens", "confidence_for", "estimate_usage", "estimation_method",
            "final_usage", "prompt_tokens", "settle_usage"]
 
 #: Confidence of each way of knowing the numbers.
@@ -43,11 +43,17 @@ _REPLY_PRIMING = 3
 _IMAGE_TYPES = frozenset({"image_url", "image", "input_image", "inline_data", "inlineData"})
 
 
+def estimation_method(counter: TokenCounter, model: str | None) -> str:
+    """How ``counter`` estimates for ``model``: ``"exact"`` (the model's own tokenizer),
+    ``"proxy"`` (tiktoken standing in for another vendor's) or ``"estimate"``."""
+    if counter.kind != "exact":
+        return "estimate"
+    return "exact" if encoding_name_for_model(model) else "proxy"
+
+
 def confidence_for(counter: TokenCounter, model: str | None) -> float:
     """The confidence of an estimate made with ``counter`` for ``model``."""
-    if counter.kind != "exact":
-        return CONFIDENCE["estimate"]
-    return CONFIDENCE["exact"] if encoding_name_for_model(model) else CONFIDENCE["proxy"]
+    return CONFIDENCE[estimation_method(counter, model)]
 
 
 def _provider_of(model: str | None, provider: str | None) -> str:
@@ -122,14 +128,15 @@ def estimate_usage(prompt: int, content: str, reasoning: str = "", tool_calls: S
     reasoning_count = counter.count(reasoning)
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion,
                  reasoning_tokens=reasoning_count, is_estimated=True,
-                 confidence=confidence_for(counter, model), raw={"estimated_by": counter.kind})
+                 confidence=confidence_for(counter, model),
+                 raw={"estimated_by": estimation_method(counter, model)})
 
 
 def final_usage(reported: Usage | None, *, complete: bool, prompt: int, completion: int,
                 reasoning: int = 0, confidence: float = CONFIDENCE["estimate"], method: str = "estimate") -> Usage:
     """What a response reports, from the provider's last report (or None) and the estimates
     (see the module docstring). ``complete``: the provider's terminal event arrived;
-    ``method`` (``"exact"`` / ``"estimate"``) is recorded in ``raw["estimated_by"]``."""
+    ``method`` (:func:`estimation_method`) is recorded in ``raw["estimated_by"]``."""
     if reported is not None and not reported.is_estimated and (complete or reported.completion_tokens >= completion):
         return reported
     if reported is not None and not reported.is_estimated and reported.prompt_tokens > 0:
@@ -156,7 +163,7 @@ def settle_usage(reported: Usage | None, *, finished: bool, prompt: int, content
     completion = completion_tokens(content, reasoning, tool_calls, counter=counter)
     return final_usage(reported, complete=finished, prompt=prompt, completion=completion,
                        reasoning=counter.count(reasoning), confidence=confidence_for(counter, model),
-                       method=counter.kind)
+                       method=estimation_method(counter, model))
 
 
 class UsageTracker:
@@ -228,4 +235,4 @@ class UsageTracker:
                                    counter=counter)
         return final_usage(reported, complete=complete, prompt=prompt, completion=completion,
                            reasoning=counter.count(response.reasoning), confidence=confidence_for(counter, self.model),
-                           method=counter.kind)
+                           method=estimation_method(counter, self.model))

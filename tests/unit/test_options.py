@@ -242,6 +242,15 @@ def test_new_fields_are_validated(changes: dict[str, object], message: str) -> N
         StreamingOptions(**changes)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("name", ["retry_on_connection_error", "preserve_partial_response", "enable_usage_aggregation",
+                                  "prefer_tiktoken", "enable_json_handler", "validate_json_incrementally"])
+@pytest.mark.parametrize("value", ["no", "false", 0, 1, None])
+def test_switches_must_be_booleans(name: str, value: object) -> None:
+    """``enable_json_handler="no"`` is truthy: accepting it would silently turn the handler on."""
+    with pytest.raises(ConfigurationError, match=f"{name} must be True or False, got {value!r}"):
+        StreamingOptions(**{name: value})  # type: ignore[arg-type]
+
+
 def test_options_with_callbacks_and_schema_stay_hashable() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -91,7 +91,9 @@ def test_truncated_json_raises_with_the_text(text: str, position: int) -> None:
     (['{"a" 1}'], 5, "expected ':'"),
     (["{'a': 1}"], 1, "double quotes"),
     (['[1, 2]', " x"], 7, "after the JSON value"),
-    (['{"a": tru', 'x}'], 6, "where a value should start"),
+    (['{"a": tru', 'x}'], 9, "expected 'true'"),  # the character that breaks the literal
+    (['[nul', 'L]'], 4, "expected 'null'"),
+    (['{"a": x}'], 6, "where a value should start"),
     (['[01]'], 1, "malformed number"),
     (['{"a": "\\q"}'], 7, "bad escape"),
 ])
@@ -165,3 +167,17 @@ def test_invalid_json_stops_the_stream_when_validating_incrementally(server: Fak
     with pytest.raises(JSONStreamError, match="after the JSON value") as later:
         lenient.get_json()
     assert later.value.position == 9 and later.value.text == '{"a": 1} and some prose'
+
+
+def test_validating_incrementally_turns_the_handler_on(server: FakeLLMServer, make_client: Any) -> None:
+    """``validate_json_incrementally=True`` alone must not be silently ignored: it parses
+    (``is_json`` deltas) and stops the stream at the first invalid delta."""
+    client = make_client()
+    server.add_reply(Reply(chunks=['{"a": ', "x}", " more"]))
+    with pytest.raises(JSONStreamError, match="where a value should start") as info:
+        client.stream_with_usage("Hi", streaming_options=StreamingOptions(validate_json_incrementally=True))
+    assert info.value.partial_response.content == '{"a": x}'
+    server.add_reply(Reply(chunks=['{"a": ', '"b"}']))
+    result = client.stream_with_usage("Hi", streaming_options=StreamingOptions(validate_json_incrementally=True))
+    assert [e.is_json for e in result.events if e.kind == "delta"] == [True, True]
+    assert result.get_json() == {"a": "b"}

@@ -72,6 +72,17 @@ def test_estimated_completion_tokens(kind: str, aggregator: str, tolerance: floa
     assert result.cost_usd is not None and result.cost_usd > 0
 
 
+@pytest.mark.parametrize(("model", "method", "confidence"), [
+    ("openai/gpt-4o-mini", "exact", 0.9), ("gemini/gemini-2.0-flash", "proxy", 0.75),
+    ("groq/llama-3.1-8b-instant", "proxy", 0.75)])
+def test_estimated_by_names_the_method_its_confidence_says(model: str, method: str, confidence: float,
+                                                           server: FakeLLMServer, make_client: Any) -> None:
+    """tiktoken standing in for another vendor's tokenizer is a proxy, not an exact count."""
+    server.add_reply(Reply("Hello there, this answer has no usage report", usage=False))
+    usage = make_client(model).stream_with_usage("Write").usage
+    assert (usage.is_estimated, usage.raw["estimated_by"], usage.confidence) == (True, method, confidence)
+
+
 def test_rejected_stream_options_still_give_usage(server: FakeLLMServer, make_client: Any) -> None:
     server.add_reply(faults.status(400, body='{"error": {"message": "Unrecognized request argument supplied: '
                                               'stream_options"}}'))

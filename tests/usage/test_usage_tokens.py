@@ -165,3 +165,19 @@ def test_auto_counter_never_waits_for_the_encoding(tmp_path: Path) -> None:
     name, kind, count, seconds = out["first"]
     assert (name, kind, count) == ("WarmingCounter", "estimate", 2) and seconds < 0.2
     assert out["after"] == ["exact", True, 2, "ExactCounter"]
+
+
+def test_count_tokens_is_exact_on_its_first_call() -> None:
+    """``count_tokens`` is the user's explicit question "how many tokens": in a fresh process
+    its first answer is tiktoken's exact count (it waits for the encoding), not the
+    estimate a streaming counter uses while the encoding warms up."""
+    script = textwrap.dedent("""
+        from llm_connectivity.tokens import count_tokens
+        text = "The quick brown fox jumps over the lazy dog. Streaming lets people read. " * 4
+        print(count_tokens(text, "openai/gpt-4o-mini"), count_tokens(text, "openai/gpt-4o-mini"))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    text = "The quick brown fox jumps over the lazy dog. Streaming lets people read. " * 4
+    exact = ExactCounter("o200k_base").count(text)
+    assert result.stdout.split() == [str(exact), str(exact)]
