@@ -25,7 +25,7 @@ from typing import Any
 from ..errors import ConfigurationError, LLMError, RateLimitError
 from ..models import ChatResponse, StreamChunk
 from ..retry import RetryPolicy
-from ..tokens import count_tokens
+from ..tokens import get_counter
 from .checkpoint import Checkpoint
 from .items import BatchItem, prompt_text
 from .pacing import BatchLimits
@@ -172,7 +172,7 @@ class BatchRun:
         max_tokens = params.get("max_tokens") or getattr(self.client, "default_params", {}).get("max_tokens") or 0
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
             max_tokens = 0  # not a count: the client refuses the item with a clear error
-        return params, policy, count_tokens(prompt_text(item.messages), model) + max_tokens
+        return params, policy, get_counter(model).count(prompt_text(item.messages)) + max_tokens
 
     def _run_item(self, item: BatchItem) -> BatchResult | None:
         """Send one item (and its retries); None if the run stopped before it finished."""
