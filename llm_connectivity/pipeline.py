@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .aggregate import ResponseAccumulator
     from .request import RequestSpec
 
-__all__ = ["CallInfo", "CallRun", "Notice", "Observer", "Stage", "StreamContext", "TokenCounting"]
+__all__ = ["CallInfo", "CallRun", "Notice", "Observer", "Stage", "StreamContext"]
 
 logger = logging.getLogger("llm_connectivity")
 
@@ -135,18 +135,9 @@ class Stage:
 _set_token_count: Callable[[StreamChunk, int], None] = getattr(StreamChunk, "token_count").__set__
 
 
-class TokenCounting(Stage):
-    """Built-in: ``chunk.token_count`` = the model's counter applied to ``chunk.content``."""
-
-    def on_chunk(self, chunk: StreamChunk, context: StreamContext) -> StreamChunk:
-        """Set ``token_count`` on the chunk (before anyone else saw it)."""
-        text = chunk.content
-        _set_token_count(chunk, context.counter.count(text) if text else 0)
-        return chunk
-
-
 def _token_counting(counter: TokenCounter) -> Callable[[StreamChunk, StreamContext], StreamChunk]:
-    """:class:`TokenCounting` for one call, with the counter bound (the per-chunk path)."""
+    """The built-in counting step for one call: ``chunk.token_count`` = the model's counter
+    applied to ``chunk.content`` (before anyone else sees the chunk), the counter bound."""
     count = counter.count
 
     def on_chunk(chunk: StreamChunk, context: StreamContext) -> StreamChunk:
