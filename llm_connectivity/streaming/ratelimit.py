@@ -131,35 +131,10 @@ class RateLimiter:
         return f"RateLimiter(rate={self.rate:g}/s, burst={self.burst:g})"
 
 
-def _private_bucket(limiter: RateLimiter) -> Callable[[float], float]:
-    """:meth:`RateLimiter.reserve` for the bucket :func:`rate_limit` makes for itself and
-    no one else sees: the same token-bucket arithmetic on local variables (no lock, no
-    method calls), the cheapest exact form of the per-chunk check."""
-    clock, rate, burst = limiter._clock, limiter.rate, limiter.burst
-    level, stamp = limiter._level, limiter._stamp
-
-    def take(amount: float) -> float:
-        nonlocal level, stamp
-        now = clock()
-        if now > stamp:
-            level = min(burst, level + (now - stamp) * rate)
-            stamp = now
-        level -= amount
-        return 0.0 if level >= 0 else -level / rate
-
-    return take
-
-
 def _limited(chunks: Iterable[StreamChunk], limiter: RateLimiter, count: Callable[[str], int],
              private: bool) -> Iterator[StreamChunk]:
-    sleep, burst = limiter._sleep, limiter.burst
-    reserve: Callable[[float], float] = _private_bucket(limiter) if private else limiter.reserve
-
-    def acquire(amount: float) -> None:
-        wait = reserve(amount)
-        if wait > 0:
-            sleep(wait)
-
+    acquire, sleep, burst = limiter.acquire, limiter._sleep, limiter.burst
+    reserve = limiter._take if private else limiter.reserve  # a private bucket needs no lock
     try:
         for chunk in chunks:
             text = chunk.content
