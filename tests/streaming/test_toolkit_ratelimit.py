@@ -101,6 +101,8 @@ def test_acceptance_50_tokens_per_second_over_loopback() -> None:
                                               api_key="sk-test") as client:
         server.add_reply(Reply(chunks=["abc "] * 100))
         server.add_reply(Reply(chunks=["abc "] * 100))
+        server.add_reply(Reply(chunks=["abc "] * 100))
+        client.chat_stream("hi").text()  # warm-up: connection, and the client's background loading of prices
         fast, fast_text = _timed(rate_limit(client.chat_stream("hi"), tokens_per_second=float("inf")))
         slow, slow_text = _timed(rate_limit(client.chat_stream("hi"), tokens_per_second=50))
     assert fast_text == slow_text == text
