@@ -56,9 +56,16 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._level = self.burst  # units available now; negative = debt
+        # The bucket is refilled lazily: ``_level`` is what it held at ``_stamp`` (the last
+        # clock reading), ``_spent`` what was taken since. A take that still fits needs no
+        # clock; one that doesn't reads the clock and refills. The refill counts what was
+        # taken since the stamp as taken *now*, so the bucket never holds more than an
+        # eagerly refilled one would: never more permissive, and stricter only after the
+        # bucket was near full, by at most one burst (tests/streaming/test_toolkit_ratelimit.py).
+        self._level = self.burst
+        self._spent = 0.0
         self._stamp = clock()
-        self._paused_until = 0.0
+        self._paused_until = 0.0  # 0.0 once passed, so the no-clock path checks a constant
 
     @property
     def tokens_per_second(self) -> float:
@@ -70,10 +77,17 @@ class RateLimiter:
         """True when the rate is infinite (nothing ever waits)."""
         return self._unlimited
 
-    def _refill(self, now: float) -> None:
+    def _settle(self) -> float:
+        """Read the clock, refill the bucket up to now, and return now (lock held)."""
+        now = self._clock()
         if now > self._stamp:
             self._level = min(self.burst, self._level + (now - self._stamp) * self.rate)
             self._stamp = now
+        self._level -= self._spent
+        self._spent = 0.0
+        if self._paused_until and now >= self._paused_until:
+            self._paused_until = 0.0
+        return now
 
     def reserve(self, amount: float = 1.0) -> float:
         """Take ``amount`` now and return how many seconds the caller must wait before
@@ -86,12 +100,14 @@ class RateLimiter:
     def _take(self, amount: float) -> float:
         """:meth:`reserve` for an ``amount`` > 0, without the lock: the caller holds it, or
         is the only user of this limiter (the one :func:`rate_limit` makes for itself)."""
-        now = self._clock()
-        self._refill(now)
-        level = self._level = self._level - amount
-        if level >= 0 and now >= self._paused_until:
+        spent = self._spent + amount
+        if spent <= self._level and not self._paused_until:
+            self._spent = spent
             return 0.0
-        return max(0.0 if level >= 0 else -level / self.rate, self._paused_until - now)
+        now = self._settle()
+        level = self._level = self._level - amount  # taken at the stamp: nothing spent since
+        wait = 0.0 if level >= 0 else -level / self.rate
+        return max(wait, self._paused_until - now) if self._paused_until else wait
 
     def acquire(self, amount: float = 1.0) -> float:
         """Take ``amount``, sleeping as long as needed; return the seconds waited."""
@@ -105,9 +121,8 @@ class RateLimiter:
         if self.unlimited or amount <= 0:
             return True
         with self._lock:
-            now = self._clock()
-            self._refill(now)
-            if self._level >= amount and now >= self._paused_until:
+            self._settle()
+            if self._level >= amount and not self._paused_until:
                 self._level -= amount
                 return True
             return False
@@ -117,7 +132,7 @@ class RateLimiter:
         if self.unlimited or amount == 0:
             return
         with self._lock:
-            self._refill(self._clock())
+            self._settle()
             self._level = min(self.burst, self._level - amount)
 
     def pause(self, seconds: float) -> None:
@@ -144,9 +159,13 @@ def _limited(chunks: Iterable[StreamChunk], limiter: RateLimiter, count: Callabl
                 tokens += count(chunk.reasoning)
             if tokens <= burst or not text:
                 if tokens:
-                    wait = reserve(tokens)  # acquire(), without one call per chunk
-                    if wait > 0:
-                        sleep(wait)
+                    spent = limiter._spent + tokens
+                    if private and spent <= limiter._level:
+                        limiter._spent = spent  # _take()'s no-clock case (a private bucket is never paused)
+                    else:
+                        wait = reserve(tokens)  # acquire(), without one call per chunk
+                        if wait > 0:
+                            sleep(wait)
                 yield chunk
                 continue
             pieces = split_by_tokens(text, burst, count)

@@ -37,6 +37,53 @@ def test_waits_follow_the_bucket() -> None:
     assert clock.now == 2.0
 
 
+class EagerBucket:
+    """The textbook token bucket, refilled at every take: the reference the lazily refilled
+    RateLimiter must never be more permissive than."""
+
+    def __init__(self, rate: float, burst: float, clock: FakeClock) -> None:
+        self.rate, self.burst, self.clock = rate, burst, clock
+        self.level, self.stamp = burst, clock()
+
+    def reserve(self, amount: float) -> float:
+        now = self.clock()
+        self.level = min(self.burst, self.level + (now - self.stamp) * self.rate) - amount
+        self.stamp = now
+        return 0.0 if self.level >= 0 else -self.level / self.rate
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_lazy_refill_never_grants_more_than_an_eager_bucket(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    clock = FakeClock(0.0)
+    lazy, eager = RateLimiter(10, burst=5, clock=clock), EagerBucket(10, 5, clock)
+    for _ in range(300):
+        clock.advance(rng.choice([0.0, 0.0, 0.01, 0.05, 0.3, 2.0]))
+        amount = rng.choice([0.5, 1, 1, 2, 4, 7])
+        lazy_wait, eager_wait = lazy.reserve(amount), eager.reserve(amount)
+        assert lazy_wait >= eager_wait - 1e-9  # never more permissive...
+        assert lazy_wait <= eager_wait + 5 / 10 + 1e-9  # ...and stricter by at most one burst's worth
+        if rng.random() < 0.5:  # a caller that honours the wait
+            clock.advance(lazy_wait)
+
+
+def test_a_paced_stream_takes_the_eager_time_and_pause_holds_everyone() -> None:
+    clock = FakeClock(0.0)
+    limiter = RateLimiter(50, burst=5, clock=clock, sleep=clock.sleep)
+    for _ in range(100):
+        limiter.acquire(1)
+    assert clock.now == pytest.approx(95 / 50)  # 5 free, then 50 a second
+    limiter.pause(3.0)
+    assert not limiter.try_acquire(0.001)
+    assert limiter.reserve(1) == pytest.approx(3.0)
+    clock.advance(10.0)
+    assert limiter.try_acquire(5) and not limiter.try_acquire(1)  # refilled to the burst, no more
+    limiter.adjust(-2)  # an estimate given back
+    assert limiter.try_acquire(2)
+
+
 def test_non_text_chunks_pass_freely() -> None:
     clock = FakeClock(0.0)
     chunks = [StreamChunk(finish_reason="stop"), StreamChunk(usage=Usage(total_tokens=5), is_complete=True)] * 3
