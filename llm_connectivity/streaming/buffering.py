@@ -90,38 +90,34 @@ def check_positive(name: str, value: float | None, *, allow_none: bool = True, i
         raise ConfigurationError(f"{name} must be {what}" + (" or None" if allow_none else "") + f", got {value!r}")
 
 
-class _Emitter:
-    """Turns pieces into chunks. A piece that is exactly the text of the one chunk it came
-    from (``solo``) is passed on as that chunk (same object: no new allocation, its index
-    and raw event kept); other pieces become new chunks."""
-
-    __slots__ = ("count",)
-
-    def __init__(self, counter: TokenCounter | None) -> None:
-        self.count = (counter or get_counter()).count
-
-    def chunks(self, pieces: list[str], at: StreamChunk, solo: StreamChunk | None,
-               usage: Usage | None) -> Generator[StreamChunk, None, Usage | None]:
-        """Yield the chunks for ``pieces``; the last new one carries ``usage`` (a usage
-        report not yet passed on). Return the report if it is still not passed on."""
-        last = len(pieces) - 1
-        for i, piece in enumerate(pieces):
-            if solo is not None and piece is solo.content:
-                if usage is not None and usage is solo.usage:
-                    usage = None
-                yield solo
-            elif piece:
-                carried, usage = (usage, None) if i == last else (None, usage)
-                yield make_chunk(piece, None, None, None, at.index, carried, (), "", self.count(piece), {})
-            solo = None
-        return usage
+def _chunks_for(pieces: list[str], at: StreamChunk, solo: StreamChunk | None, usage: Usage | None,
+                count: Callable[[str], int], whole: StreamChunk | None = None
+                ) -> tuple[list[StreamChunk], Usage | None]:
+    """The chunks for ``pieces`` (released on the arrival of ``at``), and the usage report
+    still not passed on. A piece that is exactly the text of the one chunk it came from is
+    that chunk (same object: no new allocation, its index and raw event kept): the first
+    piece may be the held chunk ``solo``, the last one the chunk that just arrived
+    (``whole``, when it carries nothing but text). Other pieces become new chunks, the last
+    of them carrying ``usage``."""
+    out = []
+    last = len(pieces) - 1
+    for i, piece in enumerate(pieces):
+        same = solo if i == 0 and solo is not None else whole if i == last else None
+        if same is not None and piece == same.content:
+            if usage is not None and usage is same.usage:
+                usage = None
+            out.append(same)
+        elif piece:
+            carried, usage = (usage, None) if i == last else (None, usage)
+            out.append(make_chunk(piece, None, None, None, at.index, carried, (), "", count(piece), {}))
+    return out, usage
 
 
 def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: float | None = None,
                   clock: Callable[[], float] = time.monotonic,
                   counter: TokenCounter | None = None) -> Iterator[StreamChunk]:
     """Drive ``seg`` over ``chunks`` (see the module docstring)."""
-    emit = _Emitter(counter).chunks
+    count = (counter or get_counter()).count
     feed = seg.feed
     held_since: float | None = None
     solo: StreamChunk | None = None  # the chunk whose whole text is the held text
@@ -137,37 +133,50 @@ def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: f
             for item in source:
                 if item is None:  # the source is silent and held text may be due
                     if held_since is not None and clock() - held_since >= max_delay:  # type: ignore[operator]
-                        usage = yield from emit(seg.flush(), chunk, solo, usage)
+                        out, usage = _chunks_for(seg.flush(), chunk, solo, usage, count)
+                        yield from out
                         held_since = solo = None
                     continue
                 chunk = item
                 text = chunk.content
-                signal = (chunk.finish_reason is not None or chunk.tool_calls or chunk.reasoning
-                          or chunk.is_complete or chunk.raw_finish_reason is not None)
-                if text:
-                    if chunk.usage is not None and not signal:
+                if (text and chunk.finish_reason is None and not chunk.tool_calls and not chunk.reasoning
+                        and not chunk.is_complete and chunk.raw_finish_reason is None):
+                    # text and nothing else: the per-chunk path, kept short
+                    if chunk.usage is not None:
                         usage = chunk.usage  # rides with the text (see the module docstring)
                     pieces = feed(text)
                     if pieces:
+                        held_since = None
                         if solo is not None and len(pieces) == 1 and pieces[0] is solo.content:
                             if usage is not None and usage is solo.usage:
                                 usage = None
                             yield solo  # the common case, without a generator
                         else:
-                            usage = yield from emit(pieces, chunk, solo, usage)
-                        held_since = None
-                    solo = chunk if not signal and seg.held_text is text else None
+                            out, usage = _chunks_for(pieces, chunk, solo, usage, count, chunk)
+                            yield from out
+                    solo = chunk if seg.held_text is text else None
                     if max_delay is not None and seg.held:
                         now = clock()
                         if held_since is None:
                             held_since = now
                         elif now - held_since >= max_delay:
-                            usage = yield from emit(seg.flush(), chunk, solo, usage)
+                            out, usage = _chunks_for(seg.flush(), chunk, solo, usage, count)
+                            yield from out
                             held_since = solo = None
+                    continue
+                signal = (chunk.finish_reason is not None or chunk.tool_calls or chunk.reasoning
+                          or chunk.is_complete or chunk.raw_finish_reason is not None)
+                if text:  # text that comes with a signal: fed, then flushed below
+                    pieces = feed(text)
+                    if pieces:
+                        out, usage = _chunks_for(pieces, chunk, solo, usage, count)
+                        yield from out
+                    solo = None
                 elif chunk.usage is not None:
                     signal = True
                 if signal:
-                    usage = yield from emit(seg.flush(), chunk, solo, usage)
+                    out, usage = _chunks_for(seg.flush(), chunk, solo, usage, count)
+                    yield from out
                     held_since = solo = None
                     if usage is not None:
                         yield _usage_chunk(usage, chunk.index)
@@ -175,15 +184,18 @@ def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: f
                     yield dataclasses.replace(chunk, content="", token_count=0) if text else chunk
                 elif not text:
                     if held_since is not None and clock() - held_since >= max_delay:  # type: ignore[operator]
-                        usage = yield from emit(seg.flush(), chunk, solo, usage)
+                        out, usage = _chunks_for(seg.flush(), chunk, solo, usage, count)
+                        yield from out
                         held_since = solo = None
                     yield chunk
         except Exception:  # the source failed: deliver what was held, then the error
-            usage = yield from emit(seg.flush(), chunk, solo, usage)
+            out, usage = _chunks_for(seg.flush(), chunk, solo, usage, count)
+            yield from out
             if usage is not None:
                 yield _usage_chunk(usage, chunk.index)
             raise
-        usage = yield from emit(seg.flush(), chunk, solo, usage)
+        out, usage = _chunks_for(seg.flush(), chunk, solo, usage, count)
+        yield from out
         if usage is not None:
             yield _usage_chunk(usage, chunk.index)
     finally:

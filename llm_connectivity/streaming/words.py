@@ -6,10 +6,13 @@ way model tokens are shaped: a word that arrived as one chunk is passed on as th
 chunk. Whitespace at the end of the stream is a piece of its own. Joining the pieces gives
 the input exactly.
 
-Scripts written without spaces are never held to the end: each Chinese or Japanese
-character (Han, kana, CJK symbols, full-width forms) is a word of its own, and any run
-longer than ``max_chars`` (Thai, a long URL, a wall of digits) is released in pieces of at
-most ``max_chars`` characters, cut between grapheme clusters.
+Scripts written without spaces are never held: each Chinese or Japanese character (Han,
+kana, CJK symbols and punctuation, full-width forms) is a word of its own, complete as soon
+as it arrives, so it is released at once (a chunk that is one such character, or one word
+with the whitespace before it, is passed on as it is). The pieces do not depend on how the
+text was chunked. Any other run longer than ``max_chars`` without a space (Thai, a long
+URL, a wall of digits) is released in pieces of at most ``max_chars`` characters, cut
+between grapheme clusters.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ CJK = "\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\
 _PIECE = re.compile(rf"\s*(?:[{CJK}]|[^\s{CJK}]+)|\s+")
 _ONE_PIECE = re.compile(rf"\s*[^\s{CJK}]*")
 _BREAK = re.compile(rf"[\s{CJK}]")
+_FIRST_CJK = CJK[0]
 
 
 class WordBuffer(TextHolder):
@@ -49,7 +53,7 @@ class WordBuffer(TextHolder):
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the words now complete."""
-        held = self.held_text
+        held = self.held_text  # never ends with a CJK character: those are released at once
         if not text:
             return []
         if not held:
@@ -61,15 +65,19 @@ class WordBuffer(TextHolder):
                 self.held_text = text
                 return [held]
             held += text
-        elif _BREAK.search(text) is None and held[-1] < "\u2e80":
+        elif _BREAK.search(text) is None:
             held += text  # the held word goes on
             self.held_text = held
             return self._bound([]) if len(held) > self.max_chars else []
         else:
             held += text
         pieces = _PIECE.findall(held)
-        last = pieces.pop()
-        self.held_text = held if not pieces and len(last) == len(held) else last
+        last = pieces[-1]
+        if last[-1] >= _FIRST_CJK and _BREAK.match(last, len(last) - 1):
+            self.held_text = ""  # a CJK character: a word, complete as it is
+        else:
+            pieces.pop()
+            self.held_text = held if not pieces and len(last) == len(held) else last
         return self._bound(pieces) if len(held) > self.max_chars else pieces
 
     def _bound(self, pieces: list[str]) -> list[str]:

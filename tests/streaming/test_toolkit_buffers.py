@@ -80,6 +80,8 @@ WORD_CASES = [
     (["  lead", "ing", " "], ["  leading", " "]),
     (["a\tb\nc "], ["a", "\tb", "\nc", " "]),
     (["你好", "世界 ok"], ["你", "好", "世", "界", " ok"]),
+    (["word", "你", "。", "next"], ["word", "你", "。", "next"]),
+    ([" naïve", " 日本", " 🙂", "\u3000x"], [" naïve", " 日", "本", " 🙂", "\u3000x"]),
     (["x" * 40], ["x" * 32, "x" * 8]),
     (["It", "'s", " 3", ".14", "!"], ["It's", " 3.14!"]),
 ]
@@ -98,7 +100,8 @@ def test_words_release_cjk_and_thai_without_waiting_for_the_end() -> None:
     assert len(thai) - len("".join(released)) <= 10  # at most max_chars held at any time
     assert "".join(released + words.flush()) == thai
     chinese = WordBuffer()
-    assert [chinese.feed(ch) for ch in "你好吗"] == [[], ["你"], ["好"]]
+    assert [chinese.feed(ch) for ch in "你好吗"] == [["你"], ["好"], ["吗"]]  # nothing held
+    assert not chinese.held
 
 
 def test_a_word_that_arrived_as_one_chunk_is_passed_on_as_that_chunk() -> None:
@@ -107,6 +110,15 @@ def test_a_word_that_arrived_as_one_chunk_is_passed_on_as_that_chunk() -> None:
     assert [c.content for c in out] == ["Hello", " big", " world!"]
     assert out[0] is chunks[0] and out[1] is chunks[1]
     assert out[2].index == 4  # a new chunk, numbered after the chunk that completed it
+
+
+def test_cjk_characters_are_released_on_arrival_and_single_ones_pass_on_as_their_chunks() -> None:
+    chunks = text_chunks([" one", " 日", "本", "語", " two"])
+    out = list(buffer_words(chunks))
+    assert [c.content for c in out] == [" one", " 日", "本", "語", " two"]
+    assert all(o is c for o, c in zip(out, chunks))  # no chunk rebuilt
+    words = WordBuffer()
+    assert words.feed("ok 日本") == ["ok", " 日", "本"] and not words.held  # nothing waits for more
 
 
 def test_word_cut_never_splits_a_grapheme() -> None:
