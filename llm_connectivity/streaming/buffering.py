@@ -90,6 +90,11 @@ def check_positive(name: str, value: float | None, *, allow_none: bool = True, i
         raise ConfigurationError(f"{name} must be {what}" + (" or None" if allow_none else "") + f", got {value!r}")
 
 
+def _new_chunk(piece: str, index: int, usage: Usage | None, count: Callable[[str], int]) -> StreamChunk:
+    """A chunk for a piece of text that no single chunk carried, numbered ``index``."""
+    return make_chunk(piece, None, None, None, index, usage, (), "", count(piece), {})
+
+
 def _chunks_for(pieces: list[str], at: StreamChunk, solo: StreamChunk | None, usage: Usage | None,
                 count: Callable[[str], int], whole: StreamChunk | None = None
                 ) -> tuple[list[StreamChunk], Usage | None]:
@@ -109,7 +114,7 @@ def _chunks_for(pieces: list[str], at: StreamChunk, solo: StreamChunk | None, us
             out.append(same)
         elif piece:
             carried, usage = (usage, None) if i == last else (None, usage)
-            out.append(make_chunk(piece, None, None, None, at.index, carried, (), "", count(piece), {}))
+            out.append(_new_chunk(piece, at.index, carried, count))
     return out, usage
 
 
@@ -151,6 +156,8 @@ def run_segmenter(chunks: Iterable[StreamChunk], seg: Segmenter, *, max_delay: f
                             if usage is not None and usage is solo.usage:
                                 usage = None
                             yield solo  # the common case, without a generator
+                        elif solo is None and usage is None and len(pieces) == 1 and pieces[0] != text:
+                            yield _new_chunk(pieces[0], chunk.index, None, count)  # a word made of pieces
                         else:
                             out, usage = _chunks_for(pieces, chunk, solo, usage, count, chunk)
                             yield from out

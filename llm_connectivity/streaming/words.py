@@ -35,6 +35,29 @@ _ONE_PIECE = re.compile(rf"\s*[^\s{CJK}]*")
 _BREAK = re.compile(rf"[\s{CJK}]")
 _FIRST_CJK = CJK[0]
 
+# How a chunk's text meets the word held before it, by text (model tokens repeat, so this is
+# a dict lookup instead of a regex or a few str methods a chunk):
+_WORD = 1  # whitespace and then one word (" quick"): the held word is complete
+_PART = 2  # no whitespace, no CJK ("ing", ","): the held word goes on
+_OTHER = 3  # anything else: split with _PIECE
+_KINDS: dict[str, int] = {}
+_KINDS_LIMIT = 8192
+
+
+def _kind(text: str) -> int:
+    """Classify ``text`` (see _WORD, _PART, _OTHER) and remember it."""
+    if _BREAK.search(text) is None:
+        kind = _PART
+    elif text[0].isspace() and _ONE_PIECE.fullmatch(text):
+        kind = _WORD
+    else:
+        kind = _OTHER
+    if len(text) <= 64:  # token-sized texts only
+        if len(_KINDS) >= _KINDS_LIMIT:
+            _KINDS.clear()
+        _KINDS[text] = kind
+    return kind
+
 
 class WordBuffer(TextHolder):
     """The ``feed()/flush()`` state of :func:`buffer_words`; usable without a generator.
@@ -56,21 +79,20 @@ class WordBuffer(TextHolder):
         held = self.held_text  # never ends with a CJK character: those are released at once
         if not text:
             return []
-        if not held:
-            held = text
-        elif text[0].isspace() and not held[-1].isspace():
-            # the usual model token " word": the held word is complete
-            if len(text) <= self.max_chars and ((text.isascii() and text.lstrip().isalnum())
-                                                or _ONE_PIECE.fullmatch(text)):
-                self.held_text = text
+        kind = _KINDS.get(text) or _kind(text)
+        if held:
+            if kind is _WORD and not held[-1].isspace() and len(text) <= self.max_chars:
+                self.held_text = text  # the usual model token " word": the held word is complete
                 return [held]
             held += text
-        elif _BREAK.search(text) is None:
-            held += text  # the held word goes on
-            self.held_text = held
-            return self._bound([]) if len(held) > self.max_chars else []
+            if kind is _PART:  # the held word goes on
+                self.held_text = held
+                return self._bound([]) if len(held) > self.max_chars else []
+        elif kind is not _OTHER and len(text) <= self.max_chars:
+            self.held_text = text  # a word, or the start of one
+            return []
         else:
-            held += text
+            held = text
         pieces = _PIECE.findall(held)
         last = pieces[-1]
         if last[-1] >= _FIRST_CJK and _BREAK.match(last, len(last) - 1):
