@@ -9,11 +9,12 @@ The buffers use it the same way for ``max_delay``, with a wait that runs until t
 text is due.
 
 Stopping: closing the generator (a WSGI server does it when the browser goes away) sets a
-stop flag, closes the source from the consumer's thread when that is allowed (a
-:class:`~llm_connectivity.ChatStream` supports it: the blocked read ends at once), and
-joins the reader for at most ``join_timeout`` seconds. A plain generator source cannot be
-closed while another thread is inside it; the reader then closes it itself as soon as its
-next item arrives.
+stop flag, closes the :class:`~llm_connectivity.ChatStream` at the start of the chain of
+sources from the consumer's thread (:func:`~.chain.abort_chain`: a ChatStream supports it,
+and the blocked read ends at once, also under other wrappers), and joins the reader for at
+most ``join_timeout`` seconds. The wrappers between them are generators the reader thread
+runs: they cannot be closed from here, and the reader closes them on its way out. A source
+with no ChatStream under it that blocks is closed by the reader when its next item arrives.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..models import StreamChunk
-from .chain import close_source
+from .chain import abort_chain, close_source
 
 __all__ = ["with_ticks"]
 
@@ -75,7 +76,8 @@ def with_ticks(chunks: Iterable[StreamChunk], interval: float | Callable[[], flo
     try:
         while True:
             try:
-                kind, item = out.get(timeout=wait())
+                seconds = wait()
+                kind, item = out.get(timeout=None if seconds is None else min(seconds, threading.TIMEOUT_MAX))
             except queue.Empty:
                 yield None
                 continue
@@ -88,10 +90,7 @@ def with_ticks(chunks: Iterable[StreamChunk], interval: float | Callable[[], flo
     finally:
         stop.set()
         if thread.is_alive():
-            try:
-                close_source(chunks)  # a ChatStream aborts the blocked read from here
-            except ValueError:  # "generator already executing": the reader closes it
-                pass
+            abort_chain(chunks)  # a ChatStream at the start of the chain ends the blocked read
             thread.join(join_timeout)
             if thread.is_alive():
                 logger.warning("the stream reader thread did not stop within %.1fs", join_timeout)
