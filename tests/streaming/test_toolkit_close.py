@@ -56,6 +56,12 @@ def test_huge_or_infinite_waits_mean_never_rather_than_a_crash() -> None:
     from toolkit_support import contents, text_chunks
 
     text = ["Hel", "lo wor", "ld"]
-    assert contents(buffer_words(text_chunks(text), max_delay=float("inf"))) == ["Hello", " world"]
-    frames = b"".join(to_sse(text_chunks(text), keepalive=1e10))
+
+    def slow() -> Iterator[StreamChunk]:  # the consumer waits on the reader each time
+        for chunk in text_chunks(text):
+            time.sleep(0.05)
+            yield chunk
+
+    assert contents(buffer_words(slow(), max_delay=float("inf"))) == ["Hello", " world"]
+    frames = b"".join(to_sse(slow(), keepalive=1e10))
     assert b"event: error" not in frames and frames.count(b"event: chunk") == 3
