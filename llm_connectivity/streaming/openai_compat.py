@@ -34,8 +34,19 @@ def openai_error(exc: BaseException, message: str) -> dict[str, Any]:
     """An in-band OpenAI error object; ``code`` is the HTTP status when there is one, so
     OpenAI-style clients (this library's driver included) raise the matching class."""
     code = exc.status_code if isinstance(exc, APIStatusError) else None
-    kind = re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()  # RateLimitError -> rate_limit_error
-    return {"error": {"message": message, "type": kind, "code": code}}
+    return {"error": {"message": message, "type": _snake_case(type(exc).__name__), "code": code}}
+
+
+# a word boundary before a capital that follows a lowercase letter or digit ("RateLimit"),
+# and before the last capital of an acronym when a lowercase letter follows ("LLMError")
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def _snake_case(name: str) -> str:
+    """A class name in snake case, acronyms kept whole: ``"RateLimitError"`` ->
+    ``"rate_limit_error"``, ``"LLMError"`` -> ``"llm_error"``, ``"APIConnectionError"`` ->
+    ``"api_connection_error"``."""
+    return _WORD_BOUNDARY.sub("_", name).lower()
 
 
 class OpenAIChunkEncoder:

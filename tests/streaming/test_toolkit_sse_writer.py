@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 from toolkit_support import Boom, ClosableSource, socket_fds, text_chunks, wait_for_sockets, with_signals
 
-from llm_connectivity import LLMClient
-from llm_connectivity.errors import ConfigurationError, RateLimitError, StreamInterruptedError
+from llm_connectivity import LLMClient, errors
+from llm_connectivity.errors import ConfigurationError, LLMError, RateLimitError, StreamInterruptedError
 from llm_connectivity.models import StreamChunk, ToolCallDelta, Usage
 from llm_connectivity.providers.openai import OpenAIDriver
 from llm_connectivity.request import RequestSpec
 from llm_connectivity.sse import iter_sse
 from llm_connectivity.streaming import aggregate, buffer_words, sse_headers, to_sse
+from llm_connectivity.streaming.openai_compat import openai_error
 from llm_connectivity.testing import FakeLLMServer, Reply
 
 
@@ -219,6 +220,59 @@ def test_openai_mode_error_raises_the_same_class_in_an_openai_client() -> None:
     assert b"[DONE]" not in body
     with pytest.raises(RateLimitError, match="slow down"):
         _decode_as_openai(body)
+
+
+# every public error class of llm_connectivity.errors: (the in-band error's "type", its "code")
+OPENAI_ERROR_TYPES = {
+    "APIStatusError": ("api_status_error", 0),
+    "AuthenticationError": ("authentication_error", 401),
+    "BadRequestError": ("bad_request_error", 400),
+    "ConfigurationError": ("configuration_error", None),
+    "ConflictError": ("conflict_error", 409),
+    "ConnectError": ("connect_error", None),
+    "ConnectTimeoutError": ("connect_timeout_error", None),
+    "ContentIdleTimeoutError": ("content_idle_timeout_error", None),
+    "InvalidRequestError": ("invalid_request_error", None),
+    "LLMError": ("llm_error", None),
+    "MissingAPIKeyError": ("missing_api_key_error", None),
+    "NetworkError": ("network_error", None),
+    "NotFoundError": ("not_found_error", 404),
+    "OverloadedError": ("overloaded_error", 529),
+    "PermissionDeniedError": ("permission_denied_error", 403),
+    "ProtocolError": ("protocol_error", None),
+    "RateLimitError": ("rate_limit_error", 429),
+    "ReadTimeoutError": ("read_timeout_error", None),
+    "ServerError": ("server_error", 500),
+    "StreamInterruptedError": ("stream_interrupted_error", None),
+    "TLSCertificateError": ("tls_certificate_error", None),
+    "TimeoutError": ("timeout_error", None),
+    "TotalTimeoutError": ("total_timeout_error", None),
+}
+
+
+def test_openai_error_type_for_every_public_error_class() -> None:
+    public = {name: getattr(errors, name) for name in errors.__all__
+              if isinstance(getattr(errors, name), type) and issubclass(getattr(errors, name), BaseException)}
+    assert sorted(public) == sorted(OPENAI_ERROR_TYPES)  # a new error class needs a row here
+    got: dict[str, tuple[str, int | None]] = {}
+    for name, cls in public.items():
+        error = openai_error(cls("boom", provider="openai"), "shown")["error"]
+        assert error["message"] == "shown"
+        got[name] = (error["type"], error["code"])
+    assert got == OPENAI_ERROR_TYPES
+
+
+@pytest.mark.parametrize("name, kind", [("APIConnectionError", "api_connection_error"), ("HTTP2Error", "http2_error"),
+                                        ("Boom", "boom"), ("OSError", "os_error"), ("X", "x")])
+def test_openai_error_type_keeps_acronyms_whole(name: str, kind: str) -> None:
+    cls = type(name, (Exception,), {})
+    assert openai_error(cls("x"), "m") == {"error": {"message": "m", "type": kind, "code": None}}
+
+
+def test_openai_mode_error_event_names_the_class_in_snake_case() -> None:
+    body = _body(ClosableSource(text_chunks(["Hi"]), fail=LLMError("lost", provider="openai")), format="openai")
+    frames = [json.loads(e.data) for e in iter_sse([body])]
+    assert frames[-1] == {"error": {"message": "lost", "type": "llm_error", "code": None}}
 
 
 def test_sse_headers() -> None:
