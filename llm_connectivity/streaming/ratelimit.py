@@ -62,10 +62,11 @@ class RateLimiter:
         # taken since the stamp as taken *now*, so the bucket never holds more than an
         # eagerly refilled one would: never more permissive, and stricter only after the
         # bucket was near full, by at most one burst (tests/streaming/test_toolkit_ratelimit.py).
+        # A pause empties the bucket and moves the stamp to its end: nothing refills before
+        # then, and the callers queued during it are released at the rate after it.
         self._level = self.burst
         self._spent = 0.0
         self._stamp = clock()
-        self._paused_until = 0.0  # 0.0 once passed, so the no-clock path checks a constant
 
     @property
     def tokens_per_second(self) -> float:
@@ -85,8 +86,6 @@ class RateLimiter:
             self._stamp = now
         self._level -= self._spent
         self._spent = 0.0
-        if self._paused_until and now >= self._paused_until:
-            self._paused_until = 0.0
         return now
 
     def reserve(self, amount: float = 1.0) -> float:
@@ -101,13 +100,13 @@ class RateLimiter:
         """:meth:`reserve` for an ``amount`` > 0, without the lock: the caller holds it, or
         is the only user of this limiter (the one :func:`rate_limit` makes for itself)."""
         spent = self._spent + amount
-        if spent <= self._level and not self._paused_until:
+        if spent <= self._level:  # (a paused bucket holds nothing)
             self._spent = spent
             return 0.0
         now = self._settle()
         level = self._level = self._level - amount  # taken at the stamp: nothing spent since
         wait = 0.0 if level >= 0 else -level / self.rate
-        return max(wait, self._paused_until - now) if self._paused_until else wait
+        return wait + (self._stamp - now if self._stamp > now else 0.0)  # after a pause ends
 
     def acquire(self, amount: float = 1.0) -> float:
         """Take ``amount``, sleeping as long as needed; return the seconds waited."""
@@ -122,7 +121,7 @@ class RateLimiter:
             return True
         with self._lock:
             self._settle()
-            if self._level >= amount and not self._paused_until:
+            if self._level >= amount:  # (a paused bucket holds nothing)
                 self._level -= amount
                 return True
             return False
@@ -132,15 +131,19 @@ class RateLimiter:
         if self.unlimited or amount == 0:
             return
         with self._lock:
-            self._settle()
-            self._level = min(self.burst, self._level - amount)
+            now = self._settle()
+            self._level = min(self.burst if now >= self._stamp else 0.0, self._level - amount)
 
     def pause(self, seconds: float) -> None:
-        """Make every caller wait at least ``seconds`` from now (e.g. after a 429)."""
+        """Make every caller wait at least ``seconds`` from now (e.g. after a 429): the
+        bucket is emptied and refills only from the end of the pause, so the callers that
+        queue meanwhile are released at the rate after it, not all at once."""
         if seconds <= 0:
             return
         with self._lock:
-            self._paused_until = max(self._paused_until, self._clock() + seconds)
+            now = self._settle()
+            self._level = min(self._level, 0.0)
+            self._stamp = max(self._stamp, now + seconds)
 
     def __repr__(self) -> str:
         return f"RateLimiter(rate={self.rate:g}/s, burst={self.burst:g})"
@@ -154,26 +157,30 @@ def _limited(chunks: Iterable[StreamChunk], limiter: RateLimiter, count: Callabl
         for chunk in chunks:
             text = chunk.content
             # a chunk's token_count (the pipeline's counting stage, or a buffer) saves a count
-            tokens = (chunk.token_count or count(text)) if text else 0
+            text_tokens = tokens = (chunk.token_count or count(text)) if text else 0
             if chunk.reasoning:
                 tokens += count(chunk.reasoning)
             if tokens <= burst or not text:
                 if tokens:
                     spent = limiter._spent + tokens
                     if private and spent <= limiter._level:
-                        limiter._spent = spent  # _take()'s no-clock case (a private bucket is never paused)
+                        limiter._spent = spent  # _take()'s no-clock case
                     else:
                         wait = reserve(tokens)  # acquire(), without one call per chunk
                         if wait > 0:
                             sleep(wait)
                 yield chunk
                 continue
+            # a chunk bigger than the burst: its pieces share the chunk's tokens (counting each
+            # piece on its own would add up to more: every cut costs the estimate a token)
             pieces = split_by_tokens(text, burst, count)
-            for piece in pieces[:-1]:
-                acquire(count(piece))
-                yield make_chunk(piece, None, None, None, chunk.index, None, (), "", count(piece), {})
-            acquire(count(pieces[-1]) + (count(chunk.reasoning) if chunk.reasoning else 0))
-            yield dataclasses.replace(chunk, content=pieces[-1], token_count=count(pieces[-1]))
+            counts = [count(piece) for piece in pieces]
+            share = text_tokens / sum(counts)
+            for piece, tokens in zip(pieces[:-1], counts):
+                acquire(tokens * share)
+                yield make_chunk(piece, None, None, None, chunk.index, None, (), "", tokens, {})
+            acquire(counts[-1] * share + (count(chunk.reasoning) if chunk.reasoning else 0))
+            yield dataclasses.replace(chunk, content=pieces[-1], token_count=counts[-1])
     finally:
         close_source(chunks)
 

@@ -77,7 +77,7 @@ def test_a_paced_stream_takes_the_eager_time_and_pause_holds_everyone() -> None:
     assert clock.now == pytest.approx(95 / 50)  # 5 free, then 50 a second
     limiter.pause(3.0)
     assert not limiter.try_acquire(0.001)
-    assert limiter.reserve(1) == pytest.approx(3.0)
+    assert limiter.reserve(1) == pytest.approx(3.0 + 1 / 50)  # the bucket refills from the end of the pause
     clock.advance(10.0)
     assert limiter.try_acquire(5) and not limiter.try_acquire(1)  # refilled to the burst, no more
     limiter.adjust(-2)  # an estimate given back
@@ -155,3 +155,33 @@ def test_acceptance_50_tokens_per_second_over_loopback() -> None:
     assert fast_text == slow_text == text
     assert 1.7 <= slow <= 4.0, slow  # (100 - 5 burst) / 50 = 1.9 s
     assert fast < 0.3, fast
+
+
+def test_callers_queued_during_a_pause_are_released_at_the_rate_after_it() -> None:
+    clock = FakeClock(0.0)
+    limiter = RateLimiter(10, burst=10, clock=clock)
+    limiter.pause(60)
+    released = []
+    for t in (0, 10, 20, 30, 40, 50, 60):  # one caller of 10 tokens every 10 s of the pause
+        clock.now = float(t)
+        released.append(t + limiter.reserve(10))
+    assert released == pytest.approx([61, 62, 63, 64, 65, 66, 67])  # not 70 tokens at once at 60
+    limiter = RateLimiter(10, burst=10, clock=clock)
+    limiter.pause(10)
+    clock.now = 65.0
+    limiter.adjust(-100)  # giving back during the pause does not fill the bucket early
+    assert not limiter.try_acquire(1)
+    clock.now = 70.0 + 0.2  # after it: refilled at the rate from the end of the pause
+    assert limiter.try_acquire(2) and not limiter.try_acquire(1)
+
+
+def test_a_big_chunk_is_paced_like_the_same_text_in_small_chunks() -> None:
+    def paced(chunks: list[StreamChunk]) -> float:
+        clock = FakeClock(0.0)
+        assert "".join(contents(rate_limit(chunks, tokens_per_second=50, clock=clock, sleep=clock.sleep))) == \
+            "".join(c.content for c in chunks)
+        return clock.now
+
+    whole = StreamChunk(content="word " * 100, token_count=100)
+    assert paced([whole]) == pytest.approx(95 / 50)  # 100 tokens, 5 free, 50 a second
+    assert paced([StreamChunk(content=" word", token_count=1) for _ in range(100)]) == pytest.approx(95 / 50)
