@@ -6,13 +6,13 @@ way model tokens are shaped: a word that arrived as one chunk is passed on as th
 chunk. Whitespace at the end of the stream is a piece of its own. Joining the pieces gives
 the input exactly.
 
-Scripts written without spaces are never held: each Chinese or Japanese character (Han,
-kana, CJK symbols and punctuation, full-width forms) is a word of its own, complete as soon
-as it arrives, so it is released at once (a chunk that is one such character, or one word
-with the whitespace before it, is passed on as it is). The pieces do not depend on how the
-text was chunked. Any other run longer than ``max_chars`` without a space (Thai, a long
-URL, a wall of digits) is released in pieces of at most ``max_chars`` characters, cut
-between grapheme clusters.
+Scripts written without spaces are never held to the end: each Chinese or Japanese
+character (Han, kana, CJK symbols and punctuation, full-width forms), with any marks that
+follow it (a variation selector, a combining voicing mark), is a word of its own, released
+when the next text arrives. The pieces do not depend on how the text was chunked. Any other
+run longer than ``max_chars`` without a space (Thai, a long URL, a wall of digits) is
+released in pieces of at most ``max_chars`` characters, cut between grapheme clusters.
+The ideographic space U+3000 is whitespace like any other.
 """
 
 from __future__ import annotations
@@ -29,8 +29,13 @@ from .graphemes import safe_cut
 __all__ = ["WordBuffer", "buffer_words"]
 
 # Characters that are words on their own (no spaces in these scripts); all are >= U+2E80.
-CJK = "\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\U00020000-\U0003134f"
-_PIECE = re.compile(rf"\s*(?:[{CJK}]|[^\s{CJK}]+)|\s+")
+# Not the ideographic space U+3000 (whitespace) nor the combining voicing marks U+3099/309A.
+CJK = ("\u2e80-\u2fdf\u3001-\u3098\u309b-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+       "\uff00-\uffef\U00020000-\U0003134f")
+# Marks that stay with the CJK character before them: combining marks, kana voicing marks,
+# variation selectors (emoji and ideographic).
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a\ufe00-\ufe0f\U000e0100-\U000e01ef"
+_PIECE = re.compile(rf"\s*(?:[{CJK}][{_MARKS}]*|[^\s{CJK}]+)|\s+")
 _ONE_PIECE = re.compile(rf"\s*[^\s{CJK}]*")
 _BREAK = re.compile(rf"[\s{CJK}]")
 _FIRST_CJK = CJK[0]
@@ -76,7 +81,7 @@ class WordBuffer(TextHolder):
 
     def feed(self, text: str) -> list[str]:
         """Add ``text``; return the words now complete."""
-        held = self.held_text  # never ends with a CJK character: those are released at once
+        held = self.held_text
         if not text:
             return []
         kind = _KINDS.get(text) or _kind(text)
@@ -84,8 +89,9 @@ class WordBuffer(TextHolder):
             if kind is _WORD and not held[-1].isspace() and len(text) <= self.max_chars:
                 self.held_text = text  # the usual model token " word": the held word is complete
                 return [held]
+            ends_in_word = held[-1] < _FIRST_CJK  # not a CJK character (or an emoji: rare, exact below)
             held += text
-            if kind is _PART:  # the held word goes on
+            if kind is _PART and ends_in_word:  # the held word goes on
                 self.held_text = held
                 return self._bound([]) if len(held) > self.max_chars else []
         elif kind is not _OTHER and len(text) <= self.max_chars:
@@ -94,12 +100,10 @@ class WordBuffer(TextHolder):
         else:
             held = text
         pieces = _PIECE.findall(held)
-        last = pieces[-1]
-        if last[-1] >= _FIRST_CJK and _BREAK.match(last, len(last) - 1):
-            self.held_text = ""  # a CJK character: a word, complete as it is
-        else:
-            pieces.pop()
-            self.held_text = held if not pieces and len(last) == len(held) else last
+        last = pieces.pop()  # may go on (a CJK character too: marks may follow it)
+        # held as the same str object when it is the whole text of the chunk that just came
+        # (or all that is held), so that chunk can be passed on as it is
+        self.held_text = text if last == text else held if not pieces and len(last) == len(held) else last
         return self._bound(pieces) if len(held) > self.max_chars else pieces
 
     def _bound(self, pieces: list[str]) -> list[str]:
